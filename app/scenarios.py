@@ -1,0 +1,162 @@
+"""The registry of scenarios: the one place that names every story, flavor and URL path.
+
+`app/urls.py` builds its routes from it, the locustfiles read their paths from it and
+the harness plans its cells from it. Nothing else spells a scenario path. It is plain
+data (no Django import), so the harness can read it without configuring Django.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Flavor:
+    """One way to write the same view: sync, async, or a variant of either."""
+
+    name: str
+    path: str
+    view: str  # dotted path of the view callable
+    shows: str
+
+    @property
+    def is_async(self) -> bool:
+        return self.name.startswith("async")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One user story from the Django async literature, in every flavor it has."""
+
+    name: str
+    summary: str
+    flavors: tuple[Flavor, ...]
+    uses_upstream: bool = False
+    uses_db: bool = False
+    query: str = ""  # default query string the load generator sends
+
+    def flavor(self, name: str) -> Flavor:
+        for flavor in self.flavors:
+            if flavor.name == name:
+                return flavor
+        raise KeyError(name)
+
+    @property
+    def flavor_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.flavors)
+
+
+def _flavors(scenario: str, module: str, *specs: tuple[str, str, str]) -> tuple[Flavor, ...]:
+    """Flavor `x-y` of scenario `s` lives at `/s/x-y/` and is view `module.s_x_y`."""
+    return tuple(
+        Flavor(
+            name=name,
+            path=f"/{scenario}/{name}/",
+            view=f"{module}.{view}",
+            shows=shows,
+        )
+        for name, view, shows in specs
+    )
+
+
+SCENARIOS: tuple[Scenario, ...] = (
+    Scenario(
+        name="hello",
+        summary="No I/O: async costs a little under ASGI and more under WSGI.",
+        flavors=_flavors(
+            "hello",
+            "app.stories.hello",
+            ("sync", "hello_sync", "plain sync view returning JSON"),
+            ("async", "hello_async", "the same view declared async def"),
+        ),
+    ),
+    Scenario(
+        name="sleep",
+        summary="The release-notes sleep example: blocking time.sleep vs awaiting asyncio.sleep.",
+        flavors=_flavors(
+            "sleep",
+            "app.stories.sleep",
+            ("sync", "sleep_sync", "time.sleep(ms) holds the worker"),
+            ("async", "sleep_async", "await asyncio.sleep(ms) frees the loop"),
+        ),
+        query="ms=50",
+    ),
+    Scenario(
+        name="weather",
+        summary="A round trip through five cities: sequential calls vs asyncio.gather.",
+        flavors=_flavors(
+            "weather",
+            "app.stories.weather",
+            ("sync", "weather_sync", "five upstream calls one after another"),
+            ("async", "weather_async", "five upstream calls at once with asyncio.gather"),
+        ),
+        uses_upstream=True,
+    ),
+    Scenario(
+        name="home",
+        summary="A home page from promotions + recommendations services, rendered from a template.",
+        flavors=_flavors(
+            "home",
+            "app.stories.home",
+            ("sync", "home_sync", "two upstream calls one after another"),
+            (
+                "async-sequential",
+                "home_async_sequential",
+                "awaits one call, then the other: async with no gain",
+            ),
+            ("async", "home_async", "both calls at once with asyncio.gather"),
+        ),
+        uses_upstream=True,
+    ),
+    Scenario(
+        name="catalog",
+        summary="ORM reads on seeded products: get vs aget, a filtered list vs async for.",
+        flavors=_flavors(
+            "catalog",
+            "app.catalog.views",
+            ("sync", "catalog_sync", "Product.objects.get by id"),
+            ("async", "catalog_async", "await Product.objects.aget by id"),
+            ("sync-list", "catalog_sync_list", "a filtered list, iterated"),
+            ("async-list", "catalog_async_list", "the same list with async for"),
+        ),
+        uses_db=True,
+    ),
+    Scenario(
+        name="mixed",
+        summary="Async views around blocking code: sync_to_async and fire-and-forget work.",
+        flavors=_flavors(
+            "mixed",
+            "app.stories.mixed",
+            ("sync", "mixed_sync", "calls the blocking function directly"),
+            ("async", "mixed_async", "awaits the blocking function through sync_to_async"),
+            (
+                "async-background",
+                "mixed_async_background",
+                "schedules the blocking work fire-and-forget and answers at once",
+            ),
+        ),
+        query="ms=20",
+    ),
+    Scenario(
+        name="cpu",
+        summary="CPU-bound work: async cannot help, and under WSGI it costs.",
+        flavors=_flavors(
+            "cpu",
+            "app.stories.cpu",
+            ("sync", "cpu_sync", "CPU work of size n in a sync view"),
+            ("async", "cpu_async", "the same work in an async view, blocking the loop"),
+        ),
+        query="n=20000",
+    ),
+)
+
+SCENARIOS_BY_NAME: dict[str, Scenario] = {s.name: s for s in SCENARIOS}
+
+
+def get(name: str) -> Scenario:
+    """The scenario called `name`; KeyError names the known ones."""
+    try:
+        return SCENARIOS_BY_NAME[name]
+    except KeyError:
+        known = ", ".join(SCENARIOS_BY_NAME)
+        raise KeyError(f"unknown scenario {name!r} (known: {known})") from None

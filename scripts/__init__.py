@@ -1,0 +1,1 @@
+"""loadlab's harness: config -> plan -> supervise -> run -> archive -> compare/render."""

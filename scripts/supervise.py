@@ -1,0 +1,289 @@
+"""Process supervision: the one module that starts and stops processes.
+
+Every child runs in its own process group (its own session), with its output in a log
+file. `stop()` sends SIGTERM to the whole group, waits a grace period, then SIGKILLs the
+group and any descendant that escaped it. Every live process is tracked, so a signal
+handler can stop them all (`stop_all`) on Ctrl-C or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+LOOPBACK = "127.0.0.1"
+
+_live: set[Process] = set()
+_live_lock = threading.Lock()
+
+
+class NotReady(Exception):
+    """A process that did not come up; `reason` says why, `log_tail` shows its last words."""
+
+    def __init__(self, name: str, reason: str, log_tail: str = "") -> None:
+        super().__init__(f"{name}: {reason}")
+        self.name = name
+        self.reason = reason
+        self.log_tail = log_tail
+
+
+class PortInUse(Exception):
+    """Something else already listens where a server of ours should."""
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((LOOPBACK, 0))
+        return sock.getsockname()[1]
+
+
+def port_is_free(port: int, host: str = LOOPBACK) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
+def ensure_port_free(port: int, host: str = LOOPBACK) -> None:
+    if not port_is_free(port, host):
+        raise PortInUse(f"port {host}:{port} is already in use (stop what listens there)")
+
+
+def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment children get: ours, the repo on PYTHONPATH, unbuffered output."""
+    env = dict(os.environ)
+    paths = [str(ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
+    env["PYTHONUNBUFFERED"] = "1"
+    if extra:
+        env.update(extra)
+    return env
+
+
+def pinned(argv: Sequence[str], cpus: Sequence[int] | None) -> list[str]:
+    """`argv` wrapped so that it (and every child it forks) runs on `cpus` only.
+
+    The affinity is set before exec, so gunicorn's workers inherit it: setting it after
+    start would race with the master forking its workers.
+    """
+    if not cpus:
+        return list(argv)
+    cpu_list = ",".join(str(c) for c in cpus)
+    return [sys.executable, "-m", "scripts.pin", cpu_list, "--", *argv]
+
+
+class Process:
+    """A supervised child process with its own process group and log file."""
+
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        log_path: Path,
+        env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+        cpus: Sequence[int] | None = None,
+    ) -> None:
+        self.name = name
+        self.argv = list(argv)
+        self.log_path = Path(log_path)
+        self.env = child_env(env)
+        self.cwd = cwd or ROOT
+        self.cpus = list(cpus) if cpus else None
+        self.popen: subprocess.Popen[bytes] | None = None
+        self.started_at: float | None = None
+
+    def __repr__(self) -> str:
+        return f"<Process {self.name} pid={self.pid}>"
+
+    @property
+    def pid(self) -> int | None:
+        return self.popen.pid if self.popen else None
+
+    @property
+    def returncode(self) -> int | None:
+        return self.popen.poll() if self.popen else None
+
+    @property
+    def alive(self) -> bool:
+        return self.popen is not None and self.popen.poll() is None
+
+    def start(self) -> Process:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "ab") as log:
+            self.popen = subprocess.Popen(
+                pinned(self.argv, self.cpus),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self.env,
+                cwd=self.cwd,
+                start_new_session=True,
+            )
+        self.started_at = time.monotonic()
+        with _live_lock:
+            _live.add(self)
+        return self
+
+    def tree(self) -> list[psutil.Process]:
+        """The process and all its descendants, as they are now."""
+        if not self.alive:
+            return []
+        try:
+            root = psutil.Process(self.pid)
+            return [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return []
+
+    def wait_http_ready(self, url: str, timeout: float = 20.0, interval: float = 0.05) -> float:
+        """Poll `url` until it answers any HTTP status; return the seconds it took.
+
+        Raises NotReady if the process exits first or `timeout` passes.
+        """
+        assert self.popen is not None, "start() first"
+        start = time.monotonic()
+        deadline = start + timeout
+        host, port, path = _split_url(url)
+        while True:
+            code = self.popen.poll()
+            if code is not None:
+                raise NotReady(self.name, f"exited with code {code} before it was ready",
+                               self.log_tail())
+            try:
+                conn = http.client.HTTPConnection(host, port, timeout=1.0)
+                conn.request("GET", path)
+                conn.getresponse().read()
+                conn.close()
+                return time.monotonic() - start
+            except (OSError, http.client.HTTPException):
+                pass
+            if time.monotonic() > deadline:
+                raise NotReady(self.name, f"not ready after {timeout:g}s at {url}",
+                               self.log_tail())
+            time.sleep(interval)
+
+    def wait(self, timeout: float | None = None) -> int:
+        assert self.popen is not None
+        code = self.popen.wait(timeout)
+        self._forget()
+        return code
+
+    def stop(self, grace: float = 5.0) -> int | None:
+        """SIGTERM the group, SIGKILL it after `grace` seconds; reap every descendant."""
+        if self.popen is None:
+            return None
+        descendants = self.tree()
+        if self.popen.poll() is None:
+            _signal_group(self.popen.pid, signal.SIGTERM)
+            try:
+                self.popen.wait(grace)
+            except subprocess.TimeoutExpired:
+                _signal_group(self.popen.pid, signal.SIGKILL)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.popen.wait(5)
+        # The group may outlive its leader (a worker still shutting down), and a
+        # descendant may have left the group: neither may survive us.
+        _signal_group(self.popen.pid, signal.SIGKILL)
+        for proc in descendants:
+            with contextlib.suppress(psutil.Error):
+                proc.kill()
+        psutil.wait_procs(descendants, timeout=2)
+        self._forget()
+        return self.popen.returncode
+
+    def log_tail(self, lines: int = 15) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def _forget(self) -> None:
+        with _live_lock:
+            _live.discard(self)
+
+    def __enter__(self) -> Process:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+def _split_url(url: str) -> tuple[str, int, str]:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    path = parts.path or "/"
+    if parts.query:
+        path += "?" + parts.query
+    return parts.hostname or LOOPBACK, parts.port or 80, path
+
+
+def run(
+    name: str,
+    argv: Sequence[str],
+    *,
+    log_path: Path,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 120.0,
+) -> int:
+    """Run a command to completion under supervision (it is stopped if we are)."""
+    proc = Process(name, argv, log_path=log_path, env=env).start()
+    try:
+        return proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.stop()
+        raise
+    finally:
+        if proc.alive:
+            proc.stop()
+
+
+def live() -> list[Process]:
+    with _live_lock:
+        return list(_live)
+
+
+def stop_all(grace: float = 3.0) -> None:
+    """Stop every process still running: the last word of any exit path."""
+    for proc in live():
+        proc.stop(grace)
+
+
+@contextlib.contextmanager
+def supervised(*procs: Process) -> Iterator[tuple[Process, ...]]:
+    """Start the processes; stop them all on the way out, whatever happened."""
+    started: list[Process] = []
+    try:
+        for proc in procs:
+            started.append(proc.start())
+        yield procs
+    finally:
+        for proc in reversed(started):
+            proc.stop()
+
+
+def python_module(module: str, *args: str) -> list[str]:
+    """An argv that runs `module` with the harness's own interpreter (the venv's)."""
+    return [sys.executable, "-m", module, *args]
