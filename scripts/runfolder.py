@@ -50,6 +50,7 @@ class CellRecord:
     rps_per_second: list[float] = field(default_factory=list)
     p95_ms_per_second: list[float] = field(default_factory=list)
     duration_s: float = 0.0
+    ready_s: float | None = None  # seconds from server start to its first answer
     server_cpu_pct: float | None = None
     server_rss_mb: float | None = None
     server_threads: int | None = None

@@ -184,13 +184,14 @@ class Process:
         self._forget()
         return code
 
-    def stop(self, grace: float = 5.0) -> int | None:
-        """SIGTERM the group, SIGKILL it after `grace` seconds; reap every descendant."""
+    def stop(self, grace: float = 5.0, first: int = signal.SIGTERM) -> int | None:
+        """Signal the group (`first`, SIGTERM by default), SIGKILL it after `grace`
+        seconds, and reap every descendant, even one that left the group."""
         if self.popen is None:
             return None
         descendants = self.tree()
         if self.popen.poll() is None:
-            _signal_group(self.popen.pid, signal.SIGTERM)
+            _signal_group(self.popen.pid, first)
             try:
                 self.popen.wait(grace)
             except subprocess.TimeoutExpired:

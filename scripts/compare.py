@@ -1,0 +1,522 @@
+"""Comparisons of run folders, as data: `within` one run, `between` two runs.
+
+Nothing here prints except `main_compare`, the CLI's entry point; the
+renderers in scripts/render turn these dataclasses into text, JSON or HTML.
+A flagged or failed cell never wins silently: its flags travel with its row.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scripts import stats
+from scripts.runfolder import CellRecord, Run, RunFolderError, load_run
+
+METRICS = ("rps", "p50", "p95", "p99")
+LOWER_IS_BETTER = {"rps": False, "p50": True, "p95": True, "p99": True}
+GATE_METRICS = ("rps", "p95", "p99")
+
+# Manifest entries whose difference can explain a difference in numbers.
+SETTINGS = ("versions", "host", "profile", "upstream", "pinning", "git.commit", "git.dirty")
+
+
+class CompareError(Exception):
+    """Runs that cannot be compared; the message says what and where."""
+
+
+@dataclass
+class Side:
+    """One cell key in one run: its trials folded into the numbers a row shows."""
+
+    values: dict[str, float | None]  # rps, p50, p95, p99: mean over ok trials
+    trials: int
+    failed_trials: int
+    flags: list[str]
+    cpu_pct: float | None = None
+    error: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.trials > 0 and self.failed_trials == self.trials
+
+
+@dataclass
+class Row:
+    """B against A for one cell key (or one pair of cells inside a run)."""
+
+    label: str
+    key: list[Any]
+    a: Side
+    b: Side
+    verdicts: dict[str, stats.Verdict]
+    note: str = ""
+
+    def delta(self, metric: str) -> float | None:
+        v = self.verdicts.get(metric)
+        return v.delta_pct if v else None
+
+    def worse(self, metric: str) -> bool:
+        """Significantly worse in B (lower rps, higher latency)."""
+        v = self.verdicts.get(metric)
+        if v is None or not v.significant or v.ratio is None:
+            return False
+        return v.ratio > 1 if LOWER_IS_BETTER[metric] else v.ratio < 1
+
+    def better(self, metric: str) -> bool:
+        v = self.verdicts.get(metric)
+        return bool(v and v.significant and not self.worse(metric))
+
+    @property
+    def flags(self) -> list[str]:
+        """Both sides' flags, each saying which side it belongs to."""
+        return [f"A:{f}" for f in self.a.flags] + [f"B:{f}" for f in self.b.flags]
+
+
+@dataclass
+class SyncAsync:
+    """One server, one async flavor against the sync flavor (A = sync, B = async)."""
+
+    server: str
+    async_flavor: str
+    row: Row
+
+    @property
+    def winner(self) -> str | None:
+        if self.row.better("rps"):
+            return self.async_flavor
+        if self.row.worse("rps"):
+            return "sync"
+        return None
+
+
+@dataclass
+class ServerRace:
+    """One flavor (and client, users) across servers; rows are B = server vs A = best."""
+
+    flavor: str
+    client: str | None
+    users: int
+    best: str | None
+    best_side: Side | None
+    rows: list[Row]
+    failed: list[str] = field(default_factory=list)
+
+    @property
+    def best_flags(self) -> list[str]:
+        return self.best_side.flags if self.best_side else []
+
+    @property
+    def label(self) -> str:
+        client = f" [{self.client}]" if self.client else ""
+        return f"{self.flavor}{client} u{self.users}"
+
+
+@dataclass
+class ScenarioWithin:
+    scenario: str
+    sync_async: list[SyncAsync]
+    servers: list[ServerRace]
+
+
+@dataclass
+class Within:
+    """Inside one run: sync against async, and servers against each other."""
+
+    run: str
+    method: str
+    scenarios: list[ScenarioWithin]
+    flags: list[str]  # "<cell label>: <flag>" for every flagged or failed cell
+    min_effect: float = stats.DEFAULT_MIN_EFFECT
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SettingDiff:
+    setting: str
+    a: str
+    b: str
+
+
+@dataclass
+class Between:
+    """Run B against run A on every cell key they share."""
+
+    run_a: str
+    run_b: str
+    method: str
+    rows: list[Row]
+    geomean: dict[str, float | None]  # metric -> geometric mean of B/A ratios
+    only_a: list[str]
+    only_b: list[str]
+    settings: list[SettingDiff]
+    min_effect: float = stats.DEFAULT_MIN_EFFECT
+    notes: list[str] = field(default_factory=list)
+
+
+# -- folding cells ---------------------------------------------------------------
+
+
+def _ok(cells: Sequence[CellRecord]) -> list[CellRecord]:
+    return [c for c in cells if c.status == "ok"]
+
+
+def _metric_value(cell: CellRecord, metric: str) -> float | None:
+    value = cell.rps if metric == "rps" else cell.latency_ms.get(metric)
+    return float(value) if isinstance(value, int | float) else None
+
+
+def _mean(values: Iterable[float | None]) -> float | None:
+    vals = [v for v in values if v is not None]
+    return sum(vals) / len(vals) if vals else None
+
+
+def side(cells: Sequence[CellRecord]) -> Side:
+    """Fold a cell's trials: means over the ok trials, flags from all of them."""
+    ok = _ok(cells)
+    flags: list[str] = []
+    for c in cells:
+        for w in c.warnings:
+            if w not in flags:
+                flags.append(w)
+    failed = len(cells) - len(ok)
+    if failed:
+        flags.append(f"failed {failed}/{len(cells)}" if len(cells) > 1 else "failed")
+    errors = [c.error for c in cells if c.error]
+    return Side(
+        values={m: _mean(_metric_value(c, m) for c in ok) for m in METRICS},
+        trials=len(cells),
+        failed_trials=failed,
+        flags=flags,
+        cpu_pct=_mean(c.server_cpu_pct for c in ok),
+        error=errors[0] if errors else None,
+    )
+
+
+def _per_second(cells: Sequence[CellRecord], metric: str) -> list[list[float]]:
+    """Per-second samples per trial. p99 has none of its own: the p95 seconds
+    stand in as evidence of a tail shift; p50 has none at all."""
+    if metric == "rps":
+        return [list(c.rps_per_second) for c in cells]
+    if metric in ("p95", "p99"):
+        return [list(c.p95_ms_per_second) for c in cells]
+    return [[] for _ in cells]
+
+
+def verdict(
+    cells_a: Sequence[CellRecord],
+    cells_b: Sequence[CellRecord],
+    metric: str,
+    a: Side,
+    b: Side,
+    min_effect: float,
+) -> stats.Verdict:
+    ok_a, ok_b = _ok(cells_a), _ok(cells_b)
+    sa, sb = stats.pick_samples(
+        _per_second(ok_a, metric),
+        _per_second(ok_b, metric),
+        [_metric_value(c, metric) for c in ok_a],
+        [_metric_value(c, metric) for c in ok_b],
+    )
+    v = stats.compare_samples(
+        sa, sb, value_a=a.values[metric], value_b=b.values[metric], min_effect=min_effect
+    )
+    if not v.significant and (a.failed or b.failed):
+        return _with_reason(v, "a side failed")
+    if metric == "p50" and sa.level == stats.LEVEL_SECONDS:
+        return _with_reason(v, "no per-second p50 samples; needs >= 3 trials")
+    return v
+
+
+def _with_reason(v: stats.Verdict, reason: str) -> stats.Verdict:
+    return stats.Verdict(
+        v.ratio, v.delta_pct, v.p_value, False, v.test, v.level, v.n_a, v.n_b, reason
+    )
+
+
+def make_row(
+    label: str,
+    key: Sequence[Any],
+    cells_a: Sequence[CellRecord],
+    cells_b: Sequence[CellRecord],
+    min_effect: float,
+    note: str = "",
+) -> Row:
+    a, b = side(cells_a), side(cells_b)
+    verdicts = {m: verdict(cells_a, cells_b, m, a, b, min_effect) for m in METRICS}
+    return Row(label, list(key), a, b, verdicts, note)
+
+
+def key_label(key: Sequence[Any]) -> str:
+    server, scenario, flavor, client, users = key
+    client_part = f" [{client}]" if client else ""
+    return f"{server} {scenario}/{flavor}{client_part} u{users}"
+
+
+def _sort_key(key: Sequence[Any]) -> tuple:
+    return tuple("" if k is None else str(k).zfill(8) if isinstance(k, int) else k for k in key)
+
+
+def _scenario_first(key: Sequence[Any]) -> tuple:
+    """Rows grouped by scenario, then server: how a reader scans a comparison."""
+    return _sort_key([key[1], key[0], *key[2:]])
+
+
+def _cell_flags(run: Run) -> list[str]:
+    groups = run.by_key()
+    return [
+        f"{key_label(key)}: {', '.join(flags)}"
+        for key in sorted(groups, key=_scenario_first)
+        if (flags := side(groups[key]).flags)
+    ]
+
+
+# -- inside one run --------------------------------------------------------------
+
+
+def within(run: Run, min_effect: float = stats.DEFAULT_MIN_EFFECT) -> Within:
+    """Per scenario: sync vs each async flavor on each server; servers per flavor."""
+    groups = run.by_key()
+    scenarios = sorted({k[1] for k in groups})
+    out = []
+    for scenario in scenarios:
+        keys = sorted((k for k in groups if k[1] == scenario), key=_sort_key)
+        out.append(ScenarioWithin(
+            scenario,
+            _sync_async(keys, groups, min_effect),
+            _server_races(keys, groups, min_effect),
+        ))
+    rows = [p.row for sc in out for p in sc.sync_async] + [
+        r for sc in out for race in sc.servers for r in race.rows]
+    return Within(run.name, stats.describe_method(min_effect), out, _cell_flags(run),
+                  min_effect, _notes(rows))
+
+
+SINGLE_TRIAL_NOTE = (
+    "Some rows rest on fewer than {n} trials: per-second samples cannot see run-to-run "
+    "noise (10-25% on a shared machine), so treat calls under ~25% there as hints and "
+    "repeat with --trials {n} or more."
+)
+
+
+def _notes(rows: Sequence[Row]) -> list[str]:
+    """Cautions the reader needs before trusting the calls."""
+    if any(r.verdicts["rps"].level == stats.LEVEL_SECONDS for r in rows):
+        return [SINGLE_TRIAL_NOTE.format(n=stats.MIN_TRIALS)]
+    return []
+
+
+def _sync_async(keys: list[tuple], groups: dict[tuple, list[CellRecord]],
+                min_effect: float) -> list[SyncAsync]:
+    out = []
+    for key in keys:
+        server, scenario, flavor, client, users = key
+        if not flavor.startswith("async"):
+            continue
+        sync_key = (server, scenario, "sync", client, users)
+        note = ""
+        if sync_key not in groups:
+            others = [k for k in keys if k[0] == server and k[2] == "sync" and k[4] == users]
+            if not others:
+                continue
+            sync_key = others[0]
+            note = f"no sync cell with client {client}; sync uses {sync_key[3]}"
+        client_part = f" [{client}]" if client else ""
+        label = f"{server} {flavor} vs sync{client_part} u{users}"
+        row = make_row(label, key, groups[sync_key], groups[key], min_effect, note)
+        out.append(SyncAsync(server, flavor, row))
+    return out
+
+
+def _server_races(keys: list[tuple], groups: dict[tuple, list[CellRecord]],
+                  min_effect: float) -> list[ServerRace]:
+    by_flavor: dict[tuple, list[tuple]] = {}
+    for key in keys:
+        by_flavor.setdefault((key[2], key[3], key[4]), []).append(key)
+    out = []
+    for (flavor, client, users), fkeys in sorted(by_flavor.items(), key=lambda i: _sort_key(i[0])):
+        sides = {k: side(groups[k]) for k in fkeys}
+        alive = [k for k in fkeys if not sides[k].failed and sides[k].values["rps"] is not None]
+        failed = [k[0] for k in fkeys if k not in alive]
+        if not alive:
+            out.append(ServerRace(flavor, client, users, None, None, [], failed))
+            continue
+        best = max(alive, key=lambda k: sides[k].values["rps"] or 0.0)
+        rows = [
+            make_row(k[0], k, groups[best], groups[k], min_effect)
+            for k in sorted(alive, key=lambda k: -(sides[k].values["rps"] or 0.0))
+            if k != best
+        ]
+        out.append(ServerRace(flavor, client, users, best[0], sides[best], rows, failed))
+    return out
+
+
+# -- two runs --------------------------------------------------------------------
+
+
+def between(run_a: Run, run_b: Run, min_effect: float = stats.DEFAULT_MIN_EFFECT) -> Between:
+    """B against A on every shared cell key; raises CompareError if none is shared."""
+    ga, gb = run_a.by_key(), run_b.by_key()
+    shared = sorted(set(ga) & set(gb), key=_scenario_first)
+    if not shared:
+        raise CompareError(
+            f"{run_a.path} and {run_b.path}: no cell in common"
+            f" ({len(ga)} vs {len(gb)} cells; different servers, scenarios, clients or users?)"
+        )
+    rows = [make_row(key_label(k), k, ga[k], gb[k], min_effect) for k in shared]
+    geomean = {
+        m: stats.geometric_mean(
+            [r.verdicts[m].ratio for r in rows if not r.a.failed and not r.b.failed]
+        )
+        for m in METRICS
+    }
+    return Between(
+        run_a=run_a.name,
+        run_b=run_b.name,
+        method=stats.describe_method(min_effect),
+        rows=rows,
+        geomean=geomean,
+        only_a=[key_label(k) for k in sorted(set(ga) - set(gb), key=_sort_key)],
+        only_b=[key_label(k) for k in sorted(set(gb) - set(ga), key=_sort_key)],
+        settings=setting_diffs(run_a.manifest, run_b.manifest),
+        min_effect=min_effect,
+        notes=_notes(rows),
+    )
+
+
+def _flatten(prefix: str, value: Any) -> dict[str, str]:
+    if isinstance(value, dict):
+        out: dict[str, str] = {}
+        for k, v in value.items():
+            out.update(_flatten(f"{prefix}.{k}", v))
+        return out
+    return {prefix: "" if value is None else str(value)}
+
+
+def setting_diffs(manifest_a: dict[str, Any], manifest_b: dict[str, Any]) -> list[SettingDiff]:
+    """The manifest settings that differ and could explain a difference in numbers."""
+    def pick(manifest: dict[str, Any]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for name in SETTINGS:
+            value: Any = manifest
+            for part in name.split("."):
+                value = value.get(part) if isinstance(value, dict) else None
+            if value is not None:
+                out.update(_flatten(name, value))
+        return out
+
+    fa, fb = pick(manifest_a), pick(manifest_b)
+    return [
+        SettingDiff(k, fa.get(k, "-"), fb.get(k, "-"))
+        for k in sorted(set(fa) | set(fb))
+        if fa.get(k) != fb.get(k)
+    ]
+
+
+def regressions(comparison: Between, pct: float, metric: str = "rps") -> list[Row]:
+    """Rows where B is significantly worse than A by more than `pct` percent,
+    or where B failed a cell that A ran. This is what a CI gate fails on."""
+    if metric not in GATE_METRICS:
+        raise ValueError(f"metric must be one of {', '.join(GATE_METRICS)}, not {metric!r}")
+    out = []
+    for row in comparison.rows:
+        if row.b.failed and not row.a.failed:
+            out.append(row)
+            continue
+        delta = row.delta(metric)
+        if row.worse(metric) and delta is not None and abs(delta) > pct:
+            out.append(row)
+    return out
+
+
+# -- the CLI's entry point -------------------------------------------------------
+
+FORMATS = ("table", "md", "json", "html")
+
+
+def main_compare(
+    run_a: str,
+    run_b: str | None = None,
+    fmt: str = "table",
+    output: str | None = None,
+    fail_on_regression: float | None = None,
+    metric: str = "rps",
+    min_effect: float | None = None,
+) -> int:
+    """`loadlab compare`: 0 ok, 1 significant regression beyond the threshold,
+    2 bad input (one line on stderr, no traceback).
+
+    `fail_on_regression` and `min_effect` are percents (10 means 10%).
+    Without `output`, text goes to stdout and html to <RUN>/report.html
+    (one run) or ./compare-<A>--<B>.html (two runs).
+    """
+    try:
+        if fmt not in FORMATS:
+            raise CompareError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
+        if metric not in GATE_METRICS:
+            raise CompareError(f"--metric {metric!r}: choose one of {', '.join(GATE_METRICS)}")
+        if min_effect is not None and not 0 <= min_effect < 100:
+            raise CompareError(f"--min-effect {min_effect:g}: a percent in [0, 100)")
+        if fail_on_regression is not None and fail_on_regression < 0:
+            raise CompareError(f"--fail-on-regression {fail_on_regression:g}: must be >= 0")
+        if fail_on_regression is not None and run_b is None:
+            raise CompareError("--fail-on-regression needs two runs: RUN_A RUN_B")
+        effect = stats.DEFAULT_MIN_EFFECT if min_effect is None else min_effect / 100.0
+        a = load_run(run_a)
+        b = load_run(run_b) if run_b is not None else None
+        comparison: Within | Between = within(a, effect) if b is None else between(a, b, effect)
+        _emit(comparison, a, b, fmt, output)
+    except (RunFolderError, CompareError) as exc:
+        print(f"loadlab compare: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"loadlab compare: {exc.filename or output}: {exc.strerror}", file=sys.stderr)
+        return 2
+    if fail_on_regression is None or not isinstance(comparison, Between):
+        return 0
+    failing = regressions(comparison, fail_on_regression, metric)
+    if not failing:
+        print(f"loadlab compare: no {metric} regression beyond {fail_on_regression:g}%",
+              file=sys.stderr)
+        return 0
+    print(f"loadlab compare: {len(failing)} {metric} regression(s) beyond "
+          f"{fail_on_regression:g}%:", file=sys.stderr)
+    for row in failing:
+        delta = row.delta(metric)
+        what = "failed in B" if row.b.failed else f"{metric} {delta:+.1f}%"
+        print(f"  REGRESSION {row.label}: {what}", file=sys.stderr)
+    print(f"  (test: {comparison.method})", file=sys.stderr)
+    return 1
+
+
+def _emit(comparison: Within | Between, a: Run, b: Run | None, fmt: str,
+          output: str | None) -> None:
+    from scripts import render
+
+    if fmt == "html":
+        if b is None:
+            assert isinstance(comparison, Within)
+            html = render.html.render_html_run(a, comparison)
+            target = Path(output) if output else a.path / "report.html"
+        else:
+            assert isinstance(comparison, Between)
+            html = render.html.render_html_compare(a, b, comparison)
+            target = Path(output) if output else Path(f"compare-{a.name}--{b.name}.html")
+        target.write_text(html)
+        print(f"loadlab compare: wrote {target}", file=sys.stderr)
+        return
+    if fmt == "json":
+        text = render.json.render_json(comparison)
+    elif fmt == "md":
+        text = render.md.render_md(comparison)
+    else:
+        text = render.table.render_table(comparison, width=None if output is None else 80,
+                                         color=output is None and sys.stdout.isatty())
+    if output:
+        Path(output).write_text(text)
+        print(f"loadlab compare: wrote {output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)

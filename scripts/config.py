@@ -1,0 +1,487 @@
+"""The matrix: `matrix.toml` loaded, validated and frozen into one object.
+
+Like uvicorn's `Config`, this is the single source of truth every other part reads.
+Every key is checked before anything starts; a problem raises ConfigError with one
+line naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from app.scenarios import SCENARIOS_BY_NAME
+
+from .supervise import LOOPBACK, ROOT, python_module
+
+DEFAULT_MATRIX = ROOT / "matrix.toml"
+INTERFACES = ("wsgi", "asgi")
+
+
+class ConfigError(Exception):
+    """Bad configuration or usage; the message is the one line the user sees."""
+
+
+# --- the pieces --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServerSpec:
+    """One named way to serve the app, defined once in the matrix."""
+
+    name: str
+    interface: str
+    module: str
+    args: tuple[str, ...]
+    workers: int
+    concurrency: int
+    summary: str = ""
+    threads: int | None = None
+    connections: int | None = None
+    optional: bool = False
+    requires: tuple[str, ...] = ()
+
+    @property
+    def packages(self) -> tuple[str, ...]:
+        return (self.module, *self.requires)
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        """Importable modules this server needs and this interpreter lacks."""
+        return tuple(m for m in self.packages if importlib.util.find_spec(m) is None)
+
+    @property
+    def available(self) -> bool:
+        return not self.missing
+
+    def argv(self, port: int, host: str = LOOPBACK) -> list[str]:
+        values = {
+            "host": host,
+            "port": port,
+            "workers": self.workers,
+            "threads": self.threads,
+            "connections": self.connections,
+        }
+        return python_module(self.module, *(a.format(**values) for a in self.args))
+
+    def describe(self) -> dict[str, Any]:
+        """What the run records about this server: every flag that shapes results."""
+        return {
+            "name": self.name,
+            "interface": self.interface,
+            "module": self.module,
+            "workers": self.workers,
+            "threads": self.threads,
+            "connections": self.connections,
+            "concurrency": self.concurrency,
+            "args": list(self.args),
+            "available": self.available,
+            "optional": self.optional,
+            "summary": self.summary,
+        }
+
+
+@dataclass(frozen=True)
+class ClientSpec:
+    """An HTTP client the app uses for upstream calls (LOADLAB_CLIENT)."""
+
+    name: str
+    sync: bool
+    summary: str = ""
+
+
+@dataclass(frozen=True)
+class UpstreamSettings:
+    """Defaults of the upstream stand-in (its environment), recorded in the run."""
+
+    latency_ms: float = 50.0
+    jitter_ms: float = 0.0
+    error_rate: float = 0.0
+    hang_rate: float = 0.0
+    hang_ms: float = 5000.0
+    tail_rate: float = 0.0
+    tail_ms: float = 500.0
+
+    def env(self) -> dict[str, str]:
+        return {f"UPSTREAM_{k.upper()}": _num(v) for k, v in self.__dict__.items()}
+
+    @staticmethod
+    def argv(port: int, host: str = LOOPBACK) -> list[str]:
+        return python_module(
+            "uvicorn", "app.upstream:app", "--host", host, "--port", str(port),
+            "--no-access-log", "--lifespan", "off", "--log-level", "warning",
+        )
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    client_timeout_s: float = 2.0
+    catalog_rows: int = 1000
+    sync_middleware: bool = False
+
+    def env(self) -> dict[str, str]:
+        return {
+            "LOADLAB_UPSTREAM_TIMEOUT": _num(self.client_timeout_s),
+            "LOADLAB_SYNC_MIDDLEWARE": "1" if self.sync_middleware else "0",
+        }
+
+
+@dataclass(frozen=True)
+class Pinning:
+    """Which CPUs the server, the load generator and the upstream stand-in may use."""
+
+    enabled: bool = True
+    server: tuple[int, ...] = (0,)
+    generator: tuple[int, ...] = (1,)
+    upstream: tuple[int, ...] = (1,)
+
+    def resolved(self) -> Pinning:
+        """Only CPUs this process may use; pinning off if a role would have none."""
+        have = set(os.sched_getaffinity(0))
+        roles = {r: tuple(c for c in getattr(self, r) if c in have)
+                 for r in ("server", "generator", "upstream")}
+        if not self.enabled or not all(roles.values()):
+            return replace(self, enabled=False)
+        return replace(self, **roles)
+
+    def cpus(self, role: str) -> tuple[int, ...] | None:
+        return getattr(self, role) if self.enabled else None
+
+    def describe(self) -> dict[str, Any]:
+        return {"enabled": self.enabled, "server": list(self.server),
+                "generator": list(self.generator), "upstream": list(self.upstream)}
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A load shape and what it covers; None in a selection means "all"."""
+
+    name: str
+    users: tuple[int, ...]
+    spawn_rate: float
+    warmup_s: float
+    duration_s: float
+    trials: int
+    summary: str = ""
+    servers: tuple[str, ...] | None = None
+    scenarios: tuple[str, ...] | None = None
+    flavors: tuple[str, ...] | None = None
+    clients: tuple[str, ...] | None = None
+    upstream: dict[str, float] = field(default_factory=dict)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "summary": self.summary, "users": list(self.users),
+            "spawn_rate": self.spawn_rate, "warmup_s": self.warmup_s,
+            "duration_s": self.duration_s, "trials": self.trials,
+            "servers": _all_or(self.servers), "scenarios": _all_or(self.scenarios),
+            "flavors": _all_or(self.flavors), "clients": _all_or(self.clients),
+            "upstream": dict(self.upstream),
+        }
+
+
+@dataclass(frozen=True)
+class Matrix:
+    path: Path
+    default_profile: str
+    pinning: Pinning
+    upstream: UpstreamSettings
+    app: AppSettings
+    servers: dict[str, ServerSpec]
+    clients: dict[str, ClientSpec]
+    profiles: dict[str, Profile]
+
+    def profile(self, name: str | None) -> Profile:
+        name = name or self.default_profile
+        if name not in self.profiles:
+            raise ConfigError(
+                f"unknown profile {name!r} (known: {', '.join(self.profiles)})"
+            )
+        return self.profiles[name]
+
+    def server(self, name: str) -> ServerSpec:
+        if name not in self.servers:
+            raise ConfigError(f"unknown server {name!r} (known: {', '.join(self.servers)})")
+        return self.servers[name]
+
+    def client(self, name: str) -> ClientSpec:
+        if name not in self.clients:
+            raise ConfigError(f"unknown client {name!r} (known: {', '.join(self.clients)})")
+        return self.clients[name]
+
+
+def _all_or(names: tuple[str, ...] | None) -> list[str] | str:
+    return "all" if names is None else list(names)
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+# --- reading and checking ----------------------------------------------------------------
+
+
+class _Table:
+    """A TOML table being read: every key is taken once; leftovers are typos."""
+
+    def __init__(self, data: Any, where: str, file: Path) -> None:
+        self.file = file
+        self.where = where
+        if not isinstance(data, dict):
+            self.fail("", f"must be a table, not {_kind(data)}")
+        self.data = dict(data)
+        self.seen: set[str] = set()
+
+    def fail(self, key: str, problem: str) -> None:
+        name = f"{self.where}.{key}" if key and self.where else (key or self.where)
+        raise ConfigError(f"{self.file}: {name}: {problem}")
+
+    def has(self, key: str) -> bool:
+        return key in self.data
+
+    def _take(self, key: str, default: Any) -> Any:
+        self.seen.add(key)
+        if key not in self.data:
+            if default is _REQUIRED:
+                self.fail(key, "missing")
+            return default
+        return self.data[key]
+
+    def str(self, key: str, default: Any = None, choices: tuple[str, ...] = ()) -> Any:
+        value = self._take(key, default)
+        if value is None or value is default:
+            return value
+        if not isinstance(value, str):
+            self.fail(key, f"must be a string, not {_kind(value)}")
+        if choices and value not in choices:
+            self.fail(key, f"must be one of {', '.join(choices)}, not {value!r}")
+        return value
+
+    def bool(self, key: str, default: Any = None) -> Any:
+        value = self._take(key, default)
+        if value is not default and not isinstance(value, bool):
+            self.fail(key, f"must be true or false, not {_kind(value)}")
+        return value
+
+    def number(self, key: str, default: Any = None, *, lo: float | None = None,
+               hi: float | None = None, integer: bool = False) -> Any:
+        value = self._take(key, default)
+        if value is None or value is default:
+            return value
+        ok = isinstance(value, int) if integer else isinstance(value, int | float)
+        if isinstance(value, bool) or not ok:
+            self.fail(key, f"must be {'a whole number' if integer else 'a number'},"
+                           f" not {_kind(value)}")
+        _check_range(value, lo, hi, lambda p: self.fail(key, p))
+        return value
+
+    def str_list(self, key: str, default: Any = None) -> Any:
+        value = self._take(key, default)
+        if value is None or value is default:
+            return value
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.fail(key, "must be a list of strings")
+        return tuple(value)
+
+    def int_list(self, key: str, default: Any = None, *, lo: int = 0) -> Any:
+        value = self._take(key, default)
+        if value is None or value is default:
+            return value
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = [value]
+        if (not isinstance(value, list) or not value
+                or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)):
+            self.fail(key, "must be a whole number or a non-empty list of them")
+        for v in value:
+            _check_range(v, lo, None, lambda p: self.fail(key, p))
+        return tuple(value)
+
+    def selection(self, key: str, known: dict[str, Any] | tuple[str, ...]) -> Any:
+        """`"all"` (None) or a list of known names."""
+        value = self._take(key, "all")
+        if value == "all":
+            return None
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.fail(key, 'must be "all" or a list of names')
+        for name in value:
+            if name not in known:
+                self.fail(key, f"unknown name {name!r} (known: {', '.join(known)})")
+        return tuple(value)
+
+    def table(self, key: str, default: Any = None) -> Any:
+        value = self._take(key, default)
+        return value
+
+    def done(self) -> None:
+        extra = sorted(set(self.data) - self.seen)
+        if extra:
+            self.fail(extra[0], "unknown key (a typo?)")
+
+
+_REQUIRED = object()
+
+
+def _check_range(value: float, lo: float | None, hi: float | None,
+                 fail: Callable[[str], None]) -> None:
+    if lo is not None and value < lo:
+        fail(f"must be >= {lo:g}, not {value!r}")
+    if hi is not None and value > hi:
+        fail(f"must be <= {hi:g}, not {value!r}")
+
+
+def _kind(value: Any) -> str:
+    return {str: "a string", bool: "a boolean", int: "a number", float: "a number",
+            list: "a list", dict: "a table"}.get(type(value), type(value).__name__)
+
+
+def load_matrix(path: str | Path | None = None) -> Matrix:
+    """Read and check a matrix file; ConfigError names the first problem found."""
+    file = Path(path) if path else DEFAULT_MATRIX
+    try:
+        raw = tomllib.loads(file.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{file}: no such matrix file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{file}: is a folder, not a matrix file") from None
+    except OSError as exc:
+        raise ConfigError(f"{file}: unreadable ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{file}: not a text file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: invalid TOML ({exc})") from None
+
+    top = _Table(raw, "", file)
+    servers = _read_servers(top, file)
+    clients = _read_clients(top, file)
+    upstream = _read_upstream(_Table(top.table("upstream", {}), "upstream", file))
+    app = _read_app(_Table(top.table("app", {}), "app", file))
+    pinning = _read_pinning(_Table(top.table("pinning", {}), "pinning", file))
+    profiles = _read_profiles(top, file, servers, clients)
+    defaults = _Table(top.table("defaults", {}), "defaults", file)
+    default_profile = defaults.str("profile", "quick")
+    defaults.done()
+    if default_profile not in profiles:
+        defaults.fail("profile", f"no profile called {default_profile!r}")
+    top.done()
+    return Matrix(file, default_profile, pinning, upstream, app, servers, clients, profiles)
+
+
+def _read_servers(top: _Table, file: Path) -> dict[str, ServerSpec]:
+    tables = top.table("servers", _REQUIRED)
+    if not isinstance(tables, dict) or not tables:
+        top.fail("servers", "must define at least one server")
+    servers = {}
+    for name, data in tables.items():
+        t = _Table(data, f"servers.{name}", file)
+        args = t.str_list("args", _REQUIRED)
+        spec = ServerSpec(
+            name=name,
+            interface=t.str("interface", _REQUIRED, choices=INTERFACES),
+            module=t.str("module", _REQUIRED),
+            args=args,
+            workers=t.number("workers", 1, lo=1, hi=256, integer=True),
+            concurrency=t.number("concurrency", 1, lo=1, integer=True),
+            summary=t.str("summary", ""),
+            threads=t.number("threads", None, lo=1, hi=10_000, integer=True),
+            connections=t.number("connections", None, lo=1, integer=True),
+            optional=t.bool("optional", False),
+            requires=t.str_list("requires", ()),
+        )
+        t.done()
+        for arg in args:
+            for placeholder in ("threads", "connections"):
+                if "{" + placeholder + "}" in arg and getattr(spec, placeholder) is None:
+                    t.fail("args", f"uses {{{placeholder}}} but {placeholder} is not set")
+        try:
+            spec.argv(port=1)
+        except (KeyError, IndexError, ValueError) as exc:
+            t.fail("args", f"bad placeholder {exc} (known: host, port, workers, threads,"
+                           " connections)")
+        servers[name] = spec
+    return servers
+
+
+def _read_clients(top: _Table, file: Path) -> dict[str, ClientSpec]:
+    tables = top.table("clients", _REQUIRED)
+    if not isinstance(tables, dict) or not tables:
+        top.fail("clients", "must define at least one client")
+    clients = {}
+    for name, data in tables.items():
+        t = _Table(data, f"clients.{name}", file)
+        clients[name] = ClientSpec(name, sync=t.bool("sync", True), summary=t.str("summary", ""))
+        t.done()
+    return clients
+
+
+_UPSTREAM_LIMITS = {
+    "latency_ms": (0, 60_000), "jitter_ms": (0, 60_000), "error_rate": (0, 1),
+    "hang_rate": (0, 1), "hang_ms": (0, 600_000), "tail_rate": (0, 1), "tail_ms": (0, 600_000),
+}
+
+
+def _read_upstream_values(t: _Table) -> dict[str, float]:
+    values = {}
+    for key, (lo, hi) in _UPSTREAM_LIMITS.items():
+        if t.has(key):
+            values[key] = float(t.number(key, lo=lo, hi=hi))
+    t.done()
+    return values
+
+
+def _read_upstream(t: _Table) -> UpstreamSettings:
+    return UpstreamSettings(**_read_upstream_values(t))
+
+
+def _read_app(t: _Table) -> AppSettings:
+    app = AppSettings(
+        client_timeout_s=float(t.number("client_timeout_s", 2.0, lo=0.01, hi=600)),
+        catalog_rows=t.number("catalog_rows", 1000, lo=1, hi=10_000_000, integer=True),
+        sync_middleware=t.bool("sync_middleware", False),
+    )
+    t.done()
+    return app
+
+
+def _read_pinning(t: _Table) -> Pinning:
+    pinning = Pinning(
+        enabled=t.bool("enabled", True),
+        server=t.int_list("server", (0,)),
+        generator=t.int_list("generator", (1,)),
+        upstream=t.int_list("upstream", (1,)),
+    )
+    t.done()
+    return pinning
+
+
+def _read_profiles(top: _Table, file: Path, servers: dict, clients: dict) -> dict[str, Profile]:
+    tables = top.table("profiles", _REQUIRED)
+    if not isinstance(tables, dict) or not tables:
+        top.fail("profiles", "must define at least one profile")
+    flavors = {f for s in SCENARIOS_BY_NAME.values() for f in s.flavor_names}
+    profiles = {}
+    for name, data in tables.items():
+        t = _Table(data, f"profiles.{name}", file)
+        upstream_table = t.table("upstream", {})
+        profiles[name] = Profile(
+            name=name,
+            summary=t.str("summary", ""),
+            users=t.int_list("users", _REQUIRED, lo=1),
+            spawn_rate=float(t.number("spawn_rate", 100, lo=0.1)),
+            warmup_s=float(t.number("warmup_s", 2, lo=0, hi=3600)),
+            duration_s=float(t.number("duration_s", _REQUIRED, lo=1, hi=86_400)),
+            trials=t.number("trials", 1, lo=1, hi=1000, integer=True),
+            servers=t.selection("servers", servers),
+            scenarios=t.selection("scenarios", tuple(SCENARIOS_BY_NAME)),
+            flavors=t.selection("flavors", tuple(sorted(flavors))),
+            clients=t.selection("clients", clients),
+            upstream=_read_upstream_values(
+                _Table(upstream_table, f"profiles.{name}.upstream", file)
+            ),
+        )
+        t.done()
+    return profiles

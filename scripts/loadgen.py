@@ -1,0 +1,195 @@
+"""Locust as the load generator: its command line, and reading what it measured.
+
+Locust runs as a child process (it monkey-patches with gevent, so never in ours). The
+shared base (locustfiles/base.py) writes per-second histograms and the measured window;
+here they are merged into one steady-state Measurement.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hdrh.histogram import HdrHistogram
+
+from .supervise import ROOT, python_module
+
+LOCUSTFILES = ROOT / "locustfiles"
+HIGHEST_US = 120_000_000
+SIGNIFICANT_DIGITS = 3
+PERCENTILES = {"p50": 50.0, "p90": 90.0, "p95": 95.0, "p99": 99.0, "p999": 99.9}
+
+
+class MeasurementError(Exception):
+    """Locust left no usable measurement behind."""
+
+
+def class_name(flavor: str) -> str:
+    """The user class of a flavor in its locustfile: `async-sequential` -> AsyncSequential."""
+    return "".join(part.capitalize() for part in flavor.split("-"))
+
+
+def locustfile(scenario: str) -> Path:
+    return LOCUSTFILES / f"{scenario}.py"
+
+
+def run_bound_s(users: int, spawn_rate: float, warmup_s: float, duration_s: float) -> float:
+    """Locust's own --run-time: a backstop only; the base module quits on time itself."""
+    return math.ceil(users / spawn_rate + warmup_s + duration_s + 20)
+
+
+def headless_argv(*, scenario: str, flavor: str, host: str, users: int, spawn_rate: float,
+                  warmup_s: float, duration_s: float, cell_dir: Path,
+                  processes: int = 1) -> list[str]:
+    argv = python_module(
+        "locust", "-f", str(locustfile(scenario)), "--headless",
+        "--host", host, "-u", str(users), "-r", f"{spawn_rate:g}",
+        "--run-time", f"{run_bound_s(users, spawn_rate, warmup_s, duration_s):.0f}s",
+        "--csv", str(cell_dir / "locust"), "--html", str(cell_dir / "locust_report.html"),
+        "--only-summary", "--stop-timeout", "1", "--exit-code-on-error", "0",
+    )
+    if processes > 1:
+        argv += ["--processes", str(processes), "--master-bind-host", "127.0.0.1"]
+    return [*argv, class_name(flavor)]
+
+
+def web_ui_argv(*, scenario: str, host: str, web_port: int, cell_dir: Path,
+                classes: list[str]) -> list[str]:
+    """Locust's web UI on loopback, with the scenario's user classes to pick from."""
+    return [*python_module(
+        "locust", "-f", str(locustfile(scenario)), "--host", host,
+        "--web-host", "127.0.0.1", "--web-port", str(web_port),
+        "--csv", str(cell_dir / "locust"), "--html", str(cell_dir / "locust_report.html"),
+        "--exit-code-on-error", "0", "--class-picker",
+    ), *classes]
+
+
+def env(*, cell_dir: Path, warmup_s: float, duration_s: float,
+        catalog_rows: int) -> dict[str, str]:
+    return {
+        "LOADLAB_CELL_DIR": str(cell_dir),
+        "LOADLAB_WARMUP_S": f"{warmup_s:g}",
+        "LOADLAB_DURATION_S": f"{duration_s:g}",
+        "LOADLAB_CATALOG_ROWS": str(catalog_rows),
+    }
+
+
+@dataclass
+class Measurement:
+    """The steady state of one cell, from the harness's own histograms."""
+
+    requests: int
+    failures: int
+    duration_s: float
+    window: tuple[float, float]
+    histogram: HdrHistogram
+    rps_per_second: list[float] = field(default_factory=list)
+    failures_per_second: list[int] = field(default_factory=list)
+    p95_ms_per_second: list[float] = field(default_factory=list)
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.duration_s if self.duration_s else 0.0
+
+    @property
+    def latency_ms(self) -> dict[str, float]:
+        hist = self.histogram
+        if not hist.get_total_count():
+            return {}
+        values = {k: hist.get_value_at_percentile(p) / 1000 for k, p in PERCENTILES.items()}
+        values["max"] = hist.get_max_value() / 1000
+        values["mean"] = hist.get_mean_value() / 1000
+        return {k: round(v, 3) for k, v in values.items()}
+
+    def to_json(self) -> dict[str, Any]:
+        """latency.json: the cell's histogram, its percentiles and its seconds."""
+        return {
+            "unit": "ms",
+            "source": "harness HdrHistogram of successful response times (us, 3 digits)",
+            "window": {"start": self.window[0], "end": self.window[1],
+                       "whole_seconds": self.duration_s},
+            "requests": self.requests,
+            "failures": self.failures,
+            "percentiles": self.latency_ms,
+            "per_second": [
+                {"requests": r, "failures": f, "p95_ms": p}
+                for r, f, p in zip(self.rps_per_second, self.failures_per_second,
+                                   self.p95_ms_per_second, strict=True)
+            ],
+            "histogram": self.histogram.encode().decode() if self.requests else None,
+        }
+
+
+def measured_names(cell_dir: Path) -> list[str]:
+    """The request names (flavors) Locust recorded in this folder."""
+    names: set[str] = set()
+    for path in cell_dir.glob("latency-*.json"):
+        try:
+            names.update(json.loads(path.read_text())["names"])
+        except (OSError, ValueError, KeyError):
+            continue
+    return sorted(names)
+
+
+def read_measurement(cell_dir: Path, name: str | None = None,
+                     keep_raw: bool = False) -> Measurement:
+    """Merge every Locust process's seconds that lie wholly inside the measured window.
+
+    `name` keeps one request name (a flavor) only; `keep_raw` leaves the per-process
+    files in place (the web UI archives one cell per flavor from the same files).
+    """
+    try:
+        window = json.loads((cell_dir / "window.json").read_text())
+    except (OSError, ValueError):
+        raise MeasurementError("Locust wrote no window.json (it did not finish)") from None
+    if "start" not in window:
+        raise MeasurementError("Locust stopped before the measured window began")
+    start, end = float(window["start"]), float(window["end"])
+    first, last = math.ceil(start), math.floor(end)  # whole seconds [first, last)
+
+    merged = HdrHistogram(1, HIGHEST_US, SIGNIFICANT_DIGITS)
+    per_second: dict[int, list[Any]] = {s: [0, 0, None] for s in range(first, last)}
+    for path in sorted(cell_dir.glob("latency-*.json")):
+        try:
+            names = json.loads(path.read_text())["names"]
+        except (OSError, ValueError, KeyError):
+            raise MeasurementError(f"{path.name} is unreadable") from None
+        slots = [(second, slot) for n, seconds in names.items() if name in (None, n)
+                 for second, slot in seconds.items()]
+        for second, slot in slots:
+            s = int(second)
+            if s not in per_second:
+                continue
+            per_second[s][0] += slot["ok"]
+            per_second[s][1] += slot["failed"]
+            if slot["histogram"]:
+                hist = per_second[s][2] or HdrHistogram(1, HIGHEST_US, SIGNIFICANT_DIGITS)
+                hist.decode_and_add(slot["histogram"])
+                per_second[s][2] = hist
+    if not keep_raw:
+        for path in cell_dir.glob("latency-*.json"):
+            path.unlink()
+
+    rps, fails, p95s = [], [], []
+    for s in sorted(per_second):
+        ok, failed, hist = per_second[s]
+        rps.append(float(ok))
+        fails.append(failed)
+        if hist is not None:
+            merged.add(hist)
+            p95s.append(round(hist.get_value_at_percentile(95.0) / 1000, 3))
+        else:
+            p95s.append(0.0)
+    return Measurement(
+        requests=int(sum(rps)),
+        failures=sum(fails),
+        duration_s=float(len(per_second)),
+        window=(start, end),
+        histogram=merged,
+        rps_per_second=rps,
+        failures_per_second=fails,
+        p95_ms_per_second=p95s,
+    )

@@ -1,0 +1,172 @@
+"""Planning: matrix + profile + command-line choices -> the ordered list of cells.
+
+Pure logic, no processes. Trials are the outermost loop, so repeated trials interleave
+across servers (A B A B, not A A B B) and slow drift of the machine hits all alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from app.scenarios import SCENARIOS, SCENARIOS_BY_NAME, Scenario
+
+from .config import ConfigError, Matrix, Profile, ServerSpec, UpstreamSettings
+from .runfolder import cell_relpath
+
+# Seconds a cell costs beyond warmup + duration: start the server, wait until ready,
+# start Locust, stop both. Measured on 2 cores; used only for the time-left estimate.
+CELL_OVERHEAD_S = 3.0
+
+
+@dataclass(frozen=True)
+class Choices:
+    """What the user chose on the command line; None keeps the profile's value."""
+
+    profile: str | None = None
+    servers: tuple[str, ...] | None = None
+    scenarios: tuple[str, ...] | None = None
+    flavors: tuple[str, ...] | None = None
+    clients: tuple[str, ...] | None = None
+    users: tuple[int, ...] | None = None
+    duration_s: float | None = None
+    warmup_s: float | None = None
+    trials: int | None = None
+    pin: bool = True
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One measurement: server x scenario x flavor x client x users x trial."""
+
+    index: int
+    server: ServerSpec
+    scenario: Scenario
+    flavor: str
+    client: str | None
+    users: int
+    trial: int
+
+    @property
+    def path(self) -> str:
+        return cell_relpath(self.server.name, self.scenario.name, self.flavor, self.client,
+                            self.users, self.trial)
+
+    @property
+    def label(self) -> str:
+        client = f" [{self.client}]" if self.client else ""
+        return (f"{self.server.name} {self.scenario.name}/{self.flavor}{client}"
+                f" u{self.users} t{self.trial}")
+
+    def describe(self) -> dict[str, Any]:
+        return {"index": self.index, "server": self.server.name,
+                "scenario": self.scenario.name, "flavor": self.flavor,
+                "client": self.client, "users": self.users, "trial": self.trial,
+                "path": self.path}
+
+
+@dataclass(frozen=True)
+class Plan:
+    profile: Profile
+    cells: tuple[Cell, ...]
+    upstream: UpstreamSettings
+    skipped: tuple[str, ...] = field(default=())  # what was left out, and why
+
+    @property
+    def servers(self) -> list[ServerSpec]:
+        return list({c.server.name: c.server for c in self.cells}.values())
+
+    def estimate_s(self, cells: int | None = None) -> float:
+        n = len(self.cells) if cells is None else cells
+        per_cell = self.profile.warmup_s + self.profile.duration_s + CELL_OVERHEAD_S
+        return n * per_cell
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "profile": self.profile.describe(),
+            "cells": [c.describe() for c in self.cells],
+            "servers": [s.describe() for s in self.servers],
+            "skipped": list(self.skipped),
+        }
+
+
+def _names(chosen: tuple[str, ...] | None, profile: tuple[str, ...] | None,
+           known: dict[str, Any] | tuple[str, ...], what: str) -> list[str]:
+    """The user's choice, else the profile's, else all; unknown names are errors."""
+    names = chosen if chosen is not None else profile
+    if names is None:
+        return list(known)
+    for name in names:
+        if name not in known:
+            raise ConfigError(f"unknown {what} {name!r} (known: {', '.join(known)})")
+    return list(dict.fromkeys(names))
+
+
+def build_plan(matrix: Matrix, choices: Choices) -> Plan:
+    """Resolve a profile and the user's choices into cells, or raise ConfigError."""
+    profile = matrix.profile(choices.profile)
+    profile = replace(
+        profile,
+        users=choices.users or profile.users,
+        duration_s=choices.duration_s if choices.duration_s is not None else profile.duration_s,
+        warmup_s=choices.warmup_s if choices.warmup_s is not None else profile.warmup_s,
+        trials=choices.trials or profile.trials,
+    )
+    skipped: list[str] = []
+
+    server_names = _names(choices.servers, profile.servers, matrix.servers, "server")
+    servers = []
+    for name in server_names:
+        spec = matrix.servers[name]
+        if spec.available:
+            servers.append(spec)
+        elif choices.servers is not None or not spec.optional:
+            raise ConfigError(
+                f"server {name!r} needs {', '.join(spec.missing)}, which is not installed"
+                f" (pip install {spec.missing[0].replace('_', '-')})"
+            )
+        else:
+            skipped.append(f"server {name}: {', '.join(spec.missing)} not installed")
+
+    scenario_names = _names(choices.scenarios, profile.scenarios, SCENARIOS_BY_NAME, "scenario")
+    scenarios = [s for s in SCENARIOS if s.name in scenario_names]
+    scenarios.sort(key=lambda s: scenario_names.index(s.name))
+
+    every_flavor = {f for s in scenarios for f in s.flavor_names}
+    if choices.flavors is not None:
+        for flavor in choices.flavors:
+            if flavor not in every_flavor:
+                raise ConfigError(f"unknown flavor {flavor!r} for the chosen scenarios"
+                                  f" (known: {', '.join(sorted(every_flavor))})")
+    wanted_flavors = choices.flavors or profile.flavors
+
+    client_names = _names(choices.clients, profile.clients, matrix.clients, "client")
+
+    cells: list[Cell] = []
+    for trial in range(1, profile.trials + 1):
+        for server in servers:
+            for scenario in scenarios:
+                for flavor in scenario.flavors:
+                    if wanted_flavors is not None and flavor.name not in wanted_flavors:
+                        continue
+                    for client in _clients_for(scenario, flavor.is_async, client_names,
+                                               matrix):
+                        for users in profile.users:
+                            cells.append(Cell(len(cells), server, scenario, flavor.name,
+                                              client, users, trial))
+    if not cells:
+        raise ConfigError("the plan is empty: no cell matches the chosen servers, scenarios,"
+                          " flavors and clients")
+
+    upstream = replace(matrix.upstream, **profile.upstream)
+    return Plan(profile=profile, cells=tuple(cells), upstream=upstream,
+                skipped=tuple(skipped))
+
+
+def _clients_for(scenario: Scenario, is_async: bool, clients: list[str],
+                 matrix: Matrix) -> list[str | None]:
+    """Clients matter only where views call upstream; sync-less clients skip sync views."""
+    if not scenario.uses_upstream:
+        return [None]
+    usable = [c for c in clients if is_async or matrix.clients[c].sync]
+    return list(usable)

@@ -1,0 +1,77 @@
+"""What a person sees while a run goes: cell i/N, what runs now, time left, and a result
+line per cell (hyperfine-style). Progress goes to stderr; the verdict to stdout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+
+if TYPE_CHECKING:
+    from .plan import Cell
+    from .runfolder import CellRecord
+
+
+def fmt_duration(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+class Progress:
+    def __init__(self, console: Console | None = None, quiet: bool = False) -> None:
+        self.console = console or Console(stderr=True, highlight=False)
+        self.quiet = quiet
+
+    def note(self, text: str) -> None:
+        if not self.quiet:
+            self.console.print(f"[dim]·[/] {text}")
+
+    def plan(self, cells: int, estimate_s: float, skipped: tuple[str, ...]) -> None:
+        self.note(f"{cells} cells, about {fmt_duration(estimate_s)}")
+        for reason in skipped:
+            self.note(f"skipped {reason}")
+
+    def cell_started(self, cell: Cell, total: int, left_s: float) -> None:
+        if not self.quiet:
+            self.console.print(
+                f"[bold][{cell.index + 1:>{len(str(total))}}/{total}][/] {cell.label}"
+                f" [dim](about {fmt_duration(left_s)} left)[/]", end=" ")
+
+    def cell_done(self, cell: Cell, record: CellRecord) -> None:
+        if self.quiet:
+            return
+        if record.status != "ok":
+            first = (record.error or "").splitlines()[0] if record.error else "failed"
+            self.console.print(f"[red]FAILED[/] {first}")
+            return
+        p95 = record.latency_ms.get("p95")
+        flags = f" [yellow]{','.join(record.warnings)}[/]" if record.warnings else ""
+        fails = f" {record.failure_ratio:.1%} failed" if record.failures else ""
+        self.console.print(f"[green]{record.rps:,.1f} rps[/] p95 {fmt_ms(p95)}{fails}{flags}")
+
+    def run_done(self, path: Path, records: list[CellRecord], status: str) -> None:
+        from .verdict import print_verdict
+
+        print_verdict(records)
+        colour = {"complete": "green", "interrupted": "yellow"}.get(status, "red")
+        failed = sum(r.status != "ok" for r in records)
+        tail = f", {failed} failed" if failed else ""
+        self.console.print(f"[{colour}]run {status}[/]: {len(records)} cells{tail}")
+        Console(highlight=False).print(f"run folder: {path}")
+
+
+def fmt_ms(value: float | None) -> str:
+    if value is None:
+        return "-"
+    if value < 1:
+        return f"{value * 1000:.0f} µs"
+    if value < 100:
+        return f"{value:.1f} ms"
+    return f"{value:,.0f} ms"

@@ -1,0 +1,326 @@
+"""report.html: one self-contained page with charts, working offline.
+
+Charts are plotly figures; plotly.js (~4.8 MB) is inlined once, in the first
+figure, and every later figure reuses it. No CDN, no MathJax, no fonts fetched:
+the page opens from a results folder on a laptop without network.
+"""
+
+from __future__ import annotations
+
+import html as _html
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from statistics import pstdev
+from typing import Any
+
+from scripts.compare import Between, Row, Within, between, side, within
+from scripts.render import md
+from scripts.render.common import cell_name, legend
+from scripts.runfolder import CellRecord, Run
+
+PERCENTILES = (("p50", 50.0), ("p90", 90.0), ("p95", 95.0), ("p99", 99.0), ("p999", 99.9),
+               ("max", 100.0))
+GREEN, RED, GREY = "#2a9d55", "#d1495b", "#9aa5b1"
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;
+max-width:1200px;padding:0 1rem;color:#1f2933}
+h1{font-size:1.6rem}h2{margin-top:2.2rem;border-bottom:1px solid #dde3ea}
+table{border-collapse:collapse;margin:.6rem 0;font-size:.9rem}
+td,th{border:1px solid #dde3ea;padding:.25rem .5rem;text-align:right}
+td:first-child,th:first-child{text-align:left}
+.facts td{text-align:left}.flag{color:#b7791f}.method{color:#52606d;font-style:italic}
+.worse{color:#d1495b;font-weight:600}.better{color:#2a9d55;font-weight:600}
+.chart{margin:.5rem 0 1.5rem}
+"""
+
+
+class _Figures:
+    """Turns figures into HTML, inlining plotly.js the first time only."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def html(self, fig: Any) -> str:
+        fig.update_layout(template="plotly_white", margin={"l": 60, "r": 20, "t": 50, "b": 60},
+                          height=380, legend={"orientation": "h", "y": -0.2})
+        out = fig.to_html(full_html=False, include_plotlyjs=self.count == 0,
+                          include_mathjax=False,
+                          config={"displaylogo": False, "responsive": True})
+        self.count += 1
+        return f'<div class="chart">{out}</div>'
+
+
+def _e(value: Any) -> str:
+    return _html.escape("" if value is None else str(value))
+
+
+def _page(title: str, body: Iterable[str]) -> str:
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        f"<title>{_e(title)}</title><style>{CSS}</style></head><body>\n"
+        + "\n".join(body) + "\n</body></html>\n"
+    )
+
+
+# -- header and tables -----------------------------------------------------------
+
+
+def _facts(run: Run) -> str:
+    m = run.manifest
+    profile = m.get("profile")
+    profile_text = (", ".join(f"{k}={v}" for k, v in profile.items())
+                    if isinstance(profile, dict) else profile)
+    git = m.get("git") or {}
+    host = m.get("host") or {}
+    rows = [
+        ("run", run.name), ("label", m.get("label")), ("status", run.status),
+        ("started", m.get("started")), ("finished", m.get("finished")),
+        ("command", m.get("command")), ("profile", profile_text),
+        ("git", f"{git.get('commit', '?')}{' (dirty)' if git.get('dirty') else ''}"),
+        ("host", f"{host.get('cpu_model', '?')}, {host.get('cores', '?')} cores, "
+                 f"{host.get('memory_gb', '?')} GB, kernel {host.get('kernel', '?')}"),
+        ("versions", _kv(m.get("versions"))), ("pinning", _kv(m.get("pinning"))),
+        ("upstream", _kv(m.get("upstream"))),
+    ]
+    body = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows if v)
+    return f'<table class="facts">{body}</table>'
+
+
+def _kv(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items())
+    return "" if value is None else str(value)
+
+
+def _flags(flags: Sequence[str]) -> str:
+    if not flags:
+        return "<p>No cell was flagged or failed.</p>"
+    items = "".join(f'<li class="flag">{_e(f)}</li>' for f in flags)
+    return f"<p><b>Flagged cells</b> (read before trusting their numbers):</p><ul>{items}</ul>"
+
+
+def _md_table(lines: list[str]) -> str:
+    """Reuse the markdown renderer's tables, so html and md never disagree."""
+    out, in_table = [], False
+    for line in lines:
+        if line.startswith("| "):
+            cells = [c.strip().replace("\\|", "|") for c in line.strip("|").split(" | ")]
+            if all(set(c) <= set("-:") for c in cells):
+                continue
+            tag = "td" if in_table else "th"
+            if not in_table:
+                out.append("<table>")
+                in_table = True
+            out.append("<tr>" + "".join(f"<{tag}>{_cell(c)}</{tag}>" for c in cells) + "</tr>")
+        else:
+            if in_table:
+                out.append("</table>")
+                in_table = False
+            if line.startswith("### "):
+                out.append(f"<h3>{_e(line[4:])}</h3>")
+            elif line.startswith("**") and line.endswith("**"):
+                out.append(f"<p><b>{_e(line.strip('*'))}</b></p>")
+            elif line.startswith("- "):
+                out.append(f"<div class=\"flag\">{_e(line[2:])}</div>")
+            elif line.startswith("_") and line.endswith("_"):
+                out.append(f'<p class="method">{_e(line.strip("_"))}</p>')
+            elif line and not line.startswith("## "):
+                out.append(f"<p>{_e(line)}</p>")
+    if in_table:
+        out.append("</table>")
+    return "\n".join(out)
+
+
+def _cell(text: str) -> str:
+    text = text.replace("**", "")
+    return _e(text)
+
+
+# -- charts for one run ----------------------------------------------------------
+
+
+def _groups(run: Run) -> dict[str, dict[tuple, list[CellRecord]]]:
+    out: dict[str, dict[tuple, list[CellRecord]]] = {}
+    for key, cells in run.by_key().items():
+        out.setdefault(key[1], {})[key] = cells
+    return {s: out[s] for s in sorted(out)}
+
+
+def _variant(key: Sequence[Any]) -> str:
+    return f"{key[2]}{f' [{key[3]}]' if key[3] else ''} u{key[4]}"
+
+
+def _bars(go: Any, scenario: str, groups: dict[tuple, list[CellRecord]], metric: str) -> Any:
+    """Grouped bars: servers along x, one bar per flavor/client; '!' marks flags."""
+    variants = sorted({_variant(k) for k in groups})
+    servers = sorted({k[0] for k in groups})
+    fig = go.Figure()
+    for variant in variants:
+        ys, texts, hovers, errs = [], [], [], []
+        for server in servers:
+            key = next((k for k in groups if k[0] == server and _variant(k) == variant), None)
+            s = side(groups[key]) if key else None
+            ys.append(s.values[metric] if s else None)
+            texts.append("!" if s and s.flags else "")
+            hovers.append(", ".join(s.flags) if s and s.flags else "no flags")
+            errs.append(_spread(groups[key], metric) if key else None)
+        fig.add_bar(name=variant, x=servers, y=ys, text=texts, textposition="outside",
+                    customdata=hovers, error_y={"type": "data", "array": errs},
+                    hovertemplate="%{x}<br>%{y:.1f}<br>%{customdata}<extra>" + variant
+                    + "</extra>")
+    title = "throughput (requests/s)" if metric == "rps" else "p95 latency (ms)"
+    fig.update_layout(title=f"{scenario}: {title}", barmode="group",
+                      yaxis_title="rps" if metric == "rps" else "ms")
+    return fig
+
+
+def _spread(cells: Sequence[CellRecord], metric: str) -> float | None:
+    """Error bar: spread of trials when there are several, else of the seconds."""
+    ok = [c for c in cells if c.status == "ok"]
+    if len(ok) >= 2:
+        vals = [c.rps if metric == "rps" else c.latency_ms.get(metric) for c in ok]
+        clean = [float(v) for v in vals if isinstance(v, int | float)]
+        return pstdev(clean) if len(clean) >= 2 else None
+    seconds = [v for c in ok for v in (c.rps_per_second if metric == "rps"
+                                       else c.p95_ms_per_second)]
+    return pstdev(seconds) if len(seconds) >= 2 else None
+
+
+def _percentiles(go: Any, scenario: str, groups: dict[tuple, list[CellRecord]]) -> Any:
+    """Latency percentiles from the summary (the harness's exact histogram)."""
+    fig = go.Figure()
+    for key in sorted(groups, key=str):
+        s = side(groups[key])
+        points = [(label, s_val) for label, _ in PERCENTILES
+                  if (s_val := _mean_latency(groups[key], label)) is not None]
+        if not points or s.failed:
+            continue
+        fig.add_scatter(x=[p[0] for p in points], y=[p[1] for p in points],
+                        mode="lines+markers", name=cell_name(key))
+    fig.update_layout(title=f"{scenario}: latency percentiles (ms, log scale)",
+                      yaxis_type="log", yaxis_title="ms")
+    return fig
+
+
+def _mean_latency(cells: Sequence[CellRecord], label: str) -> float | None:
+    vals = [c.latency_ms.get(label) for c in cells if c.status == "ok"]
+    clean = [float(v) for v in vals if isinstance(v, int | float) and v > 0]
+    return sum(clean) / len(clean) if clean else None
+
+
+def _timeline(go: Any, scenario: str, groups: dict[tuple, list[CellRecord]]) -> Any:
+    """Requests/s over the steady-state seconds, one line per cell and trial."""
+    fig = go.Figure()
+    for key in sorted(groups, key=str):
+        for cell in groups[key]:
+            if not cell.rps_per_second:
+                continue
+            trial = f" t{cell.trial}" if len(groups[key]) > 1 else ""
+            fig.add_scatter(x=list(range(1, len(cell.rps_per_second) + 1)),
+                            y=cell.rps_per_second, mode="lines", name=cell_name(key) + trial)
+    fig.update_layout(title=f"{scenario}: requests/s over time (steady state)",
+                      xaxis_title="second", yaxis_title="rps")
+    return fig
+
+
+def _run_charts(run: Run, figs: _Figures) -> list[str]:
+    import plotly.graph_objects as go
+
+    out = []
+    for scenario, groups in _groups(run).items():
+        out.append(f"<h2>{_e(scenario)}</h2>")
+        out.append(figs.html(_bars(go, scenario, groups, "rps")))
+        out.append(figs.html(_bars(go, scenario, groups, "p95")))
+        out.append(figs.html(_percentiles(go, scenario, groups)))
+        if any(c.rps_per_second for cells in groups.values() for c in cells):
+            out.append(figs.html(_timeline(go, scenario, groups)))
+    return out
+
+
+# -- pages -----------------------------------------------------------------------
+
+
+def render_html_run(run: Run, comparison: Within | None = None) -> str:
+    """The page for one run: facts, flags, charts per scenario, the within-run tables."""
+    comparison = comparison or within(run)
+    figs = _Figures()
+    body = [
+        f"<h1>loadlab run {_e(run.name)}</h1>",
+        _facts(run),
+        _flags(comparison.flags),
+        *_run_charts(run, figs),
+        "<h2>Sync against async, servers against each other</h2>",
+        _md_table(md._within(comparison)),
+    ]
+    return _page(f"loadlab {run.name}", body)
+
+
+def _delta_chart(go: Any, c: Between, metric: str) -> Any:
+    """Horizontal bars of B-vs-A deltas: green better, red worse, grey within noise."""
+    rows = list(reversed(c.rows))
+    colors = [GREEN if r.better(metric) else RED if r.worse(metric) else GREY for r in rows]
+    labels = [r.label + (" !" if r.flags else "") for r in rows]
+    hover = [_hover(r, metric) for r in rows]
+    fig = go.Figure()
+    fig.add_bar(x=[r.delta(metric) for r in rows], y=labels, orientation="h",
+                marker_color=colors, customdata=hover, name=metric,
+                hovertemplate="%{y}<br>%{x:+.1f}%<br>%{customdata}<extra></extra>")
+    floor = c.min_effect * 100
+    fig.add_vrect(x0=-floor, x1=floor, fillcolor=GREY, opacity=0.15, line_width=0,
+                  annotation_text=f"noise floor ±{floor:g}%", annotation_position="top left")
+    better = "higher" if metric == "rps" else "lower"
+    fig.update_layout(title=f"{metric}: B against A, % ({better} is better; grey = ~ noise)",
+                      xaxis_title="%", height=max(320, 28 * len(rows) + 140),
+                      showlegend=False)
+    return fig
+
+
+def _hover(row: Row, metric: str) -> str:
+    v = row.verdicts[metric]
+    p = "-" if v.p_value is None else f"{v.p_value:.3g}"
+    text = f"{v.test}, p={p}, n={v.n_a}/{v.n_b}"
+    if v.reason:
+        text += f"<br>~ {v.reason}"
+    if row.flags:
+        text += f"<br>flags: {', '.join(row.flags)}"
+    return text
+
+
+def _ab_bars(go: Any, c: Between) -> Any:
+    fig = go.Figure()
+    labels = [r.label for r in c.rows]
+    fig.add_bar(name=f"A {c.run_a}", x=labels, y=[r.a.values["rps"] for r in c.rows])
+    fig.add_bar(name=f"B {c.run_b}", x=labels, y=[r.b.values["rps"] for r in c.rows])
+    fig.update_layout(title="throughput, A and B (requests/s)", barmode="group",
+                      yaxis_title="rps")
+    return fig
+
+
+def render_html_compare(run_a: Run, run_b: Run, comparison: Between | None = None) -> str:
+    """The page for B against A: both runs' facts, delta charts, the table, differences."""
+    import plotly.graph_objects as go
+
+    comparison = comparison or between(run_a, run_b)
+    figs = _Figures()
+    c = comparison
+    body = [
+        f"<h1>loadlab compare: {_e(c.run_b)} (B) against {_e(c.run_a)} (A)</h1>",
+        f'<p class="method">{_e(c.method)}</p>',
+        f"<p>{_e(legend(c.min_effect))}</p>",
+        "<h2>Run A</h2>", _facts(run_a), "<h2>Run B</h2>", _facts(run_b),
+        figs.html(_delta_chart(go, c, "rps")),
+        figs.html(_delta_chart(go, c, "p95")),
+        figs.html(_delta_chart(go, c, "p99")),
+        figs.html(_ab_bars(go, c)),
+        "<h2>Every shared cell</h2>",
+        _md_table(md._between(c)),
+    ]
+    return _page(f"loadlab compare {c.run_a} vs {c.run_b}", body)
+
+
+def write_report(run: Run, path: str | Path | None = None) -> Path:
+    """Write the run's report.html (bench calls this when a run ends); returns the path."""
+    target = Path(path) if path is not None else run.path / "report.html"
+    target.write_text(render_html_run(run))
+    return target

@@ -1,0 +1,43 @@
+"""JSON: the comparison for machines (CI, notebooks); stable keys, no formatting."""
+
+from __future__ import annotations
+
+import dataclasses
+import json as _json
+import math
+from typing import Any
+
+from scripts.compare import Between, Row, ServerRace, SyncAsync, Within
+from scripts.stats import Verdict
+
+FORMAT_VERSION = 1
+
+# Properties a reader would otherwise have to recompute.
+_DERIVED: dict[type, tuple[str, ...]] = {
+    Verdict: ("marker",),
+    Row: ("flags",),
+    SyncAsync: ("winner",),
+    ServerRace: ("label", "best_flags"),
+}
+
+
+def to_plain(obj: Any) -> Any:
+    """Dataclasses to dicts, with the derived fields a reader needs (marker, flags)."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        out = {f.name: to_plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        for name in _DERIVED.get(type(obj), ()):
+            out[name] = to_plain(getattr(obj, name))
+        return out
+    if isinstance(obj, dict):
+        return {str(k): to_plain(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [to_plain(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def render_json(comparison: Within | Between) -> str:
+    kind = "between" if isinstance(comparison, Between) else "within"
+    data = {"format_version": FORMAT_VERSION, "kind": kind, **to_plain(comparison)}
+    return _json.dumps(data, indent=2) + "\n"

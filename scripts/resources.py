@@ -1,0 +1,104 @@
+"""Resource sampling: CPU, memory and threads of each role's whole process tree.
+
+A background thread samples the server, the load generator and the upstream stand-in
+about once a second into `resources.csv`. CPU % comes from CPU-time deltas per process
+(psutil's cpu_percent() returns 0 on its first call, which would hide short-lived
+workers), summed over the tree: 100 means one core busy.
+"""
+
+from __future__ import annotations
+
+import csv
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+FIELDS = ("time", "role", "cpu_pct", "rss_mb", "threads", "processes")
+
+
+@dataclass
+class Sample:
+    time: float
+    role: str
+    cpu_pct: float
+    rss_mb: float
+    threads: int
+    processes: int
+
+
+class Sampler:
+    """Samples each role's process tree every `interval` seconds until stopped."""
+
+    def __init__(self, roles: dict[str, Callable[[], list[psutil.Process]]], path: Path,
+                 interval: float = 1.0) -> None:
+        self.roles = roles
+        self.path = path
+        self.interval = interval
+        self.samples: list[Sample] = []
+        self._last: dict[tuple[str, int], tuple[float, float]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="loadlab-sampler", daemon=True)
+
+    def __enter__(self) -> Sampler:
+        self._sample(record=False)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.write()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._sample(record=True)
+
+    def _sample(self, record: bool) -> None:
+        now = time.time()
+        for role, tree in self.roles.items():
+            cpu = rss = 0.0
+            threads = count = 0
+            for proc in tree():
+                try:
+                    with proc.oneshot():
+                        times = proc.cpu_times()
+                        busy = times.user + times.system
+                        rss += proc.memory_info().rss
+                        threads += proc.num_threads()
+                        created = proc.create_time()
+                except psutil.Error:
+                    continue
+                count += 1
+                key = (role, proc.pid)
+                then, was = self._last.get(key, (max(created, now - self.interval), 0.0))
+                if now > then:
+                    cpu += (busy - was) / (now - then) * 100
+                self._last[key] = (now, busy)
+            if record and count:
+                self.samples.append(Sample(now, role, round(cpu, 1), round(rss / 2**20, 1),
+                                           threads, count))
+
+    def write(self) -> None:
+        with open(self.path, "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(FIELDS)
+            for s in self.samples:
+                writer.writerow([f"{s.time:.3f}", s.role, s.cpu_pct, s.rss_mb, s.threads,
+                                 s.processes])
+
+    def summary(self, role: str, start: float, end: float) -> dict[str, float] | None:
+        """Mean CPU %, peak RSS and threads of one role inside [start, end]."""
+        inside = [s for s in self.samples if s.role == role and start <= s.time <= end + 0.5]
+        if not inside:
+            inside = [s for s in self.samples if s.role == role]
+        if not inside:
+            return None
+        return {
+            "cpu_pct": round(sum(s.cpu_pct for s in inside) / len(inside), 1),
+            "rss_mb": max(s.rss_mb for s in inside),
+            "threads": max(s.threads for s in inside),
+        }

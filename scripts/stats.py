@@ -1,0 +1,201 @@
+"""Statistics for comparing cells: pure functions, no I/O, no printing.
+
+A difference is *called* only when two things hold (DESIGN §6):
+
+1. a significance test rejects "same distribution" at ALPHA = 0.05, two-sided:
+   - per-second samples (steady-state seconds, pooled over trials):
+     Mann-Whitney U. Rank-based, so a skewed or spiky second (GC, steal time)
+     cannot drag the verdict the way it drags a mean.
+   - trial means, used when *both* sides have >= 3 trials: Welch's t-test.
+     Trial means are close to normal (each averages many seconds), they carry
+     the run-to-run noise that per-second samples cannot see, and a rank test
+     on 3 vs 3 values can never reach p < 0.05 (its smallest p is 0.1).
+2. the effect is at least the noise floor, `min_effect` (default 15%): the
+   field notes measured 10-25% run-to-run spread on this kind of machine, so a
+   test on one run's seconds would call noise; the issue requires 20-30% shifts
+   to be called. 15% sits between the two. Configurable.
+
+Samples smaller than MIN_SAMPLES on either side are never significant.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from statistics import fmean, median
+
+ALPHA = 0.05
+DEFAULT_MIN_EFFECT = 0.15
+MIN_SAMPLES = 3
+MIN_TRIALS = 3
+
+MWU = "Mann-Whitney U"
+WELCH = "Welch t"
+
+LEVEL_SECONDS = "per-second samples"
+LEVEL_TRIALS = "trial means"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Is B different from A? `ratio` is B/A of the compared values."""
+
+    ratio: float | None
+    delta_pct: float | None
+    p_value: float | None
+    significant: bool
+    test: str
+    level: str
+    n_a: int
+    n_b: int
+    reason: str = ""  # why not significant, when it is not
+
+    @property
+    def marker(self) -> str:
+        """'~' marks a difference within the noise (pyperf's "not significant")."""
+        return "" if self.significant else "~"
+
+
+@dataclass(frozen=True)
+class Samples:
+    """The values a test sees for one side, and at which level they were taken."""
+
+    values: list[float]
+    level: str
+    trials: int
+
+
+def describe_method(min_effect: float = DEFAULT_MIN_EFFECT, alpha: float = ALPHA) -> str:
+    """One line for every output: which test and which threshold made the calls."""
+    return (
+        f"{MWU} (two-sided, alpha={alpha:g}) on per-second samples pooled over trials; "
+        f"{WELCH} on trial means when both sides have >= {MIN_TRIALS} trials; "
+        f"a difference is called only if also >= {min_effect * 100:g}%. "
+        f"'~' = not significant."
+    )
+
+
+def pick_samples(
+    per_second_a: Sequence[Sequence[float]],
+    per_second_b: Sequence[Sequence[float]],
+    trial_values_a: Sequence[float | None] | None = None,
+    trial_values_b: Sequence[float | None] | None = None,
+) -> tuple[Samples, Samples]:
+    """Choose the level both sides are tested at: trial values when both have
+    >= MIN_TRIALS trials, else the per-second samples of all trials pooled.
+
+    `per_second_*` holds one list per trial; `trial_values_*` each trial's own
+    value (overall rps, exact-histogram p95), with the mean of that trial's
+    seconds standing in where a value is missing.
+    """
+    ta, tb = len(per_second_a), len(per_second_b)
+    if ta >= MIN_TRIALS and tb >= MIN_TRIALS:
+        return (
+            Samples(_trial_level(per_second_a, trial_values_a), LEVEL_TRIALS, ta),
+            Samples(_trial_level(per_second_b, trial_values_b), LEVEL_TRIALS, tb),
+        )
+    return (
+        Samples(_pooled(per_second_a), LEVEL_SECONDS, ta),
+        Samples(_pooled(per_second_b), LEVEL_SECONDS, tb),
+    )
+
+
+def _pooled(trials: Sequence[Sequence[float]]) -> list[float]:
+    return [float(v) for t in trials for v in t if _finite(v)]
+
+
+def _trial_level(
+    trials: Sequence[Sequence[float]], values: Sequence[float | None] | None
+) -> list[float]:
+    out = []
+    for i, t in enumerate(trials):
+        value = values[i] if values is not None and i < len(values) else None
+        if _finite(value):
+            out.append(float(value))  # type: ignore[arg-type]
+            continue
+        seconds = [float(v) for v in t if _finite(v)]
+        if seconds:
+            out.append(fmean(seconds))
+    return out
+
+
+def _finite(v: object) -> bool:
+    return isinstance(v, int | float) and math.isfinite(v)
+
+
+def center(values: Sequence[float], level: str) -> float:
+    """Median of seconds (robust to spikes), mean of trial means (what Welch tests)."""
+    return fmean(values) if level == LEVEL_TRIALS else median(values)
+
+
+def compare_samples(
+    a: Samples,
+    b: Samples,
+    *,
+    value_a: float | None = None,
+    value_b: float | None = None,
+    min_effect: float = DEFAULT_MIN_EFFECT,
+    alpha: float = ALPHA,
+) -> Verdict:
+    """Verdict on B against A.
+
+    The ratio is value_b / value_a when given (the numbers a table shows, e.g.
+    the exact-histogram p95), else the ratio of the samples' centers. A call
+    needs p < alpha, |ratio - 1| >= min_effect, and the samples shifting the
+    same way as the ratio.
+    """
+    test = WELCH if a.level == LEVEL_TRIALS else MWU
+    n_a, n_b = len(a.values), len(b.values)
+    ca = center(a.values, a.level) if n_a else None
+    cb = center(b.values, b.level) if n_b else None
+    va = value_a if value_a is not None else ca
+    vb = value_b if value_b is not None else cb
+    ratio = vb / va if va and vb is not None and va > 0 else None
+    delta = (ratio - 1.0) * 100.0 if ratio is not None else None
+
+    def no(reason: str, p: float | None = None) -> Verdict:
+        return Verdict(ratio, delta, p, False, test, a.level, n_a, n_b, reason)
+
+    if n_a < MIN_SAMPLES or n_b < MIN_SAMPLES:
+        return no(f"too few samples ({n_a} vs {n_b}; need >= {MIN_SAMPLES} each)")
+    if ratio is None:
+        return no("no positive baseline value")
+    p = _p_value(a.values, b.values, test)
+    if not p < alpha:
+        return no(f"p={p:.3g} >= {alpha:g}", p)
+    if abs(ratio - 1.0) < min_effect:
+        return no(f"|{delta:+.1f}%| below the {min_effect * 100:g}% noise floor", p)
+    assert ca is not None and cb is not None
+    if (cb - ca) * (ratio - 1.0) <= 0:
+        return no("samples and values disagree on the direction", p)
+    return Verdict(ratio, delta, p, True, test, a.level, n_a, n_b)
+
+
+def _p_value(a: Sequence[float], b: Sequence[float], test: str) -> float:
+    """Two-sided p-value; constant samples are handled without scipy's warnings."""
+    if _constant(a) and _constant(b):
+        return 1.0 if a[0] == b[0] else 0.0
+    from scipy import stats  # deferred: scipy's import costs ~0.3 s
+
+    if test == WELCH:
+        res = stats.ttest_ind(a, b, equal_var=False)
+    else:
+        res = stats.mannwhitneyu(a, b, alternative="two-sided")
+    p = float(res.pvalue)
+    return 1.0 if math.isnan(p) else p
+
+
+def _constant(values: Sequence[float]) -> bool:
+    return all(v == values[0] for v in values)
+
+
+def geometric_mean(ratios: Sequence[float | None]) -> float | None:
+    """Geometric mean of positive ratios: the fair average of "x times faster"."""
+    logs = [math.log(r) for r in ratios if r is not None and r > 0 and math.isfinite(r)]
+    return math.exp(fmean(logs)) if logs else None
+
+
+def pct(ratio: float | None) -> float | None:
+    """A ratio as a signed percent change."""
+    return None if ratio is None else (ratio - 1.0) * 100.0

@@ -1,0 +1,82 @@
+"""Every format renders the same comparison: md tables, valid JSON, 80 columns."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from scripts.compare import Between, Within, between, within
+from scripts.render import html, md, table
+from scripts.render import json as render_json
+from scripts.runfolder import load_run
+from tests.harness.runfactory import Spec, make_run
+
+LONG = Spec(
+    servers=("gunicorn-uvicorn", "gunicorn-sync"),
+    scenarios={"home": ("sync", "async-sequential", "async")},
+    clients={"home": ("httpx-per-call", "aiohttp")},
+    warnings=lambda k: ["generator-hot", "high-failure-ratio"] if k[0] == "gunicorn-sync" else [],
+)
+
+
+@pytest.fixture(scope="module")
+def comparisons(tmp_path_factory: pytest.TempPathFactory) -> tuple[Within, Between]:
+    root = tmp_path_factory.mktemp("runs")
+    a = load_run(make_run(root, "20260101-100000-before", LONG, seed=1))
+    b = load_run(make_run(root, "20260101-110000-after", Spec(
+        servers=LONG.servers, scenarios=LONG.scenarios, clients=LONG.clients,
+        shift=lambda k: 0.7 if k[2] == "async" else 1.0,
+        manifest={"git": {"commit": "fff", "dirty": True}}), seed=2))
+    return within(a), between(a, b)
+
+
+@pytest.mark.parametrize("kind", [0, 1])
+def test_table_fits_80_columns(comparisons: tuple, kind: int) -> None:
+    text = table.render_table(comparisons[kind], width=80)
+    lines = text.splitlines()
+    assert len(lines) > 5
+    assert max(len(line) for line in lines) <= 80
+    assert "Mann-Whitney U" in text and "~" in text
+    assert "[httpx-per-call]" in text  # a client, not swallowed as rich markup
+
+
+def test_table_marks_flagged_cells(comparisons: tuple) -> None:
+    text = table.render_table(comparisons[1], width=80)
+    assert "gunicorn-sync async u10 !" not in text  # clients are in the label
+    assert "! gunicorn-sync home/sync [aiohttp] u10: A:generator-hot" in text
+    assert "geometric mean" in text and "Settings that differ" in text
+
+
+def test_md_has_tables(comparisons: tuple) -> None:
+    for c in comparisons:
+        text = md.render_md(c)
+        assert "| --- |" in text and "---: |" in text
+        assert "Mann-Whitney U" in text
+    between_md = md.render_md(comparisons[1])
+    assert "**geometric mean**" in between_md and "| git.commit | abc1234 | fff |" in between_md
+
+
+def test_json_is_valid_and_has_rows(comparisons: tuple) -> None:
+    w, b = (json.loads(render_json.render_json(c)) for c in comparisons)
+    assert b["kind"] == "between" and len(b["rows"]) == 12
+    row = b["rows"][0]
+    assert set(row["verdicts"]) == {"rps", "p50", "p95", "p99"}
+    assert {"ratio", "delta_pct", "p_value", "significant", "test", "marker"} <= set(
+        row["verdicts"]["rps"])
+    assert any(r["verdicts"]["rps"]["significant"] for r in b["rows"])
+    assert "Mann-Whitney U" in b["method"] and b["geomean"]["rps"] < 1
+    assert w["kind"] == "within" and w["scenarios"][0]["sync_async"][0]["winner"] in (
+        None, "sync", "async", "async-sequential")
+
+
+def test_html_is_self_contained(comparisons: tuple, tmp_path: Path) -> None:
+    run = load_run(make_run(tmp_path, "r", LONG, seed=3))
+    for page in (html.render_html_run(run), html.render_html_compare(run, run)):
+        assert page.count("plotly.js v") == 1  # inlined once, reused by every figure
+        assert not re.search(r'<(script|link|img|iframe)[^>]+(src|href)=["\']?(https?:)?//',
+                             page)
+    target = html.write_report(run)
+    assert target == run.path / "report.html" and target.stat().st_size > 1_000_000
