@@ -30,9 +30,6 @@ from .runfolder import CellRecord, write_json
 
 EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 STOP_GRACE_S = 5.0
-HOT_CPU_PCT = 85.0  # of one core per process: above it the generator/upstream may limit us
-HIGH_FAILURE_RATIO = 0.01
-MIN_REQUESTS = 50
 
 
 @dataclass
@@ -233,6 +230,7 @@ class Bench:
         record.p95_ms_per_second = m.p95_ms_per_second
         record.duration_s = m.duration_s
         write_json(Path(self.tmp / record.path / "latency.json"), m.to_json())
+        rules = self.matrix.rules
         server = sampler.summary("server", *m.window)
         generator = sampler.summary("generator", *m.window)
         upstream = sampler.summary("upstream", *m.window)
@@ -242,15 +240,15 @@ class Bench:
             record.server_threads = int(server["threads"])
         if generator:
             record.generator_cpu_pct = generator["cpu_pct"]
-            if generator["cpu_pct"] >= HOT_CPU_PCT * self.options.processes:
+            if generator["cpu_pct"] >= rules.hot_cpu_pct * self.options.processes:
                 record.warnings.append("generator-hot")
         if upstream and record.scenario in _UPSTREAM_SCENARIOS:
             record.upstream_cpu_pct = upstream["cpu_pct"]
-            if upstream["cpu_pct"] >= HOT_CPU_PCT:
+            if upstream["cpu_pct"] >= rules.hot_cpu_pct:
                 record.warnings.append("upstream-hot")
-        if record.requests and record.failure_ratio > HIGH_FAILURE_RATIO:
+        if record.requests and record.failure_ratio > rules.high_failure_ratio:
             record.warnings.append("high-failure-ratio")
-        if record.requests < MIN_REQUESTS:
+        if record.requests < rules.min_requests:
             record.warnings.append("few-requests")
 
     def _hook(self, phase: str, cell: Cell) -> None:
@@ -275,8 +273,7 @@ class Bench:
             "pinning": self.pinning.describe(),
             "generator": {"tool": "locust", "user_class": "FastHttpUser",
                           "processes": self.options.processes},
-            "rules": {"hot_cpu_pct": HOT_CPU_PCT, "high_failure_ratio": HIGH_FAILURE_RATIO,
-                      "min_requests": MIN_REQUESTS,
+            "rules": {**self.matrix.rules.__dict__,
                       "latency": "harness HdrHistogram, successful requests, whole seconds"
                                  " of the measured window"},
         }

@@ -132,6 +132,15 @@ class AppSettings:
 
 
 @dataclass(frozen=True)
+class Rules:
+    """When a cell is flagged rather than silently reported."""
+
+    hot_cpu_pct: float = 85.0
+    high_failure_ratio: float = 0.01
+    min_requests: int = 50
+
+
+@dataclass(frozen=True)
 class Pinning:
     """Which CPUs the server, the load generator and the upstream stand-in may use."""
 
@@ -192,6 +201,7 @@ class Matrix:
     pinning: Pinning
     upstream: UpstreamSettings
     app: AppSettings
+    rules: Rules
     servers: dict[str, ServerSpec]
     clients: dict[str, ClientSpec]
     profiles: dict[str, Profile]
@@ -361,6 +371,13 @@ def load_matrix(path: str | Path | None = None) -> Matrix:
     upstream = _read_upstream(_Table(top.table("upstream", {}), "upstream", file))
     app = _read_app(_Table(top.table("app", {}), "app", file))
     pinning = _read_pinning(_Table(top.table("pinning", {}), "pinning", file))
+    rules_table = _Table(top.table("rules", {}), "rules", file)
+    rules = Rules(
+        hot_cpu_pct=float(rules_table.number("hot_cpu_pct", 85.0, lo=1, hi=10_000)),
+        high_failure_ratio=float(rules_table.number("high_failure_ratio", 0.01, lo=0, hi=1)),
+        min_requests=rules_table.number("min_requests", 50, lo=0, integer=True),
+    )
+    rules_table.done()
     profiles = _read_profiles(top, file, servers, clients)
     defaults = _Table(top.table("defaults", {}), "defaults", file)
     default_profile = defaults.str("profile", "quick")
@@ -368,7 +385,8 @@ def load_matrix(path: str | Path | None = None) -> Matrix:
     if default_profile not in profiles:
         defaults.fail("profile", f"no profile called {default_profile!r}")
     top.done()
-    return Matrix(file, default_profile, pinning, upstream, app, servers, clients, profiles)
+    return Matrix(file, default_profile, pinning, upstream, app, rules, servers, clients,
+                  profiles)
 
 
 def _read_servers(top: _Table, file: Path) -> dict[str, ServerSpec]:

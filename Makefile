@@ -1,0 +1,68 @@
+# loadlab: every user action is a make target. `make help` lists them.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+VENV    := .venv
+PY      := $(VENV)/bin/python
+LOADLAB := $(VENV)/bin/loadlab
+STAMP   := $(VENV)/.installed
+
+PROFILE   ?=
+SERVERS   ?=
+SCENARIOS ?=
+LABEL     ?=
+SERVER    ?=
+SCENARIO  ?= weather
+A ?=
+B ?=
+
+.PHONY: help setup bench ui serve compare test lint clean distclean
+
+help: ## this list
+	@echo "loadlab: should this Django view be async, and on which server?"
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
+	@echo "examples: make bench PROFILE=smoke SERVERS=gunicorn-sync,uvicorn SCENARIOS=weather"
+	@echo "          make ui SERVER=uvicorn SCENARIO=weather    make compare A=results/<run>"
+
+$(STAMP): pyproject.toml
+	@py=$$(bin/find-python) || exit 1; \
+	if [ ! -x $(PY) ] || ! $(PY) -c 'import sys; sys.exit(sys.version_info < (3, 12))'; then \
+	  echo "setup: creating $(VENV) with $$py"; rm -rf $(VENV); "$$py" -m venv $(VENV) || exit 1; \
+	fi
+	@echo "setup: installing loadlab and its test tools into $(VENV)"
+	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@touch $(STAMP)
+
+setup: $(STAMP) ## create .venv (Python >= 3.12) and install everything
+	@echo "setup: ready ($$($(PY) --version)) in $(VENV)"
+
+bench: $(STAMP) ## run the matrix: [PROFILE=quick] [SERVERS=a,b] [SCENARIOS=x,y] [LABEL=name]
+	$(LOADLAB) bench $(if $(PROFILE),--profile $(PROFILE)) $(if $(SERVERS),--servers $(SERVERS)) \
+	  $(if $(SCENARIOS),--scenarios $(SCENARIOS)) $(if $(LABEL),--label $(LABEL))
+
+ui: $(STAMP) ## Locust web UI on 127.0.0.1:8089: SERVER=uvicorn [SCENARIO=weather]
+	@[ -n "$(SERVER)" ] || { echo "make ui: say which server, e.g. make ui SERVER=uvicorn (loadlab list)"; exit 2; }
+	$(LOADLAB) ui --server $(SERVER) --scenario $(SCENARIO)
+
+serve: $(STAMP) ## the app alone for manual poking: SERVER=gunicorn-sync
+	@[ -n "$(SERVER)" ] || { echo "make serve: say which server, e.g. make serve SERVER=gunicorn-sync"; exit 2; }
+	$(LOADLAB) serve --server $(SERVER)
+
+compare: $(STAMP) ## compare runs: A=results/<run> [B=results/<run>]
+	@[ -n "$(A)" ] || { echo "make compare: say which run, e.g. make compare A=results/<run> [B=results/<run>]"; exit 2; }
+	$(LOADLAB) compare $(A) $(B)
+
+lint: $(STAMP) ## ruff over the code
+	$(VENV)/bin/ruff check app scripts locustfiles tests manage.py
+
+test: $(STAMP) ## the whole test suite (what CI runs)
+	$(VENV)/bin/ruff check app scripts locustfiles tests manage.py
+	$(PY) -m pytest
+
+clean: ## remove caches and the lab's scratch files (keeps results/ and .venv)
+	rm -rf .pytest_cache .ruff_cache .loadlab build *.egg-info
+	find . -name __pycache__ -type d -not -path './$(VENV)/*' -prune -exec rm -rf {} +
+
+distclean: clean ## clean, and remove .venv too
+	rm -rf $(VENV)

@@ -1,0 +1,181 @@
+"""The modes a person drives: `serve` (the app alone) and `ui` (Locust's web UI).
+
+Both run in the foreground until Ctrl-C or SIGTERM, then stop every process they
+started. `ui` archives the session's Locust reports as a run, one cell per flavor.
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import sys
+import time
+from pathlib import Path
+
+from app.scenarios import Scenario
+
+from . import loadgen, services, supervise
+from .archive import Archive
+from .bench import Interrupted, interrupts
+from .config import Matrix, ServerSpec
+from .runfolder import CellRecord, cell_relpath, write_json
+
+LOCUST_FILES = ("locust_stats.csv", "locust_stats_history.csv", "locust_failures.csv",
+                "locust_exceptions.csv", "locust_report.html", "locust.log")
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
+def _wait(*procs: supervise.Process) -> supervise.Process | None:
+    """Block until one process exits (returned) or we are interrupted (None)."""
+    try:
+        while all(p.alive for p in procs):
+            time.sleep(0.2)
+    except Interrupted:
+        return None
+    return next(p for p in procs if not p.alive)
+
+
+def serve(matrix: Matrix, spec: ServerSpec, client: str, port: int, upstream_port: int) -> int:
+    """The app and the upstream stand-in in the foreground; Ctrl-C stops both."""
+    logs = supervise.ROOT / ".loadlab" / "serve"
+    pinning = matrix.pinning.resolved()
+    try:
+        with interrupts():
+            services.prepare_db(matrix, logs / "prepare.log")
+            upstream, upstream_url = services.start_upstream(
+                matrix.upstream, upstream_port, logs / "upstream.log",
+                pinning.cpus("upstream"))
+            server, url, _ = services.start_server(
+                spec, port, services.app_env(matrix, upstream_url, client),
+                logs / "server.log", pinning.cpus("server"))
+            _say(f"{spec.name} ({spec.interface}, client {client}) serving {url}/")
+            _say(f"upstream stand-in at {upstream_url}/ ; logs in {logs}")
+            _say("try: " + "  ".join(f"{url}{p}" for p in ("/hello/async/", "/weather/async/")))
+            _say("Ctrl-C to stop")
+            ended = _wait(server, upstream)
+            if ended is not None:
+                _say(f"{ended.name} exited with code {ended.returncode}:\n{ended.log_tail()}")
+                return 1
+    except (supervise.NotReady, supervise.PortInUse, services.PrepareFailed) as exc:
+        print(f"loadlab serve: {exc}", file=sys.stderr)
+        if isinstance(exc, supervise.NotReady) and exc.log_tail:
+            print(exc.log_tail, file=sys.stderr)
+        return 1
+    except Interrupted:
+        pass
+    finally:
+        supervise.stop_all()
+    _say("stopped")
+    return 0
+
+
+def ui(matrix: Matrix, spec: ServerSpec, scenario: Scenario, client: str, port: int,
+       web_port: int, results: Path, label: str | None) -> int:
+    """Locust's web UI on 127.0.0.1 against one server; the session is archived on exit."""
+    pinning = matrix.pinning.resolved()
+    archive = Archive(results, label or f"ui-{spec.name}-{scenario.name}", {
+        "mode": "ui",
+        "command": ["loadlab", *sys.argv[1:]],
+        "matrix": str(matrix.path),
+        "profile": {"name": "ui", "summary": "driven by hand in Locust's web UI; no warmup"
+                    " is excluded", "warmup_s": 0, "trials": 1},
+        "plan": {"servers": [spec.describe()], "scenario": scenario.name, "client": client},
+        "upstream": {**matrix.upstream.__dict__, "url": None},
+        "app": {**matrix.app.__dict__},
+        "pinning": pinning.describe(),
+        "generator": {"tool": "locust", "user_class": "FastHttpUser", "processes": 1},
+    })
+    session = archive.tmp / "session"
+    status, error = "complete", None
+    try:
+        with interrupts():
+            supervise.ensure_port_free(web_port)
+            if scenario.uses_db:
+                services.prepare_db(matrix, archive.tmp / "logs" / "prepare.log")
+            upstream, upstream_url = services.start_upstream(
+                matrix.upstream, 0, archive.tmp / "logs" / "upstream.log",
+                pinning.cpus("upstream"))
+            archive.manifest["upstream"]["url"] = upstream_url
+            server, url, _ = services.start_server(
+                spec, port, services.app_env(matrix, upstream_url, client),
+                session / "server.log", pinning.cpus("server"))
+            classes = [loadgen.class_name(f) for f in scenario.flavor_names]
+            locust = supervise.Process(
+                "locust", loadgen.web_ui_argv(scenario=scenario.name, host=url,
+                                              web_port=web_port, cell_dir=session,
+                                              classes=classes),
+                log_path=session / "locust.log",
+                env=loadgen.env(cell_dir=session, warmup_s=0, duration_s=0,
+                                catalog_rows=matrix.app.catalog_rows),
+                cpus=pinning.cpus("generator"),
+            ).start()
+            locust.wait_http_ready(f"http://127.0.0.1:{web_port}/", 30)
+            _say(f"Locust web UI: http://127.0.0.1:{web_port}/  ({scenario.name} on"
+                 f" {spec.name}, user classes: {', '.join(classes)})")
+            _say("start a test there; Ctrl-C here stops everything and archives the session")
+            ended = _wait(server, locust, upstream)
+            if ended is not None and ended is not locust:
+                status, error = "failed", f"{ended.name} exited with code {ended.returncode}"
+    except (supervise.NotReady, supervise.PortInUse, services.PrepareFailed) as exc:
+        status, error = "failed", str(exc)
+        print(f"loadlab ui: {exc}", file=sys.stderr)
+    except Interrupted:
+        pass
+    finally:
+        # SIGINT first: on SIGTERM Locust skips writing its HTML report.
+        for proc in supervise.live():
+            if proc.name == "locust":
+                proc.stop(10, first=signal.SIGINT)
+        supervise.stop_all()
+    _archive_session(archive, spec, scenario, client, session)
+    path = archive.finish(status, error)
+    _say(f"session archived: {path}")
+    return 0 if status == "complete" else 1
+
+
+def _archive_session(archive: Archive, spec: ServerSpec, scenario: Scenario, client: str,
+                     session: Path) -> None:
+    """One cell per flavor the session exercised, each with Locust's files beside it."""
+    names = loadgen.measured_names(session) if session.exists() else []
+    users = _peak_users(session / "locust_stats_history.csv")
+    for flavor in names:
+        if flavor not in scenario.flavor_names:
+            continue
+        cell_client = client if scenario.uses_upstream else None
+        rel = cell_relpath(spec.name, scenario.name, flavor, cell_client, users, 1)
+        cell_dir = archive.tmp / rel
+        cell_dir.mkdir(parents=True)
+        record = CellRecord(server=spec.name, interface=spec.interface,
+                            scenario=scenario.name, flavor=flavor, client=cell_client,
+                            users=users, trial=1, path=rel)
+        for name in LOCUST_FILES:
+            if (session / name).exists():
+                shutil.copy2(session / name, cell_dir / name)
+        try:
+            m = loadgen.read_measurement(session, name=flavor, keep_raw=True)
+        except loadgen.MeasurementError as exc:
+            record.status, record.error = "failed", str(exc)
+        else:
+            record.requests, record.failures = m.requests + m.failures, m.failures
+            record.rps = round(m.rps, 2)
+            record.latency_ms = m.latency_ms
+            record.rps_per_second = m.rps_per_second
+            record.p95_ms_per_second = m.p95_ms_per_second
+            record.duration_s = m.duration_s
+            write_json(cell_dir / "latency.json", m.to_json())
+        archive.add(record)
+
+
+def _peak_users(history: Path) -> int:
+    """The most users the session ran at once, from Locust's own history file."""
+    import csv
+
+    try:
+        with open(history, newline="") as f:
+            return max((int(row.get("User Count") or 0) for row in csv.DictReader(f)),
+                       default=0)
+    except (OSError, ValueError):
+        return 0

@@ -1,0 +1,122 @@
+"""A real smoke bench: real servers (one WSGI, one ASGI), the real upstream stand-in,
+real Locust, two scenarios. The run folder must match DESIGN §5."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+from app.scenarios import SCENARIOS_BY_NAME
+from scripts.runfolder import load_run
+
+from .conftest import loadlab, only_run, read_json
+
+LOCUST_FILES = ("locust_stats.csv", "locust_stats_history.csv", "locust_failures.csv",
+                "locust_exceptions.csv", "locust_report.html")
+CELL_FILES = (*LOCUST_FILES, "latency.json", "resources.csv", "server.log", "locust.log")
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    results = tmp_path_factory.mktemp("results")
+    done = loadlab("bench", "--profile", "smoke", "--servers", "gunicorn-sync,uvicorn",
+                   "--scenarios", "hello,weather", "--label", "e2e",
+                   "--results", str(results))
+    return done, results
+
+
+def test_bench_exits_zero_and_names_its_folder(smoke_run):
+    done, results = smoke_run
+    assert done.code == 0, done.err + done.out
+    run = only_run(results)
+    assert run.name.endswith("-e2e")
+    assert f"run folder: {run}" in done.out
+    assert "verdict" in done.out
+
+
+def test_every_planned_cell_is_present_with_requests(smoke_run):
+    _, results = smoke_run
+    run_dir = only_run(results)
+    manifest = read_json(run_dir / "manifest.json")
+    planned = manifest["plan"]["cells"]
+    expected = sum(len(SCENARIOS_BY_NAME[s].flavors) for s in ("hello", "weather")) * 2
+    assert len(planned) == expected
+    run = load_run(run_dir)
+    assert [c.path for c in run.cells] == [c["path"] for c in planned]
+    for cell in run.cells:
+        assert cell.status == "ok", cell.error
+        assert cell.requests > 0 and cell.rps > 0, cell.label
+        assert cell.failures == 0, cell.label
+        assert cell.rps_per_second and all(r > 0 for r in cell.rps_per_second)
+        for name in CELL_FILES:
+            assert (run_dir / cell.path / name).is_file(), f"{cell.path}/{name}"
+        assert set(cell.latency_ms) >= {"p50", "p90", "p95", "p99", "p999", "max", "mean"}
+
+
+def test_manifest_is_complete(smoke_run):
+    _, results = smoke_run
+    manifest = read_json(only_run(results) / "manifest.json")
+    assert manifest["status"] == "complete"
+    assert manifest["schema_version"] == 1
+    assert manifest["started"] and manifest["finished"]
+    assert manifest["command"][:2] == ["loadlab", "bench"]
+    assert manifest["profile"]["name"] == "smoke"
+    for key in ("python", "django", "locust", "gunicorn", "uvicorn", "httpx"):
+        assert manifest["versions"][key], key
+    assert "commit" in manifest["git"] and "dirty" in manifest["git"]
+    assert manifest["host"]["cores"] >= 1 and manifest["host"]["cpu_model"]
+    assert manifest["upstream"]["latency_ms"] == 50
+    assert manifest["upstream"]["url"].startswith("http://127.0.0.1:")
+    assert "enabled" in manifest["pinning"]
+    for name in ("summary.json", "summary.md", "report.html"):
+        assert (only_run(results) / name).is_file(), name
+
+
+def test_sub_millisecond_latency_is_resolved(smoke_run):
+    """Locust rounds to whole ms below 100 ms; the harness histogram must not."""
+    _, results = smoke_run
+    run = load_run(only_run(results))
+    hello = [c for c in run.cells if c.scenario == "hello"]
+    assert hello
+    for cell in hello:
+        p50 = cell.latency_ms["p50"]
+        assert p50 > 0, cell.label
+        assert p50 != round(p50), f"{cell.label}: p50 {p50} ms looks bucketed to whole ms"
+
+
+def test_weather_latency_reflects_upstream(smoke_run):
+    """Five sequential 50 ms calls take >= 250 ms; gathered, >= 50 ms."""
+    _, results = smoke_run
+    run = load_run(only_run(results))
+    for cell in run.cells:
+        if cell.scenario != "weather":
+            continue
+        floor = 250 if cell.flavor == "sync" else 50
+        assert cell.latency_ms["p50"] >= floor * 0.95, cell.label
+        assert cell.client == "httpx"
+
+
+def test_resources_sample_the_real_server_tree(smoke_run):
+    _, results = smoke_run
+    run_dir = only_run(results)
+    run = load_run(run_dir)
+    for cell in run.cells:
+        with open(run_dir / cell.path / "resources.csv", newline="") as f:
+            rows = list(csv.DictReader(f))
+        roles = {r["role"] for r in rows}
+        assert {"server", "generator", "upstream"} <= roles, cell.path
+        server = [r for r in rows if r["role"] == "server"]
+        # gunicorn-sync: a master and 2 workers; uvicorn: one process
+        expected = 3 if cell.server == "gunicorn-sync" else 1
+        assert max(int(r["processes"]) for r in server) == expected, cell.path
+        assert cell.server_cpu_pct is not None and cell.server_cpu_pct > 0
+        assert cell.server_rss_mb and cell.server_rss_mb > 10
+        assert cell.generator_cpu_pct is not None
+
+
+def test_compare_reads_the_real_run(smoke_run):
+    _, results = smoke_run
+    done = loadlab("compare", str(only_run(results)), "--format", "json")
+    assert done.code == 0, done.err
+    assert done.out.strip().startswith("{")
