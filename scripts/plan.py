@@ -15,8 +15,8 @@ from .config import ConfigError, Matrix, Profile, ServerSpec, UpstreamSettings
 from .runfolder import cell_relpath
 
 # Seconds a cell costs beyond warmup + duration: start the server, wait until ready,
-# start Locust, stop both. Measured on 2 cores; used only for the time-left estimate.
-CELL_OVERHEAD_S = 3.0
+# start Locust, stop both. Measured ~1.6-2 s on 2 cores; only for the time-left estimate.
+CELL_OVERHEAD_S = 2.0
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,98 @@
+"""Reading Locust's output: the harness histogram, the measured window, the classes."""
+
+from __future__ import annotations
+
+import ast
+import json
+
+from hdrh.histogram import HdrHistogram
+
+from app.scenarios import SCENARIOS
+from scripts import loadgen
+
+
+def _hist(values_us):
+    h = HdrHistogram(1, loadgen.HIGHEST_US, 3)
+    for v in values_us:
+        h.record_value(v)
+    return h.encode().decode()
+
+
+def _write(cell, pid, names):
+    (cell / f"latency-{pid}.json").write_text(json.dumps({"unit": "us", "names": names}))
+
+
+def test_only_whole_seconds_inside_the_window_count(tmp_path):
+    # window 100.5 .. 103.2 -> whole seconds 101 and 102
+    (tmp_path / "window.json").write_text(json.dumps({"start": 100.5, "end": 103.2}))
+    seconds = {
+        str(s): {"ok": 10, "failed": 1 if s == 102 else 0,
+                 "histogram": _hist([1000 * s] * 10)}
+        for s in (100, 101, 102, 103)
+    }
+    _write(tmp_path, 1, {"sync": seconds})
+    m = loadgen.read_measurement(tmp_path)
+    assert m.rps_per_second == [10.0, 10.0]
+    assert m.failures_per_second == [0, 1]
+    assert m.requests == 20 and m.failures == 1 and m.duration_s == 2
+    assert m.rps == 10
+    # values recorded in seconds 100 and 103 (100 ms, 103 ms) are outside
+    assert 100.9 < m.latency_ms["p50"] < 102.2
+    assert not list(tmp_path.glob("latency-*.json"))  # merged, then removed
+
+
+def test_processes_merge_and_names_filter(tmp_path):
+    (tmp_path / "window.json").write_text(json.dumps({"start": 10.0, "end": 12.0}))
+    _write(tmp_path, 1, {"sync": {"10": {"ok": 3, "failed": 0, "histogram": _hist([500] * 3)}}})
+    _write(tmp_path, 2, {"sync": {"10": {"ok": 5, "failed": 0, "histogram": _hist([700] * 5)}},
+                         "async": {"11": {"ok": 4, "failed": 2, "histogram": _hist([900] * 4)}}})
+    assert loadgen.measured_names(tmp_path) == ["async", "sync"]
+    sync = loadgen.read_measurement(tmp_path, name="sync", keep_raw=True)
+    assert sync.rps_per_second == [8.0, 0.0]
+    assert sync.histogram.get_total_count() == 8
+    assert 0.49 < sync.latency_ms["p50"] < 0.71  # sub-millisecond resolution
+    everything = loadgen.read_measurement(tmp_path)
+    assert everything.requests == 12 and everything.failures == 2
+
+
+def test_no_window_is_a_measurement_error(tmp_path):
+    import pytest
+
+    with pytest.raises(loadgen.MeasurementError, match="window"):
+        loadgen.read_measurement(tmp_path)
+    (tmp_path / "window.json").write_text(json.dumps({"spawned": 1.0, "end": 2.0}))
+    with pytest.raises(loadgen.MeasurementError, match="before the measured window"):
+        loadgen.read_measurement(tmp_path)
+
+
+def test_latency_json_round_trips_the_histogram(tmp_path):
+    (tmp_path / "window.json").write_text(json.dumps({"start": 0.0, "end": 1.0}))
+    _write(tmp_path, 1, {"sync": {"0": {"ok": 4, "failed": 0,
+                                        "histogram": _hist([100, 200, 300, 400])}}})
+    data = loadgen.read_measurement(tmp_path).to_json()
+    h = HdrHistogram(1, loadgen.HIGHEST_US, 3)
+    h.decode_and_add(data["histogram"])
+    assert h.get_total_count() == 4
+    assert data["percentiles"]["max"] == 0.4
+    assert data["per_second"] == [{"requests": 4, "failures": 0, "p95_ms": 0.4}]
+
+
+def test_every_flavor_has_its_user_class_in_its_locustfile():
+    """The harness names user classes by flavor; each locustfile must define them all."""
+    for scenario in SCENARIOS:
+        tree = ast.parse(loadgen.locustfile(scenario.name).read_text())
+        classes = {n.name for n in tree.body if isinstance(n, ast.ClassDef)}
+        for flavor in scenario.flavor_names:
+            assert loadgen.class_name(flavor) in classes, (scenario.name, flavor)
+
+
+def test_headless_argv_binds_nothing_public(tmp_path):
+    argv = loadgen.headless_argv(scenario="hello", flavor="async-sequential",
+                                 host="http://127.0.0.1:1", users=3, spawn_rate=10,
+                                 warmup_s=1, duration_s=2, cell_dir=tmp_path, processes=2)
+    assert argv[-1] == "AsyncSequential"
+    assert "--headless" in argv
+    assert argv[argv.index("--master-bind-host") + 1] == "127.0.0.1"
+    ui = loadgen.web_ui_argv(scenario="hello", host="http://127.0.0.1:1", web_port=8089,
+                             cell_dir=tmp_path, classes=["Sync"])
+    assert ui[ui.index("--web-host") + 1] == "127.0.0.1"

@@ -1,0 +1,98 @@
+"""Planning: matrix + profile + choices -> cells (pure logic)."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.scenarios import SCENARIOS
+from scripts.config import ConfigError, load_matrix
+from scripts.plan import Choices, build_plan
+
+
+@pytest.fixture(scope="module")
+def matrix():
+    return load_matrix()
+
+
+def test_smoke_plan_covers_servers_scenarios_and_flavors(matrix):
+    plan = build_plan(matrix, Choices(profile="smoke"))
+    seen = {(c.server.name, c.scenario.name, c.flavor) for c in plan.cells}
+    assert seen == {
+        (s, sc, f)
+        for s in ("gunicorn-sync", "uvicorn")
+        for sc in ("hello", "weather")
+        for f in ("sync", "async")
+    }
+    assert [c.index for c in plan.cells] == list(range(len(plan.cells)))
+
+
+def test_trials_interleave_across_servers(matrix):
+    plan = build_plan(matrix, Choices(profile="smoke", scenarios=("hello",),
+                                      flavors=("sync",), trials=3))
+    order = [(c.server.name, c.trial) for c in plan.cells]
+    assert order == [("gunicorn-sync", 1), ("uvicorn", 1), ("gunicorn-sync", 2),
+                     ("uvicorn", 2), ("gunicorn-sync", 3), ("uvicorn", 3)]
+
+
+def test_client_axis_only_where_views_call_upstream(matrix):
+    plan = build_plan(matrix, Choices(profile="smoke", clients=("httpx", "aiohttp")))
+    for cell in plan.cells:
+        if cell.scenario.uses_upstream:
+            assert cell.client in ("httpx", "aiohttp")
+        else:
+            assert cell.client is None
+    # aiohttp has no sync API: no sync cell is planned with it
+    assert not [c for c in plan.cells if c.client == "aiohttp" and c.flavor == "sync"]
+    assert [c for c in plan.cells if c.client == "aiohttp" and c.flavor == "async"]
+
+
+def test_cell_paths_are_unique_and_follow_the_layout(matrix):
+    plan = build_plan(matrix, Choices(profile="smoke", clients=("httpx", "httpx-per-call"),
+                                      users=(2, 4), trials=2))
+    paths = [c.path for c in plan.cells]
+    assert len(paths) == len(set(paths))
+    assert "cells/uvicorn/weather-async-httpx-per-call-u4-t2" in paths
+    assert "cells/gunicorn-sync/hello-sync-u2-t1" in paths
+
+
+def test_choices_override_the_profile(matrix):
+    plan = build_plan(matrix, Choices(profile="quick", servers=("uvicorn",),
+                                      scenarios=("home",), users=(7,), duration_s=1.5,
+                                      warmup_s=0, trials=2))
+    assert {c.server.name for c in plan.cells} == {"uvicorn"}
+    assert [c.flavor for c in plan.cells if c.trial == 1] == [
+        f.name for f in next(s for s in SCENARIOS if s.name == "home").flavors]
+    assert plan.profile.users == (7,) and plan.profile.duration_s == 1.5
+    assert plan.profile.warmup_s == 0
+
+
+@pytest.mark.parametrize("choices, words", [
+    (Choices(servers=("nope",)), "unknown server 'nope'"),
+    (Choices(scenarios=("nope",)), "unknown scenario 'nope'"),
+    (Choices(clients=("curl",)), "unknown client 'curl'"),
+    (Choices(profile="huge"), "unknown profile 'huge'"),
+    (Choices(scenarios=("hello",), flavors=("async-sequential",)), "unknown flavor"),
+    (Choices(servers=("daphne",)), "not installed"),
+])
+def test_bad_choices_are_config_errors(matrix, choices, words):
+    if choices.servers == ("daphne",) and matrix.servers["daphne"].available:
+        pytest.skip("daphne is installed here")
+    with pytest.raises(ConfigError, match=words):
+        build_plan(matrix, choices)
+
+
+def test_optional_servers_not_installed_are_skipped_with_a_reason(matrix):
+    missing = [s for s in matrix.servers.values() if s.optional and not s.available]
+    if not missing:
+        pytest.skip("every optional server is installed here")
+    plan = build_plan(matrix, Choices(profile="full", scenarios=("hello",)))
+    names = {c.server.name for c in plan.cells}
+    for spec in missing:
+        assert spec.name not in names
+        assert any(spec.name in reason for reason in plan.skipped)
+
+
+def test_default_profile_fits_ten_minutes(matrix):
+    plan = build_plan(matrix, Choices())
+    assert plan.profile.name == matrix.default_profile
+    assert plan.estimate_s() <= 11 * 60
