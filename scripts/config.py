@@ -45,6 +45,7 @@ class ServerSpec:
     connections: int | None = None
     optional: bool = False
     requires: tuple[str, ...] = ()
+    ready_timeout_s: float = 30.0  # from start until it answers, else the cell fails
 
     @property
     def packages(self) -> tuple[str, ...]:
@@ -82,6 +83,7 @@ class ServerSpec:
             "args": list(self.args),
             "available": self.available,
             "optional": self.optional,
+            "ready_timeout_s": self.ready_timeout_s,
             "summary": self.summary,
         }
 
@@ -123,11 +125,13 @@ class AppSettings:
     client_timeout_s: float = 2.0
     catalog_rows: int = 1000
     sync_middleware: bool = False
+    async_middleware: bool = False
 
     def env(self) -> dict[str, str]:
         return {
             "LOADLAB_UPSTREAM_TIMEOUT": _num(self.client_timeout_s),
             "LOADLAB_SYNC_MIDDLEWARE": "1" if self.sync_middleware else "0",
+            "LOADLAB_ASYNC_MIDDLEWARE": "1" if self.async_middleware else "0",
         }
 
 
@@ -409,6 +413,7 @@ def _read_servers(top: _Table, file: Path) -> dict[str, ServerSpec]:
             connections=t.number("connections", None, lo=1, integer=True),
             optional=t.bool("optional", False),
             requires=t.str_list("requires", ()),
+            ready_timeout_s=float(t.number("ready_timeout_s", 30.0, lo=0.1, hi=3600)),
         )
         t.done()
         for arg in args:
@@ -460,6 +465,7 @@ def _read_app(t: _Table) -> AppSettings:
         client_timeout_s=float(t.number("client_timeout_s", 2.0, lo=0.01, hi=600)),
         catalog_rows=t.number("catalog_rows", 1000, lo=1, hi=10_000_000, integer=True),
         sync_middleware=t.bool("sync_middleware", False),
+        async_middleware=t.bool("async_middleware", False),
     )
     t.done()
     return app

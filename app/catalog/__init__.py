@@ -1,0 +1,1 @@
+"""catalog: the ORM story, products read with get/aget and filtered lists."""

@@ -1,0 +1,89 @@
+"""Django settings for the app under test: lean, loopback-only and safe by default.
+
+Everything a run varies comes from the environment (DESIGN §4), so the harness can set
+it per cell and record it:
+
+- LOADLAB_DEBUG=1            DEBUG on (off by default: DEBUG skews every measurement).
+- DJANGO_SECRET_KEY          the secret key; the fallback is for local runs only.
+- LOADLAB_SQLITE_PATH        SQLite file (default <repo>/.loadlab/db.sqlite3).
+- DATABASE_URL               postgres://user:pass@host:port/name?sslmode=... (psycopg 3)
+                             instead of SQLite.
+- LOADLAB_DB_POOL=1          Django's psycopg connection pool (needs psycopg[pool]).
+- LOADLAB_UPSTREAM_URL       base URL of the upstream stand-in (app/upstream.py).
+- LOADLAB_UPSTREAM_TIMEOUT   seconds before an upstream call gives up (default 2).
+- LOADLAB_CLIENT             httpx | httpx-per-call | aiohttp (see app/clients.py).
+- LOADLAB_TIMING_MIDDLEWARE, LOADLAB_SYNC_MIDDLEWARE, LOADLAB_ASYNC_MIDDLEWARE:
+                             the middleware switches (see app/middleware.py).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from app.dburl import database_from_env
+from app.middleware import middleware_from_env
+
+BASE_DIR = Path(__file__).resolve().parent
+REPO_DIR = BASE_DIR.parent
+
+
+def _flag(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+DEBUG = _flag("LOADLAB_DEBUG")
+SECRET_KEY = os.environ.get(
+    "DJANGO_SECRET_KEY", "loadlab-dev-only-insecure-key-never-use-in-production"
+)
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]", "testserver"]
+
+INSTALLED_APPS = ["app.catalog"]
+MIDDLEWARE = middleware_from_env(os.environ)
+ROOT_URLCONF = "app.urls"
+WSGI_APPLICATION = "app.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": False,
+        "OPTIONS": {"context_processors": []},
+    }
+]
+
+DATABASES = {
+    "default": database_from_env(
+        os.environ,
+        sqlite_default=REPO_DIR / ".loadlab" / "db.sqlite3",
+        pool=_flag("LOADLAB_DB_POOL"),
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+USE_TZ = True
+TIME_ZONE = "UTC"
+USE_I18N = False
+
+# The upstream stand-in and the HTTP client axis; app/clients.py reads these lazily,
+# per call, so tests can override them.
+LOADLAB_UPSTREAM_URL = os.environ.get("LOADLAB_UPSTREAM_URL", "http://127.0.0.1:9000").rstrip("/")
+LOADLAB_UPSTREAM_TIMEOUT = float(os.environ.get("LOADLAB_UPSTREAM_TIMEOUT", "2"))
+LOADLAB_CLIENT = os.environ.get("LOADLAB_CLIENT", "httpx")
+LOADLAB_UPSTREAM_MAX_CONNECTIONS = int(os.environ.get("LOADLAB_UPSTREAM_MAX_CONNECTIONS", "100"))
+
+# Errors reach the server log; 4xx warnings and SQL do not (no query logging, even with
+# DEBUG on: django.db.backends stays quiet).
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {
+        "django": {"handlers": ["console"], "level": "ERROR"},
+        "django.db.backends": {"level": "WARNING", "propagate": False, "handlers": []},
+        "app": {"handlers": ["console"], "level": "WARNING"},
+    },
+}

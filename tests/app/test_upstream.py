@@ -1,0 +1,94 @@
+"""The upstream stand-in, over HTTP as the views see it: bodies, delays, faults, 400s."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+
+from app.upstream import CITIES, Faults
+
+
+@pytest.fixture(scope="module")
+def http(upstream):
+    with httpx.Client(base_url=upstream, timeout=5) as client:
+        yield client
+
+
+def test_health_and_stats(http):
+    assert http.get("/health").json() == {"ok": True}
+    stats = http.get("/stats").json()
+    assert {"requests", "errors", "hangs", "inflight", "max_inflight"} <= set(stats)
+
+
+@pytest.mark.parametrize("slug", list(CITIES))
+def test_weather_bodies_are_deterministic_and_capitalised(http, slug):
+    first, second = http.get(f"/weather/{slug}"), http.get(f"/weather/{slug}?latency_ms=0")
+    assert first.status_code == 200
+    assert first.headers["content-type"] == "application/json"
+    assert first.content == second.content
+    assert first.json()["location"]["city"] == slug.capitalize()
+    assert "temp_c" in first.json()["current"]
+
+
+def test_promotions_and_recommendations(http):
+    assert len(http.get("/promotions").json()["promotions"]) == 3
+    assert len(http.get("/recommendations").json()["recommendations"]) == 4
+
+
+def test_latency_and_tail_delay_the_answer(http):
+    start = time.perf_counter()
+    http.get("/promotions?latency_ms=80&jitter_ms=20")
+    assert 0.08 <= time.perf_counter() - start < 0.5
+    start = time.perf_counter()
+    http.get("/promotions?latency_ms=0&tail_rate=1&tail_ms=120")
+    assert 0.12 <= time.perf_counter() - start < 0.6
+
+
+def test_error_rate_answers_503(http):
+    response = http.get("/promotions?latency_ms=0&error_rate=1")
+    assert response.status_code == 503
+    assert http.get("/promotions?latency_ms=0&error_rate=0").status_code == 200
+
+
+def test_a_hang_outlasts_the_client_and_ends_when_it_leaves(http):
+    before = http.get("/stats").json()
+    with pytest.raises(httpx.ReadTimeout):
+        http.get("/promotions?hang_rate=1&hang_ms=5000", timeout=0.2)
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:
+        stats = http.get("/stats").json()
+        if stats["disconnects"] > before["disconnects"]:
+            break
+        time.sleep(0.05)
+    assert stats["hangs"] == before["hangs"] + 1
+    assert stats["disconnects"] == before["disconnects"] + 1
+    assert stats["inflight"] == 0  # no work left behind
+
+
+def test_a_short_hang_answers(http):
+    start = time.perf_counter()
+    assert http.get("/promotions?hang_rate=1&hang_ms=100").status_code == 200
+    assert time.perf_counter() - start >= 0.1
+
+
+@pytest.mark.parametrize(
+    "query", ["latency_ms=abc", "error_rate=1.5", "hang_rate=-0.1", "tail_ms=99999999"]
+)
+def test_bad_parameters_are_400(http, query):
+    response = http.get(f"/promotions?{query}")
+    assert response.status_code == 400
+    assert query.split("=")[0] in response.json()["error"]
+
+
+def test_unknown_paths_and_methods(http):
+    assert http.get("/weather/atlantis").status_code == 404
+    assert http.post("/promotions").status_code == 405
+
+
+def test_defaults_come_from_the_environment():
+    faults = Faults.from_env({"UPSTREAM_LATENCY_MS": "7", "UPSTREAM_ERROR_RATE": "0.5"})
+    assert (faults.latency_ms, faults.error_rate, faults.hang_ms) == (7, 0.5, 5000)
+    with pytest.raises(ValueError, match="hang_rate"):
+        Faults.from_env({"UPSTREAM_HANG_RATE": "2"})

@@ -1,0 +1,255 @@
+"""Every view in every flavor, through Django's Client (WSGI handler) and AsyncClient
+(ASGI handler), against the real upstream stand-in."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from asgiref.sync import async_to_sync, iscoroutinefunction
+from django.test import AsyncClient, Client, RequestFactory
+from django.urls import resolve
+from django.utils.module_loading import import_string
+
+from app.scenarios import SCENARIOS
+from app.stories import params
+from app.stories.cpu import crunch
+from app.stories.mixed import background
+from tests.app.support import aget
+
+FLAVORS = [(s, f) for s in SCENARIOS for f in s.flavors]
+IDS = [f"{s.name}-{f.name}" for s, f in FLAVORS]
+
+
+def _url(scenario, flavor) -> str:
+    return flavor.path + (f"?{scenario.query}" if scenario.query else "")
+
+
+@pytest.mark.parametrize(("scenario", "flavor"), FLAVORS, ids=IDS)
+def test_every_registry_path_routes_to_its_view(scenario, flavor):
+    assert resolve(flavor.path).func is import_string(flavor.view)
+
+
+@pytest.mark.parametrize(("scenario", "flavor"), FLAVORS, ids=IDS)
+def test_every_flavor_answers_under_wsgi_and_asgi(scenario, flavor, client, products):
+    for response in (client.get(_url(scenario, flavor)), aget(_url(scenario, flavor))):
+        assert response.status_code == 200, response.content[:300]
+        assert response["Server-Timing"].startswith("app;dur=")
+        if scenario.name != "home":
+            assert "elapsed" in response.json()
+
+
+def test_async_views_are_coroutines_and_sync_views_are_not():
+    for _, flavor in FLAVORS:
+        assert iscoroutinefunction(import_string(flavor.view)) is flavor.is_async, flavor.view
+
+
+def test_index_lists_the_registry(client):
+    body = client.get("/").json()
+    assert [s["name"] for s in body["scenarios"]] == [s.name for s in SCENARIOS]
+    assert body["scenarios"][0]["flavors"]["sync"] == SCENARIOS[0].flavor("sync").path
+
+
+def test_unknown_path_is_a_json_404(client):
+    response = client.get("/no/such/page/")
+    assert response.status_code == 404
+    assert response.json()["error"] == "no such page: /no/such/page/"
+
+
+# --- hello, sleep, cpu ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/hello/sync/", "/hello/async/"])
+def test_hello(client, path):
+    body = client.get(path).json()
+    assert body["message"] == "Hello, world!"
+    assert body["elapsed"] >= 0
+
+
+@pytest.mark.parametrize("path", ["/sleep/sync/", "/sleep/async/"])
+def test_sleep_waits_ms(client, path):
+    start = time.perf_counter()
+    body = client.get(path, {"ms": 60}).json()
+    assert time.perf_counter() - start >= 0.06
+    assert body["slept_ms"] == 60
+    assert body["elapsed"] >= 60
+
+
+@pytest.mark.parametrize("path", ["/sleep/sync/", "/sleep/async/", "/cpu/sync/", "/cpu/async/"])
+@pytest.mark.parametrize("bad", ["abc", "-1", "1.5"])
+def test_bad_sizes_are_400(client, path, bad):
+    key = "ms" if path.startswith("/sleep") else "n"
+    response = client.get(path, {key: bad})
+    assert response.status_code == 400
+    assert key in response.json()["error"]
+
+
+def test_int_param_defaults_and_clamps():
+    factory = RequestFactory()
+    assert params.int_param(factory.get("/"), "ms", default=50, maximum=100) == 50
+    assert params.int_param(factory.get("/", {"ms": ""}), "ms", default=50, maximum=100) == 50
+    assert params.int_param(factory.get("/", {"ms": "7"}), "ms", default=50, maximum=100) == 7
+    assert params.int_param(factory.get("/", {"ms": "999"}), "ms", default=1, maximum=5) == 5
+
+
+def test_cpu_flavors_do_the_same_work(client):
+    sync = client.get("/cpu/sync/", {"n": 1234}).json()
+    asyn = aget("/cpu/async/?n=1234").json()
+    assert sync["result"] == asyn["result"] == crunch(1234)
+    assert crunch(0) == 0
+
+
+# --- weather ----------------------------------------------------------------------------
+
+
+def test_weather_async_the_literatures_test(client_kind):
+    """The literature's own test, with Django's AsyncClient."""
+
+    async def test_weather():
+        client = AsyncClient()
+        response = await client.get("/weather/async/")
+        assert response.json()["responses"][0]["location"]["city"] == "Portland"
+
+    async_to_sync(test_weather)()
+
+
+@pytest.mark.parametrize("path", ["/weather/sync/", "/weather/async/"])
+def test_weather_has_the_five_cities_in_order(client, client_kind, path):
+    body = client.get(path).json()
+    cities = [r["location"]["city"] for r in body["responses"]]
+    assert cities == ["Portland", "Berlin", "Chicago", "Madrid", "Sidney"]
+    assert all("temp_c" in r["current"] for r in body["responses"])
+
+
+@pytest.mark.parametrize("path", ["/weather/sync/", "/weather/async/"])
+def test_weather_fails_with_502_when_upstream_fails(client, settings, failing_upstream, path):
+    settings.LOADLAB_UPSTREAM_URL = failing_upstream
+    response = client.get(path)
+    assert response.status_code == 502
+    assert "503" in response.json()["error"]
+
+
+# --- home -------------------------------------------------------------------------------
+
+HOME = ["/home/sync/", "/home/async-sequential/", "/home/async/"]
+
+
+@pytest.mark.parametrize("path", HOME)
+def test_home_renders_both_services(client, client_kind, path):
+    response = client.get(path)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    assert "Spring sale" in html and "Ceramic teapot" in html
+    assert "data-degraded" not in html and "X-Loadlab-Degraded" not in response
+    assert html.rstrip().endswith("</html>")
+
+
+@pytest.mark.parametrize("path", HOME)
+def test_home_degrades_when_upstream_errors(settings, failing_upstream, client_kind, path):
+    settings.LOADLAB_UPSTREAM_URL = failing_upstream
+    for response in (_client().get(path), aget(path)):
+        _assert_degraded(response)
+
+
+@pytest.mark.parametrize("path", HOME)
+def test_home_degrades_when_upstream_hangs(settings, hanging_upstream, client_kind, path):
+    settings.LOADLAB_UPSTREAM_URL = hanging_upstream
+    settings.LOADLAB_UPSTREAM_TIMEOUT = 0.25
+    start = time.perf_counter()
+    response = aget(path)
+    # Two timeouts at most (sequential flavors), far less than the upstream's hang.
+    assert time.perf_counter() - start < 1.5
+    _assert_degraded(response)
+
+
+def _client():
+    return Client()
+
+
+def _assert_degraded(response):
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'data-degraded="promotions recommendations"' in html
+    assert "Promotions are unavailable" in html and "Recommendations are unavailable" in html
+    assert response["X-Loadlab-Degraded"] == "promotions,recommendations"
+    assert html.rstrip().endswith("</html>")
+
+
+# --- catalog ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/catalog/sync/", "/catalog/async/"])
+def test_catalog_gets_by_id(client, products, path):
+    for response in (client.get(path, {"id": 7}), aget(f"{path}?id=7")):
+        body = response.json()
+        assert (body["id"], body["sku"]) == (7, "SKU-0000007")
+    assert client.get(path).json()["id"] == 1  # the default
+
+
+@pytest.mark.parametrize("path", ["/catalog/sync/", "/catalog/async/"])
+def test_catalog_missing_or_bad_id(client, products, path):
+    missing = client.get(path, {"id": 999_999})
+    assert missing.status_code == 404
+    assert missing.json()["error"] == "no such product"
+    assert client.get(path, {"id": "x"}).status_code == 400
+
+
+@pytest.mark.parametrize("path", ["/catalog/sync-list/", "/catalog/async-list/"])
+def test_catalog_lists_filter_and_limit(client, products, path):
+    body = client.get(path, {"category": "books", "limit": 4}).json()
+    assert body["count"] == 4
+    assert {p["category"] for p in body["products"]} == {"books"}
+    assert [p["id"] for p in body["products"]] == sorted(p["id"] for p in body["products"])
+    assert client.get(path).json()["count"] == 10  # default: tea, 50 rows / 5 categories
+    assert client.get(path, {"category": "nope"}).status_code == 400
+
+
+def test_catalog_flavors_agree(client, products):
+    assert (
+        client.get("/catalog/sync/?id=3").json()["name"]
+        == aget("/catalog/async/?id=3").json()["name"]
+    )
+    sync = client.get("/catalog/sync-list/", {"category": "gifts"}).json()["products"]
+    asyn = aget("/catalog/async-list/?category=gifts").json()["products"]
+    assert sync == asyn
+
+
+# --- mixed ------------------------------------------------------------------------------
+
+
+def test_mixed_flavors_compute_the_same_digest(client):
+    sync = client.get("/mixed/sync/", {"ms": 5}).json()
+    asyn = aget("/mixed/async/?ms=5").json()
+    assert sync["digest"] == asyn["digest"]
+    assert sync["ms"] == asyn["ms"] == 5
+
+
+def test_mixed_background_under_wsgi_answers_at_once_and_the_work_completes(client):
+    done_before = background.counts()["done"]
+    start = time.perf_counter()
+    response = client.get("/mixed/async-background/?ms=300")
+    assert time.perf_counter() - start < 0.25  # did not wait for the 300 ms job
+    assert response.json()["scheduled"] is True
+    deadline = time.monotonic() + 5
+    while background.counts()["done"] == done_before and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert background.counts()["done"] == done_before + 1
+
+
+def test_mixed_background_under_asgi_runs_as_a_task_on_the_servers_loop():
+    async def serve_then_idle():
+        done_before = background.counts()["done"]
+        start = time.perf_counter()
+        response = await AsyncClient().get("/mixed/async-background/?ms=300")
+        assert time.perf_counter() - start < 0.25
+        assert response.json()["scheduled"] is True
+        assert len(background._tasks) == 1  # held strongly while it runs
+        deadline = time.monotonic() + 5
+        while background._tasks and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        assert background.counts()["done"] == done_before + 1
+        assert not background._tasks  # and released when done
+
+    async_to_sync(serve_then_idle)()
