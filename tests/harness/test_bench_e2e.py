@@ -120,3 +120,20 @@ def test_compare_reads_the_real_run(smoke_run):
     done = loadlab("compare", str(only_run(results)), "--format", "json")
     assert done.code == 0, done.err
     assert done.out.strip().startswith("{")
+
+
+def test_percentiles_match_a_known_latency(results):
+    """sleep?ms=50 on a threaded server with few users: every response takes 50 ms plus
+    a little; the harness percentiles must say so, at sub-ms resolution."""
+    done = loadlab("bench", "--profile", "smoke", "--servers", "gunicorn-gthread",
+                   "--scenarios", "sleep", "--users", "4", "--results", str(results))
+    assert done.code == 0, done.err + done.out
+    run = load_run(only_run(results))
+    assert {c.flavor for c in run.cells} == {"sync", "async"}
+    for cell in run.cells:
+        lat = cell.latency_ms
+        assert 50.0 <= lat["p50"] < 58.0, (cell.label, lat)
+        assert lat["p50"] <= lat["p90"] <= lat["p95"] <= lat["p99"] <= lat["p999"]
+        assert lat["p999"] <= lat["max"] < 250, (cell.label, lat)
+        # 4 users in a closed loop at ~50 ms each: about 80 requests/s
+        assert 40 < cell.rps <= 80, (cell.label, cell.rps)
