@@ -16,7 +16,7 @@ SCENARIO  ?= weather
 A ?=
 B ?=
 
-.PHONY: help setup bench ui serve compare test lint clean distclean
+.PHONY: help setup bench ui serve compare fidelity test lint clean distclean
 
 help: ## this list
 	@echo "loadlab: should this Django view be async, and on which server?"
@@ -52,6 +52,9 @@ serve: $(STAMP) ## the app alone for manual poking: SERVER=gunicorn-sync
 compare: $(STAMP) ## compare runs: A=results/<run> [B=results/<run>]
 	@[ -n "$(A)" ] || { echo "make compare: say which run, e.g. make compare A=results/<run> [B=results/<run>]"; exit 2; }
 	$(LOADLAB) compare $(A) $(B)
+
+fidelity: $(STAMP) ## hello's peak throughput, loadlab vs wrk (gunicorn-sync, uvicorn)
+	$(LOADLAB) fidelity
 
 lint: $(STAMP) ## ruff over the code
 	$(VENV)/bin/ruff check app scripts locustfiles tests manage.py

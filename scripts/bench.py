@@ -50,25 +50,40 @@ class Interrupted(BaseException):
     """Ctrl-C or SIGTERM: stop everything, keep what is finished."""
 
 
+class Signals:
+    """What `interrupts()` caught. After `defer()`, a signal is noted, never raised."""
+
+    def __init__(self) -> None:
+        self.hit: list[str] = []
+        self.deferred = False
+
+    def defer(self) -> None:
+        self.deferred = True
+
+
 @contextmanager
-def interrupts() -> Iterator[None]:
+def interrupts() -> Iterator[Signals]:
     """Turn SIGINT and SIGTERM into Interrupted for the duration of the run.
 
     The first signal also makes the process ignore the next ones, so a second Ctrl-C
-    cannot cut the cleanup short and leave orphans; they stay ignored until exit.
+    cannot cut the cleanup short and leave orphans; they stay ignored until exit. Once
+    `defer()` is called (cleanup and archiving, which must not be cut short), a signal is
+    only noted in `hit`.
     """
-    hit: list[str] = []
+    signals = Signals()
+    hit = signals.hit
 
     def raise_interrupted(signum: int, frame: Any) -> None:
         ignore_interrupts()
         hit.append(signal.Signals(signum).name)
-        raise Interrupted(hit[0])
+        if not signals.deferred:
+            raise Interrupted(hit[0])
 
     old = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
     for sig in old:
         signal.signal(sig, raise_interrupted)
     try:
-        yield
+        yield signals
     finally:
         if not hit:
             for sig, handler in old.items():
@@ -102,17 +117,27 @@ class Bench:
         return self.archive.records
 
     def run(self) -> int:
+        # The handlers stay until the folder is sealed: a signal after the last cell
+        # (while stopping or archiving) must not leave a half-written folder or orphans.
+        with interrupts() as signals:
+            return self._run(signals)
+
+    def _run(self, signals: Signals) -> int:
         status, code, error = "complete", EXIT_OK, None
         try:
-            with interrupts():
+            try:
                 self._prepare()
                 for cell in self.plan.cells:
                     self.progress.cell_started(cell, len(self.plan.cells), self._time_left(cell))
                     record = self._run_cell(cell)
                     self.archive.add(record)
                     self.progress.cell_done(cell, record)
-            if any(r.status != "ok" for r in self.records):
-                status, code = "partial", EXIT_FAILED
+            finally:
+                signals.defer()  # from here on nothing is cut short; a signal is noted
+            failed = [r for r in self.records if r.status != "ok"]
+            if failed:  # some cells measured: partial; none: the run failed
+                status = "failed" if len(failed) == len(self.records) else "partial"
+                code = EXIT_FAILED
         except Interrupted as exc:
             status, code, error = "interrupted", EXIT_INTERRUPTED, f"interrupted by {exc}"
             self.progress.note(f"interrupted ({exc}): stopping every process, keeping"
@@ -133,12 +158,17 @@ class Bench:
             return EXIT_FAILED
         finally:
             supervise.stop_all()
+        if signals.hit and status != "interrupted":  # came while stopping or archiving
+            status, code = "interrupted", EXIT_INTERRUPTED
+            error = f"interrupted by {signals.hit[0]} after the last cell"
         if status == "complete" and not self.records:
             status, code = "failed", EXIT_FAILED
         path = self.archive.finish(status, error)
         if self.archive.report_error:
             self.progress.note(self.archive.report_error)
         self.progress.run_done(path, self.records, status)
+        if signals.hit and code != EXIT_INTERRUPTED:  # came while sealing the folder
+            self.progress.note(f"{signals.hit[0]} came after the run was sealed {status}")
         return code
 
     def _prepare(self) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from app.scenarios import SCENARIOS
 
-from .config import ConfigError, Matrix, load_matrix
+from .config import ConfigError, Matrix, ServerSpec, load_matrix
 from .plan import Choices, build_plan
 from .supervise import ROOT
 
@@ -118,6 +118,25 @@ def build_parser() -> Parser:
     p.add_argument("--results", type=Path, default=ROOT / "results")
     p.add_argument("--label", help="a name for the run folder")
 
+    p = sub.add_parser("fidelity", help="hello's peak throughput: loadlab vs wrk, per server")
+    with_matrix(p)
+    p.add_argument("--servers", type=_names, help="comma-separated server names"
+                   " (default: gunicorn-sync,uvicorn)")
+    p.add_argument("--users", type=_positive_ints, help="Locust user counts to try (8,32)")
+    p.add_argument("--connections", type=_positive_ints,
+                   help="wrk connection counts to try (default: 8,32)")
+    p.add_argument("--duration", type=_positive(float), help="measured seconds each (5)")
+    p.add_argument("--warmup", type=float, help="warmup seconds each, never counted (1)")
+    p.add_argument("--trials", type=_positive(int), default=1,
+                   help="repeat everything, interleaved (default: 1)")
+    p.add_argument("--processes", type=_positive(int), default=1, help="Locust processes")
+    p.add_argument("--no-pin", action="store_true", help="do not pin CPUs")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("-o", "--output", type=Path, help="also write the JSON to this file")
+    p.add_argument("--keep", type=Path, metavar="DIR",
+                   help="keep logs and loadlab's run folders here (default: discarded)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+
     p = sub.add_parser("compare", help="compare runs: within one, or B against A")
     p.add_argument("run_a", metavar="RUN_A")
     p.add_argument("run_b", metavar="RUN_B", nargs="?")
@@ -138,7 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_compare(args)
         matrix = load_matrix(args.matrix)
         return {"list": cmd_list, "bench": cmd_bench, "serve": cmd_serve,
-                "ui": cmd_ui}[args.command](matrix, args)
+                "ui": cmd_ui, "fidelity": cmd_fidelity}[args.command](matrix, args)
     except (UsageError, ConfigError) as exc:
         print(exc if isinstance(exc, UsageError) else f"loadlab: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -215,7 +234,7 @@ def _check_results_dir(path: Path) -> None:
 def cmd_serve(matrix: Matrix, args: argparse.Namespace) -> int:
     from .interactive import serve
 
-    return serve(matrix, matrix.server(args.server), _client(matrix, args.client),
+    return serve(matrix, _installed(matrix, args.server), _client(matrix, args.client),
                  args.port, args.upstream_port)
 
 
@@ -229,12 +248,55 @@ def cmd_ui(matrix: Matrix, args: argparse.Namespace) -> int:
     except KeyError as exc:
         raise UsageError(f"loadlab ui: {exc.args[0]}") from None
     _check_results_dir(args.results)
-    return ui(matrix, matrix.server(args.server), scenario, _client(matrix, args.client),
+    return ui(matrix, _installed(matrix, args.server), scenario, _client(matrix, args.client),
               args.port, args.web_port, args.results, args.label)
+
+
+def _installed(matrix: Matrix, name: str) -> ServerSpec:
+    """The server, if its packages are importable: else exit 2 before anything starts."""
+    spec = matrix.server(name)
+    if not spec.available:
+        raise ConfigError(f"server {name!r} needs {', '.join(spec.missing)}, which is not"
+                          f" installed (pip install {spec.missing[0].replace('_', '-')})")
+    return spec
 
 
 def _client(matrix: Matrix, name: str | None) -> str:
     return matrix.client(name).name if name else "httpx"
+
+
+def cmd_fidelity(matrix: Matrix, args: argparse.Namespace) -> int:
+    from . import fidelity
+
+    if args.warmup is not None and args.warmup < 0:
+        raise UsageError("loadlab fidelity: --warmup must be >= 0")
+    servers = args.servers or fidelity.DEFAULT_SERVERS
+    for name in servers:
+        _installed(matrix, name)
+    if args.output is not None and args.output.is_dir():
+        raise UsageError(f"loadlab fidelity: {args.output}: -o must be a file, not a folder")
+    try:
+        fidelity.wrk_path()
+    except fidelity.WrkMissing as exc:
+        raise UsageError(str(exc)) from None
+    say = (lambda text: None) if args.quiet else (lambda text: print(text, file=sys.stderr))
+    try:
+        result = fidelity.run_fidelity(
+            matrix, servers=servers, users=args.users or fidelity.DEFAULT_USERS,
+            connections=args.connections or fidelity.DEFAULT_CONNECTIONS,
+            duration_s=args.duration or fidelity.DEFAULT_DURATION_S,
+            warmup_s=fidelity.DEFAULT_WARMUP_S if args.warmup is None else args.warmup,
+            trials=args.trials, processes=args.processes, pin=not args.no_pin,
+            keep=args.keep, note=say)
+    except fidelity.Interrupted as exc:
+        print(f"loadlab fidelity: interrupted by {exc}; every process stopped",
+              file=sys.stderr)
+        return 130
+    data = result.describe()
+    if args.output is not None:
+        args.output.write_text(json.dumps(data, indent=2) + "\n")
+    print(json.dumps(data, indent=2) if args.json else fidelity.render(result))
+    return 1 if result.failed else 0
 
 
 def cmd_compare(args: argparse.Namespace) -> int:

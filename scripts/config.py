@@ -422,7 +422,7 @@ def _read_servers(top: _Table, file: Path) -> dict[str, ServerSpec]:
                     t.fail("args", f"uses {{{placeholder}}} but {placeholder} is not set")
         try:
             spec.argv(port=1)
-        except (KeyError, IndexError, ValueError) as exc:
+        except (KeyError, IndexError, ValueError, AttributeError, TypeError) as exc:
             t.fail("args", f"bad placeholder {exc} (known: host, port, workers, threads,"
                            " connections)")
         servers[name] = spec

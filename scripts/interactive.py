@@ -16,7 +16,7 @@ from app.scenarios import Scenario
 
 from . import loadgen, services, supervise
 from .archive import Archive
-from .bench import Interrupted, interrupts
+from .bench import Interrupted, Signals, interrupts
 from .config import Matrix, ServerSpec
 from .runfolder import CellRecord, cell_relpath, write_json
 
@@ -40,25 +40,31 @@ def _wait(*procs: supervise.Process) -> supervise.Process | None:
 
 def serve(matrix: Matrix, spec: ServerSpec, client: str, port: int, upstream_port: int) -> int:
     """The app and the upstream stand-in in the foreground; Ctrl-C stops both."""
+    # The handlers stay until everything is stopped: a signal during cleanup is noted,
+    # never raised, so it cannot orphan the upstream.
+    with interrupts() as signals:
+        return _serve(matrix, spec, client, port, upstream_port, signals)
+
+
+def _serve(matrix: Matrix, spec: ServerSpec, client: str, port: int, upstream_port: int,
+           signals: Signals) -> int:
     logs = supervise.ROOT / ".loadlab" / "serve"
     pinning = matrix.pinning.resolved()
     try:
-        with interrupts():
-            services.prepare_db(matrix, logs / "prepare.log")
-            upstream, upstream_url = services.start_upstream(
-                matrix.upstream, upstream_port, logs / "upstream.log",
-                pinning.cpus("upstream"))
-            server, url, _ = services.start_server(
-                spec, port, services.app_env(matrix, upstream_url, client),
-                logs / "server.log", pinning.cpus("server"))
-            _say(f"{spec.name} ({spec.interface}, client {client}) serving {url}/")
-            _say(f"upstream stand-in at {upstream_url}/ ; logs in {logs}")
-            _say("try: " + "  ".join(f"{url}{p}" for p in ("/hello/async/", "/weather/async/")))
-            _say("Ctrl-C to stop")
-            ended = _wait(server, upstream)
-            if ended is not None:
-                _say(f"{ended.name} exited with code {ended.returncode}:\n{ended.log_tail()}")
-                return 1
+        services.prepare_db(matrix, logs / "prepare.log")
+        upstream, upstream_url = services.start_upstream(
+            matrix.upstream, upstream_port, logs / "upstream.log", pinning.cpus("upstream"))
+        server, url, _ = services.start_server(
+            spec, port, services.app_env(matrix, upstream_url, client),
+            logs / "server.log", pinning.cpus("server"))
+        _say(f"{spec.name} ({spec.interface}, client {client}) serving {url}/")
+        _say(f"upstream stand-in at {upstream_url}/ ; logs in {logs}")
+        _say("try: " + "  ".join(f"{url}{p}" for p in ("/hello/async/", "/weather/async/")))
+        _say("Ctrl-C to stop")
+        ended = _wait(server, upstream)
+        if ended is not None:
+            _say(f"{ended.name} exited with code {ended.returncode}:\n{ended.log_tail()}")
+            return 1
     except (supervise.NotReady, supervise.PortInUse, services.PrepareFailed) as exc:
         print(f"loadlab serve: {exc}", file=sys.stderr)
         if isinstance(exc, supervise.NotReady) and exc.log_tail:
@@ -67,6 +73,7 @@ def serve(matrix: Matrix, spec: ServerSpec, client: str, port: int, upstream_por
     except Interrupted:
         pass
     finally:
+        signals.defer()
         supervise.stop_all()
     _say("stopped")
     return 0
@@ -75,6 +82,12 @@ def serve(matrix: Matrix, spec: ServerSpec, client: str, port: int, upstream_por
 def ui(matrix: Matrix, spec: ServerSpec, scenario: Scenario, client: str, port: int,
        web_port: int, results: Path, label: str | None) -> int:
     """Locust's web UI on 127.0.0.1 against one server; the session is archived on exit."""
+    with interrupts() as signals:  # until archived: a late signal is noted, not raised
+        return _ui(matrix, spec, scenario, client, port, web_port, results, label, signals)
+
+
+def _ui(matrix: Matrix, spec: ServerSpec, scenario: Scenario, client: str, port: int,
+        web_port: int, results: Path, label: str | None, signals: Signals) -> int:
     pinning = matrix.pinning.resolved()
     archive = Archive(results, label or f"ui-{spec.name}-{scenario.name}", {
         "mode": "ui",
@@ -91,40 +104,40 @@ def ui(matrix: Matrix, spec: ServerSpec, scenario: Scenario, client: str, port: 
     session = archive.tmp / "session"
     status, error = "complete", None
     try:
-        with interrupts():
-            supervise.ensure_port_free(web_port)
-            if scenario.uses_db:
-                services.prepare_db(matrix, archive.tmp / "logs" / "prepare.log")
-            upstream, upstream_url = services.start_upstream(
-                matrix.upstream, 0, archive.tmp / "logs" / "upstream.log",
-                pinning.cpus("upstream"))
-            archive.manifest["upstream"]["url"] = upstream_url
-            server, url, _ = services.start_server(
-                spec, port, services.app_env(matrix, upstream_url, client),
-                session / "server.log", pinning.cpus("server"))
-            classes = [loadgen.class_name(f) for f in scenario.flavor_names]
-            locust = supervise.Process(
-                "locust", loadgen.web_ui_argv(scenario=scenario.name, host=url,
-                                              web_port=web_port, cell_dir=session,
-                                              classes=classes),
-                log_path=session / "locust.log",
-                env=loadgen.env(cell_dir=session, warmup_s=0, duration_s=0,
-                                catalog_rows=matrix.app.catalog_rows),
-                cpus=pinning.cpus("generator"),
-            ).start()
-            locust.wait_http_ready(f"http://127.0.0.1:{web_port}/", 30)
-            _say(f"Locust web UI: http://127.0.0.1:{web_port}/  ({scenario.name} on"
-                 f" {spec.name}, user classes: {', '.join(classes)})")
-            _say("start a test there; Ctrl-C here stops everything and archives the session")
-            ended = _wait(server, locust, upstream)
-            if ended is not None and ended is not locust:
-                status, error = "failed", f"{ended.name} exited with code {ended.returncode}"
+        supervise.ensure_port_free(web_port)
+        if scenario.uses_db:
+            services.prepare_db(matrix, archive.tmp / "logs" / "prepare.log")
+        upstream, upstream_url = services.start_upstream(
+            matrix.upstream, 0, archive.tmp / "logs" / "upstream.log",
+            pinning.cpus("upstream"))
+        archive.manifest["upstream"]["url"] = upstream_url
+        server, url, _ = services.start_server(
+            spec, port, services.app_env(matrix, upstream_url, client),
+            session / "server.log", pinning.cpus("server"))
+        classes = [loadgen.class_name(f) for f in scenario.flavor_names]
+        locust = supervise.Process(
+            "locust", loadgen.web_ui_argv(scenario=scenario.name, host=url,
+                                          web_port=web_port, cell_dir=session,
+                                          classes=classes),
+            log_path=session / "locust.log",
+            env=loadgen.env(cell_dir=session, warmup_s=0, duration_s=0,
+                            catalog_rows=matrix.app.catalog_rows),
+            cpus=pinning.cpus("generator"),
+        ).start()
+        locust.wait_http_ready(f"http://127.0.0.1:{web_port}/", 30)
+        _say(f"Locust web UI: http://127.0.0.1:{web_port}/  ({scenario.name} on"
+             f" {spec.name}, user classes: {', '.join(classes)})")
+        _say("start a test there; Ctrl-C here stops everything and archives the session")
+        ended = _wait(server, locust, upstream)
+        if ended is not None and ended is not locust:
+            status, error = "failed", f"{ended.name} exited with code {ended.returncode}"
     except (supervise.NotReady, supervise.PortInUse, services.PrepareFailed) as exc:
         status, error = "failed", str(exc)
         print(f"loadlab ui: {exc}", file=sys.stderr)
     except Interrupted:
         pass
     finally:
+        signals.defer()
         # SIGINT first: on SIGTERM Locust skips writing its HTML report.
         for proc in supervise.live():
             if proc.name == "locust":

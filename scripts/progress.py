@@ -64,7 +64,7 @@ class Progress:
         failed = sum(r.status != "ok" for r in records)
         tail = f", {failed} failed" if failed else ""
         self.console.print(f"[{colour}]run {status}[/]: {len(records)} cells{tail}")
-        Console(highlight=False).print(f"run folder: {path}")
+        Console(highlight=False).print(f"run folder: {path}", soft_wrap=True)
 
 
 def fmt_ms(value: float | None) -> str:

@@ -62,11 +62,13 @@ def start_upstream(settings: UpstreamSettings, port: int, log_path: Path,
 
 def start_server(spec: ServerSpec, port: int, env: dict[str, str], log_path: Path,
                  cpus: tuple[int, ...] | None = None,
-                 timeout: float = READY_TIMEOUT_S) -> tuple[supervise.Process, str, float]:
+                 timeout: float | None = None) -> tuple[supervise.Process, str, float]:
     """A server on loopback, answering; returns it, its base URL and seconds to ready.
 
-    The caller stops it; NotReady (with the log's tail) if it never answers.
+    The caller stops it; NotReady (with the log's tail) if it never answers within
+    `timeout` (default: the server's `ready_timeout_s` in the matrix).
     """
+    timeout = spec.ready_timeout_s if timeout is None else timeout
     port = port or supervise.free_port()
     supervise.ensure_port_free(port)
     proc = supervise.Process(f"server {spec.name}", spec.argv(port), log_path=log_path,

@@ -51,7 +51,10 @@ def free_port() -> int:
 
 
 def port_is_free(port: int, host: str = LOOPBACK) -> bool:
+    """Nothing listens on host:port. Connections in TIME_WAIT (left by the previous
+    cell's server on the same `--port`) do not count: servers bind with SO_REUSEADDR."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:

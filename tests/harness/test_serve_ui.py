@@ -1,0 +1,110 @@
+"""`loadlab serve` and `loadlab ui` for real: they come up on 127.0.0.1 only, answer,
+and on Ctrl-C stop every process they started and free their ports; `ui` archives the
+session it drove through Locust's own web API."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+import urllib.parse
+import urllib.request
+
+import pytest
+
+from scripts.supervise import free_port
+
+from .conftest import only_run, read_json
+from .procs import (
+    assert_all_gone,
+    assert_loopback_only,
+    is_locust,
+    is_server,
+    port_free,
+    running,
+    snapshot,
+    wait_for,
+)
+
+
+def get(url: str, timeout: float = 10) -> tuple[int, bytes]:
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return response.status, response.read()
+
+
+def post_form(url: str, fields: list[tuple[str, str]]) -> dict:
+    data = urllib.parse.urlencode(fields).encode()
+    with urllib.request.urlopen(urllib.request.Request(url, data=data), timeout=10) as r:
+        return json.loads(r.read())
+
+
+@pytest.mark.parametrize("server", ["uvicorn", "gunicorn-sync"])
+def test_serve_answers_on_loopback_and_stops_clean(tmp_path, server):
+    port, upstream_port = free_port(), free_port()
+    while upstream_port == port:
+        upstream_port = free_port()
+    with running(tmp_path, "serve", "--server", server, "--port", str(port),
+                 "--upstream-port", str(upstream_port)) as lab:
+        wait_for(lambda: f"serving http://127.0.0.1:{port}/" in lab.out, 60,
+                 "the serving line", interval=0.1, proc=lab.popen)
+        base = f"http://127.0.0.1:{port}"
+        status, body = get(base + "/hello/sync/")
+        assert status == 200 and json.loads(body)
+        status, body = get(base + "/weather/async/")
+        assert status == 200
+        cities = [r["location"]["city"] for r in json.loads(body)["responses"]]
+        assert len(cities) == 5
+
+        snap = snapshot(lab.pid)
+        assert {port, upstream_port} <= snap.ports, snap.sockets
+        assert_loopback_only(snap.sockets)
+        assert any(is_server(p) for p in snap.procs)
+        lab.signal(signal.SIGINT)
+        assert lab.wait(30) == 0, lab.err
+        assert_all_gone(snap)
+        assert port_free(port) and port_free(upstream_port)
+        assert "stopped" in lab.out
+
+
+def test_ui_drives_a_swarm_and_archives_it(tmp_path, results):
+    web_port = free_port()
+    with running(tmp_path, "ui", "--server", "uvicorn", "--scenario", "hello",
+                 "--web-port", str(web_port), "--results", str(results),
+                 "--label", "ui-test") as lab:
+        wait_for(lambda: f"http://127.0.0.1:{web_port}/" in lab.out, 60, "the web UI line",
+                 interval=0.1, proc=lab.popen)
+        web = f"http://127.0.0.1:{web_port}"
+        status, page = get(web + "/")
+        assert status == 200 and b"locust" in page.lower()
+        answer = post_form(web + "/swarm", [("user_count", "2"), ("spawn_rate", "10"),
+                                            ("user_classes", "Sync")])
+        assert answer["success"], answer
+        time.sleep(3)
+        stats = json.loads(get(web + "/stats/requests")[1])
+        assert stats["state"] in ("running", "spawning"), stats["state"]
+        assert any(s["name"] == "sync" and s["num_requests"] > 0 for s in stats["stats"])
+
+        snap = snapshot(lab.pid)
+        locust = [p for p in snap.procs if is_locust(p)]
+        assert locust, [p.cmdline()[:4] for p in snap.procs]
+        assert web_port in snap.ports
+        # Locust's web UI (and every other socket in the tree) on loopback only
+        assert_loopback_only(snap.sockets)
+        lab.signal(signal.SIGINT)
+        assert lab.wait(60) == 0, lab.err
+        assert_all_gone(snap)
+        assert port_free(web_port)
+        assert "session archived" in lab.out
+
+    run = only_run(results)
+    assert not run.name.startswith(".partial-") and run.name.endswith("-ui-test")
+    manifest = read_json(run / "manifest.json")
+    assert manifest["mode"] == "ui"
+    assert manifest["status"] == "complete"
+    cells = read_json(run / "summary.json")["cells"]
+    assert [c["flavor"] for c in cells] == ["sync"], cells
+    (cell,) = cells
+    assert cell["status"] == "ok" and cell["requests"] > 0
+    assert cell["server"] == "uvicorn" and cell["users"] == 2
+    for name in ("locust_stats.csv", "locust_report.html", "latency.json"):
+        assert (run / cell["path"] / name).is_file(), name
