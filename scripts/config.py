@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from app.scenarios import SCENARIOS_BY_NAME
+from app.upstream import MAX_MS, Faults
 
 from .supervise import LOOPBACK, ROOT, python_module
 
@@ -98,16 +99,11 @@ class ClientSpec:
 
 
 @dataclass(frozen=True)
-class UpstreamSettings:
-    """Defaults of the upstream stand-in (its environment), recorded in the run."""
+class UpstreamSettings(Faults):
+    """Defaults of the upstream stand-in (its environment), recorded in the run.
 
-    latency_ms: float = 50.0
-    jitter_ms: float = 0.0
-    error_rate: float = 0.0
-    hang_rate: float = 0.0
-    hang_ms: float = 5000.0
-    tail_rate: float = 0.0
-    tail_ms: float = 500.0
+    The fields and their defaults are the stand-in's own (app.upstream.Faults).
+    """
 
     def env(self) -> dict[str, str]:
         return {f"UPSTREAM_{k.upper()}": _num(v) for k, v in self.__dict__.items()}
@@ -441,10 +437,8 @@ def _read_clients(top: _Table, file: Path) -> dict[str, ClientSpec]:
     return clients
 
 
-_UPSTREAM_LIMITS = {
-    "latency_ms": (0, 60_000), "jitter_ms": (0, 60_000), "error_rate": (0, 1),
-    "hang_rate": (0, 1), "hang_ms": (0, 600_000), "tail_rate": (0, 1), "tail_ms": (0, 600_000),
-}
+_UPSTREAM_LIMITS = {name: (0, 1 if name.endswith("_rate") else MAX_MS)
+                    for name in Faults.__dataclass_fields__}
 
 
 def _read_upstream_values(t: _Table) -> dict[str, float]:
