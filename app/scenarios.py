@@ -7,6 +7,7 @@ data (no Django import), so the harness can read it without configuring Django.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 
@@ -149,6 +150,20 @@ SCENARIOS: tuple[Scenario, ...] = (
         query="n=20000",
     ),
 )
+
+def sync_counterpart(flavor: str, flavors: Collection[str]) -> str | None:
+    """The sync flavor an async flavor is measured against, among `flavors`.
+
+    Its twin by name where there is one (async-list -> sync-list), else plain sync;
+    None for a sync flavor, or when no sync flavor is there.
+    """
+    if not flavor.startswith("async"):
+        return None
+    twin = "sync" + flavor.removeprefix("async")
+    if twin in flavors:
+        return twin
+    return "sync" if "sync" in flavors else None
+
 
 SCENARIOS_BY_NAME: dict[str, Scenario] = {s.name: s for s in SCENARIOS}
 

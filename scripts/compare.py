@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.scenarios import sync_counterpart
 from scripts import stats
 from scripts.runfolder import CellRecord, Run, RunFolderError, load_run
 
@@ -83,13 +84,14 @@ class SyncAsync:
     server: str
     async_flavor: str
     row: Row
+    sync_flavor: str = "sync"  # its counterpart: sync-list for async-list
 
     @property
     def winner(self) -> str | None:
         if self.row.better("rps"):
             return self.async_flavor
         if self.row.worse("rps"):
-            return "sync"
+            return self.sync_flavor
         return None
 
 
@@ -314,20 +316,23 @@ def _sync_async(keys: list[tuple], groups: dict[tuple, list[CellRecord]],
     out = []
     for key in keys:
         server, scenario, flavor, client, users = key
-        if not flavor.startswith("async"):
+        twin = sync_counterpart(flavor, {k[2] for k in keys
+                                         if k[0] == server and k[1] == scenario})
+        if twin is None:
             continue
-        sync_key = (server, scenario, "sync", client, users)
+        sync_key = (server, scenario, twin, client, users)
         note = ""
         if sync_key not in groups:
-            others = [k for k in keys if k[0] == server and k[2] == "sync" and k[4] == users]
+            others = [k for k in keys if k[0] == server and k[1] == scenario
+                      and k[2] == twin and k[4] == users]
             if not others:
                 continue
             sync_key = others[0]
-            note = f"no sync cell with client {client}; sync uses {sync_key[3]}"
+            note = f"no {twin} cell with client {client}; {twin} uses {sync_key[3]}"
         client_part = f" [{client}]" if client else ""
-        label = f"{server} {flavor} vs sync{client_part} u{users}"
+        label = f"{server} {flavor} vs {twin}{client_part} u{users}"
         row = make_row(label, key, groups[sync_key], groups[key], min_effect, note)
-        out.append(SyncAsync(server, flavor, row))
+        out.append(SyncAsync(server, flavor, row, twin))
     return out
 
 

@@ -15,6 +15,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from app.scenarios import sync_counterpart
+
 from .progress import fmt_ms
 from .runfolder import CellRecord
 
@@ -52,12 +54,16 @@ def rows(records: list[CellRecord]) -> list[Row]:
             vs_sync=None, flags=flags, trials=len(cells),
         )
     for (server, scenario, flavor, client, users), row in folded.items():
-        if flavor == "sync" or row.rps is None:
+        if row.rps is None:
             continue
-        base = folded.get((server, scenario, "sync", client, users))
+        flavors = {k[2] for k in folded if k[0] == server and k[1] == scenario}
+        twin = sync_counterpart(flavor, flavors)
+        if twin is None:
+            continue
+        base = folded.get((server, scenario, twin, client, users))
         if base is None:  # a client with no sync API: compare with any client's sync
             base = next((r for k, r in folded.items()
-                         if k[0] == server and k[1] == scenario and k[2] == "sync"
+                         if k[0] == server and k[1] == scenario and k[2] == twin
                          and k[4] == users), None)
         if base and base.rps:
             row.vs_sync = row.rps / base.rps
