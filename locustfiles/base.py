@@ -77,6 +77,12 @@ def json_body(response: Any) -> tuple[Any, str | None]:
         return None, "body is not JSON"
 
 
+def json_object(response: Any) -> str | None:
+    """What is wrong with a body that should be a JSON object, or None."""
+    body, problem = json_body(response)
+    return problem or (None if isinstance(body, dict) else "body is not a JSON object")
+
+
 class Recorder:
     """Per-name, per-second HdrHistograms of successful response times, and failures."""
 

@@ -1,6 +1,6 @@
 """mixed: blocking code called directly, through sync_to_async, or fire-and-forget."""
 
-from locustfiles.base import ScenarioUser, json_body
+from locustfiles.base import ScenarioUser, json_object
 
 
 class MixedUser(ScenarioUser):
@@ -8,8 +8,7 @@ class MixedUser(ScenarioUser):
     scenario = "mixed"
 
     def check(self, response):
-        body, problem = json_body(response)
-        return problem or (None if isinstance(body, dict) else "body is not a JSON object")
+        return json_object(response)
 
 
 class Sync(MixedUser):

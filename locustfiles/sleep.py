@@ -1,6 +1,6 @@
 """sleep: the release-notes example; time.sleep holds a worker, asyncio.sleep does not."""
 
-from locustfiles.base import ScenarioUser, json_body
+from locustfiles.base import ScenarioUser, json_object
 
 
 class SleepUser(ScenarioUser):
@@ -8,8 +8,7 @@ class SleepUser(ScenarioUser):
     scenario = "sleep"
 
     def check(self, response):
-        body, problem = json_body(response)
-        return problem or (None if isinstance(body, dict) else "body is not a JSON object")
+        return json_object(response)
 
 
 class Sync(SleepUser):
