@@ -15,12 +15,12 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
+from .runfolder import PERCENTILES
 from .supervise import ROOT, python_module
 
 LOCUSTFILES = ROOT / "locustfiles"
 HIGHEST_US = 120_000_000
 SIGNIFICANT_DIGITS = 3
-PERCENTILES = {"p50": 50.0, "p90": 90.0, "p95": 95.0, "p99": 99.0, "p999": 99.9}
 
 
 class MeasurementError(Exception):

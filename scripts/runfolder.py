@@ -22,9 +22,8 @@ from typing import Any
 
 SCHEMA_VERSION = 1
 PARTIAL_PREFIX = ".partial-"
-STATUSES = ("complete", "partial", "interrupted", "failed", "running")
-CELL_STATUSES = ("ok", "failed")
-PERCENTILES = ("p50", "p90", "p95", "p99", "p999", "max", "mean")
+# latency_ms keys read from the histogram at these percentiles; "max" and "mean" too
+PERCENTILES = {"p50": 50.0, "p90": 90.0, "p95": 95.0, "p99": 99.0, "p999": 99.9}
 
 
 class RunFolderError(Exception):

@@ -16,10 +16,9 @@ from typing import Any
 from scripts.compare import Between, Row, Within, between, side, within
 from scripts.render import md
 from scripts.render.common import cell_name, legend
-from scripts.runfolder import CellRecord, Run
+from scripts.runfolder import PERCENTILES, CellRecord, Run
 
-PERCENTILES = (("p50", 50.0), ("p90", 90.0), ("p95", 95.0), ("p99", 99.0), ("p999", 99.9),
-               ("max", 100.0))
+LATENCY_KEYS = (*PERCENTILES, "max")
 GREEN, RED, GREY = "#2a9d55", "#d1495b", "#9aa5b1"
 
 CSS = """
@@ -192,7 +191,7 @@ def _percentiles(go: Any, scenario: str, groups: dict[tuple, list[CellRecord]]) 
     fig = go.Figure()
     for key in sorted(groups, key=str):
         s = side(groups[key])
-        points = [(label, s_val) for label, _ in PERCENTILES
+        points = [(label, s_val) for label in LATENCY_KEYS
                   if (s_val := _mean_latency(groups[key], label)) is not None]
         if not points or s.failed:
             continue

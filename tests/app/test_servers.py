@@ -17,6 +17,7 @@ import pytest
 
 from app.scenarios import SCENARIOS
 from scripts import supervise
+from scripts.config import load_matrix
 
 ROWS = 20
 HOST = supervise.LOOPBACK
@@ -35,18 +36,11 @@ def database(tmp_path_factory) -> dict[str, str]:
     return env
 
 
-def gunicorn(port: int, *args: str, app: str = "app.wsgi:application") -> list[str]:
-    return supervise.python_module(
-        "gunicorn", app, "--bind", f"{HOST}:{port}", "--workers", "1",
-        "--no-control-socket", "--graceful-timeout", "2", *args,
-    )  # fmt: skip
-
-
-def uvicorn(port: int) -> list[str]:
-    return supervise.python_module(
-        "uvicorn", "app.asgi:application", "--host", HOST, "--port", str(port),
-        "--lifespan", "off", "--no-access-log",
-    )  # fmt: skip
+def argvs(names: tuple[str, ...]) -> tuple[dict[str, list[str]], dict[str, int]]:
+    """The matrix's own command lines for these servers, each on a free port."""
+    matrix = load_matrix()
+    ports = {name: supervise.free_port() for name in names}
+    return {name: matrix.server(name).argv(ports[name]) for name in names}, ports
 
 
 def serve_every_path(servers: dict[str, list[str]], ports: dict[str, int], env, logs: Path):
@@ -76,22 +70,12 @@ def serve_every_path(servers: dict[str, list[str]], ports: dict[str, int], env, 
 
 @pytest.mark.parametrize("kind", ["httpx", "httpx-per-call", "aiohttp"])
 def test_gunicorn_and_uvicorn_serve_every_path(tmp_path, database, upstream, kind):
-    ports = {"gunicorn": supervise.free_port(), "uvicorn": supervise.free_port()}
-    servers = {"gunicorn": gunicorn(ports["gunicorn"]), "uvicorn": uvicorn(ports["uvicorn"])}
+    servers, ports = argvs(("gunicorn-sync", "uvicorn"))
     env = {**database, "LOADLAB_UPSTREAM_URL": upstream, "LOADLAB_CLIENT": kind}
     serve_every_path(servers, ports, env, tmp_path)
 
 
-WSGI, ASGI = "app.wsgi:application", "app.asgi:application"
-WORKERS = {  # name: (application, worker arguments)
-    "gunicorn-gthread": (WSGI, ["--worker-class", "gthread", "--threads", "4"]),
-    "gunicorn-uvicorn": (ASGI, ["--worker-class", "uvicorn_worker.UvicornWorker"]),
-    "gunicorn-asgi": (ASGI, ["--worker-class", "asgi"]),
-}
-
-
 def test_gunicorns_other_workers_serve_every_path(tmp_path, database, upstream):
-    ports = {name: supervise.free_port() for name in WORKERS}
-    servers = {name: gunicorn(ports[name], *args, app=app) for name, (app, args) in WORKERS.items()}
+    servers, ports = argvs(("gunicorn-gthread", "gunicorn-uvicorn", "gunicorn-asgi"))
     env = {**database, "LOADLAB_UPSTREAM_URL": upstream, "LOADLAB_CLIENT": "aiohttp"}
     serve_every_path(servers, ports, env, tmp_path)
