@@ -144,7 +144,7 @@ class Bench:
                                f" {len(self.records)} finished cell(s)")
         except (services.PrepareFailed, supervise.NotReady, supervise.PortInUse) as exc:
             status, code, error = "failed", EXIT_FAILED, str(exc)
-            self.progress.note(f"[red]run failed[/]: {exc}")
+            self.progress.note(f"run failed: {exc}", style="red")
             if isinstance(exc, supervise.NotReady) and exc.log_tail:
                 self.progress.note(exc.log_tail)
         except Exception as exc:  # a bug in loadlab: keep everything, leave the tmp name
@@ -153,8 +153,8 @@ class Bench:
             (self.tmp / "crash.log").write_text(traceback.format_exc())
             path = self.archive.finish("failed", f"{type(exc).__name__}: {exc} (see"
                                        " crash.log)", rename=False)
-            self.progress.note(f"[red]loadlab failed[/]: {type(exc).__name__}: {exc}; the"
-                               f" run stays in {path} (crash.log has the traceback)")
+            self.progress.note(f"loadlab failed: {type(exc).__name__}: {exc}; the"
+                               f" run stays in {path} (crash.log has the traceback)", style="red")
             return EXIT_FAILED
         finally:
             supervise.stop_all()
@@ -259,7 +259,7 @@ class Bench:
         record.rps_per_second = m.rps_per_second
         record.p95_ms_per_second = m.p95_ms_per_second
         record.duration_s = m.duration_s
-        write_json(Path(self.tmp / record.path / "latency.json"), m.to_json())
+        write_json(self.tmp / record.path / "latency.json", m.to_json())
         rules = self.matrix.rules
         server = sampler.summary("server", *m.window)
         generator = sampler.summary("generator", *m.window)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
+from rich.markup import escape
 
 if TYPE_CHECKING:
     from .plan import Cell
@@ -29,9 +30,10 @@ class Progress:
         self.console = console or Console(stderr=True, highlight=False)
         self.quiet = quiet
 
-    def note(self, text: str) -> None:
+    def note(self, text: str, style: str = "") -> None:
+        """A line of plain text (log tails, errors: brackets in them are not markup)."""
         if not self.quiet:
-            self.console.print(f"[dim]·[/] {text}")
+            self.console.print(f"[dim]·[/] {escape(text)}", style=style or None)
 
     def plan(self, cells: int, estimate_s: float, skipped: tuple[str, ...]) -> None:
         self.note(f"{cells} cells, about {fmt_duration(estimate_s)}")
@@ -41,7 +43,7 @@ class Progress:
     def cell_started(self, cell: Cell, total: int, left_s: float) -> None:
         if not self.quiet:
             self.console.print(
-                f"[bold][{cell.index + 1:>{len(str(total))}}/{total}][/] {cell.label}"
+                f"[bold][{cell.index + 1:>{len(str(total))}}/{total}][/] {escape(cell.label)}"
                 f" [dim](about {fmt_duration(left_s)} left)[/]", end=" ")
 
     def cell_done(self, cell: Cell, record: CellRecord) -> None:
@@ -49,7 +51,7 @@ class Progress:
             return
         if record.status != "ok":
             first = (record.error or "").splitlines()[0] if record.error else "failed"
-            self.console.print(f"[red]FAILED[/] {first}")
+            self.console.print(f"[red]FAILED[/] {escape(first)}")
             return
         p95 = record.latency_ms.get("p95")
         flags = f" [yellow]{','.join(record.warnings)}[/]" if record.warnings else ""

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from app.scenarios import sync_counterpart
@@ -99,7 +100,7 @@ def print_verdict(records: list[CellRecord], console: Console | None = None) -> 
                          else "left", no_wrap=h != "flags")
     last = None
     for row in rows(records):
-        cells = _cells(row)
+        cells = [escape(c) for c in _cells(row)]  # "[httpx]" is text, not markup
         if last and last != (row.scenario, row.server):
             table.add_section()
         last = (row.scenario, row.server)

@@ -33,6 +33,7 @@ def test_bench_exits_zero_and_names_its_folder(smoke_run):
     assert run.name.endswith("-e2e")
     assert f"run folder: {run}" in done.out
     assert "verdict" in done.out
+    assert "async [httpx]" in done.out  # the client is text in the table, not rich markup
 
 
 def test_every_planned_cell_is_present_with_requests(smoke_run):
