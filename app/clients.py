@@ -1,4 +1,5 @@
-"""The HTTP client axis (DESIGN §3, FIELD-NOTES): how views call the upstream stand-in.
+"""The HTTP client axis: how views call the upstream stand-in (docs/DESIGN.md,
+"Scenarios"; docs/FIELD-NOTES.md, "HTTP clients decide the async story").
 
 `settings.LOADLAB_CLIENT` (env LOADLAB_CLIENT) picks the client, read on every call so
 tests can override it:

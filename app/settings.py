@@ -1,7 +1,7 @@
 """Django settings for the app under test: lean, loopback-only and safe by default.
 
-Everything a run varies comes from the environment (DESIGN §4), so the harness can set
-it per cell and record it:
+Everything a run varies comes from the environment (docs/DESIGN.md, "Interface
+contract"), so the harness can set it per cell and record it:
 
 - LOADLAB_DEBUG=1            DEBUG on (off by default: DEBUG skews every measurement).
 - DJANGO_SECRET_KEY          the secret key; the fallback is for local runs only.

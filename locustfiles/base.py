@@ -1,11 +1,11 @@
 """What every locustfile shares: the user base class, validation, and the recorder.
 
-The recorder keeps the harness's own latency histogram (DESIGN §6): every response
-time, in microseconds, from Locust's `request` event, in one HdrHistogram per
-wall-clock second. Locust's own buckets round to whole milliseconds below 100 ms;
-this does not. Each Locust process writes its seconds to `latency-<pid>.json` in
-LOADLAB_CELL_DIR when it quits; the harness merges them and keeps only the seconds of
-the measured window.
+The recorder keeps the harness's own latency histogram (docs/DESIGN.md, "Rules of
+measurement"): every response time, in microseconds, from Locust's `request` event,
+in one HdrHistogram per wall-clock second. Locust's own buckets round to whole
+milliseconds below 100 ms; this does not. Each Locust process writes its seconds to
+`latency-<pid>.json` in LOADLAB_CELL_DIR when it quits; the harness merges them and
+keeps only the seconds of the measured window.
 
 The window: when spawning completes, the controlling process (local or master) waits
 LOADLAB_WARMUP_S, resets Locust's stats (so Locust's own files are steady-state too),

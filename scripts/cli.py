@@ -1,5 +1,9 @@
-"""`loadlab`: the command line. It only parses arguments into the matrix and the plan,
-then hands over; every mistake is one line on stderr and exit code 2."""
+"""`loadlab`: the command line, and the pipeline read top to bottom.
+
+Each `cmd_*` parses its arguments into the matrix and a plan, hands observers from
+render/ to the run, and returns an exit code. This is the only place that turns
+errors (scripts/errors.py) and run statuses into exit codes.
+"""
 
 from __future__ import annotations
 
@@ -11,142 +15,23 @@ from pathlib import Path
 
 from app.scenarios import SCENARIOS
 
+from .analysis import compare, stats
+from .archive.folder import load_run
+from .args import build_parser
 from .config import ConfigError, Matrix, ServerSpec, load_matrix
+from .errors import (
+    EXIT_FAILED,
+    EXIT_FOR_STATUS,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    CompareError,
+    Interrupted,
+    LoadlabError,
+    UsageError,
+)
 from .plan import Choices, build_plan
-from .supervise import ROOT
-
-EXIT_USAGE = 2
-
-
-class UsageError(Exception):
-    """Bad usage: one line, exit 2."""
-
-
-class Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse prints usage + error; we want one line
-        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
-
-
-def _names(text: str) -> tuple[str, ...]:
-    names = tuple(n.strip() for n in text.split(",") if n.strip())
-    if not names:
-        raise argparse.ArgumentTypeError("expected a comma-separated list of names")
-    return names
-
-
-def _positive_ints(text: str) -> tuple[int, ...]:
-    try:
-        values = tuple(int(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected whole numbers, got {text!r}") from None
-    if not values or any(v < 1 for v in values):
-        raise argparse.ArgumentTypeError(f"expected numbers >= 1, got {text!r}")
-    return values
-
-
-def _positive(kind: type) -> object:
-    def parse(text: str) -> float | int:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
-        return value
-
-    parse.__name__ = kind.__name__
-    return parse
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"port must be 0..65535, got {value}")
-    return value
-
-
-def build_parser() -> Parser:
-    parser = Parser(prog="loadlab", description="Measure whether a Django view should be"
-                    " async, and on which server.")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-
-    def with_matrix(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--matrix", type=Path, default=ROOT / "matrix.toml",
-                       help="the matrix file (default: matrix.toml)")
-
-    p = sub.add_parser("list", help="servers, scenarios, clients and profiles")
-    with_matrix(p)
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-
-    p = sub.add_parser("bench", help="run the plan and archive the run")
-    with_matrix(p)
-    p.add_argument("--profile", help="load profile (default: the matrix's default)")
-    p.add_argument("--servers", type=_names, help="comma-separated server names")
-    p.add_argument("--scenarios", type=_names, help="comma-separated scenario names")
-    p.add_argument("--flavors", type=_names, help="comma-separated flavors (sync,async,...)")
-    p.add_argument("--clients", type=_names, help="comma-separated HTTP clients")
-    p.add_argument("--users", type=_positive_ints, help="Locust users (or a list: 10,50)")
-    p.add_argument("--duration", type=_positive(float), help="measured seconds per cell")
-    p.add_argument("--warmup", type=float, help="warmup seconds per cell (never counted)")
-    p.add_argument("--trials", type=_positive(int), help="trials per cell, interleaved")
-    p.add_argument("--label", help="a name for the run folder")
-    p.add_argument("--results", type=Path, default=ROOT / "results",
-                   help="where run folders go (default: results/)")
-    p.add_argument("--no-pin", action="store_true", help="do not pin CPUs")
-    p.add_argument("--processes", type=_positive(int), default=1,
-                   help="Locust processes (a machine with cores to spare)")
-    p.add_argument("--port", type=_port, default=0, help="server port (default: a free one)")
-    p.add_argument("--quiet", action="store_true", help="no progress lines")
-
-    p = sub.add_parser("serve", help="the app and the upstream stand-in, for manual poking")
-    with_matrix(p)
-    p.add_argument("--server", required=True, help="a server name from the matrix")
-    p.add_argument("--port", type=_port, default=8000)
-    p.add_argument("--upstream-port", type=_port, default=9000)
-    p.add_argument("--client", help="HTTP client for upstream calls (default: httpx)")
-
-    p = sub.add_parser("ui", help="the Locust web UI against one server; archived on exit")
-    with_matrix(p)
-    p.add_argument("--server", required=True, help="a server name from the matrix")
-    p.add_argument("--scenario", default="weather", help="scenario (default: weather)")
-    p.add_argument("--client", help="HTTP client for upstream calls (default: httpx)")
-    p.add_argument("--web-port", type=_port, default=8089)
-    p.add_argument("--port", type=_port, default=0, help="server port (default: a free one)")
-    p.add_argument("--results", type=Path, default=ROOT / "results")
-    p.add_argument("--label", help="a name for the run folder")
-
-    p = sub.add_parser("fidelity", help="hello's peak throughput: loadlab vs wrk, per server")
-    with_matrix(p)
-    p.add_argument("--servers", type=_names, help="comma-separated server names"
-                   " (default: gunicorn-sync,uvicorn)")
-    p.add_argument("--users", type=_positive_ints, help="Locust user counts to try (8,32)")
-    p.add_argument("--connections", type=_positive_ints,
-                   help="wrk connection counts to try (default: 8,32)")
-    p.add_argument("--duration", type=_positive(float), help="measured seconds each (5)")
-    p.add_argument("--warmup", type=float, help="warmup seconds each, never counted (1)")
-    p.add_argument("--trials", type=_positive(int), default=1,
-                   help="repeat everything, interleaved (default: 1)")
-    p.add_argument("--processes", type=_positive(int), default=1, help="Locust processes")
-    p.add_argument("--no-pin", action="store_true", help="do not pin CPUs")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.add_argument("-o", "--output", type=Path, help="also write the JSON to this file")
-    p.add_argument("--keep", type=Path, metavar="DIR",
-                   help="keep logs and loadlab's run folders here (default: discarded)")
-    p.add_argument("--quiet", action="store_true", help="no progress lines")
-
-    p = sub.add_parser("compare", help="compare runs: within one, or B against A")
-    p.add_argument("run_a", metavar="RUN_A")
-    p.add_argument("run_b", metavar="RUN_B", nargs="?")
-    p.add_argument("--format", choices=("table", "md", "json", "html"), default="table")
-    p.add_argument("-o", "--output", help="write to this file instead of stdout")
-    p.add_argument("--fail-on-regression", type=_positive(float), metavar="PCT",
-                   help="exit 1 if some cell is significantly worse by more than PCT %%")
-    p.add_argument("--metric", choices=("rps", "p95", "p99"), default="rps",
-                   help="the metric the regression gate watches (default: rps)")
-    return parser
+from .render.outputs import RunOutputs, emit_comparison
+from .render.progress import Progress
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -158,11 +43,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         matrix = load_matrix(args.matrix)
         return {"list": cmd_list, "bench": cmd_bench, "serve": cmd_serve,
                 "ui": cmd_ui, "fidelity": cmd_fidelity}[args.command](matrix, args)
-    except (UsageError, ConfigError) as exc:
-        print(exc if isinstance(exc, UsageError) else f"loadlab: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        return 130
+    except LoadlabError as exc:
+        print(_one_line(args_list, exc), file=sys.stderr)
+        return exc.exit_code
+    except (KeyboardInterrupt, Interrupted):
+        return EXIT_INTERRUPTED
+
+
+def _one_line(argv: list[str], exc: LoadlabError) -> str:
+    """`loadlab <verb>: <what and where>`, unless the message already names itself."""
+    text = str(exc)
+    if text.startswith("loadlab"):
+        return text
+    verb = argv[0] if argv and argv[0] in {"compare", "fidelity"} else None
+    return f"loadlab {verb}: {text}" if verb else f"loadlab: {text}"
 
 
 def cmd_list(matrix: Matrix, args: argparse.Namespace) -> int:
@@ -205,8 +99,7 @@ def cmd_list(matrix: Matrix, args: argparse.Namespace) -> int:
 
 
 def cmd_bench(matrix: Matrix, args: argparse.Namespace) -> int:
-    from .bench import Bench, Options
-    from .progress import Progress
+    from .run.bench import Bench, Options
 
     if args.warmup is not None and args.warmup < 0:
         raise UsageError("loadlab bench: --warmup must be >= 0")
@@ -217,13 +110,11 @@ def cmd_bench(matrix: Matrix, args: argparse.Namespace) -> int:
         pin=not args.no_pin,
     ))
     _check_results_dir(args.results)
-    progress = Progress(quiet=args.quiet)
-    progress.plan(len(plan.cells), plan.estimate_s(), plan.skipped)
     bench = Bench(matrix, plan, Options(
         results=args.results, label=args.label, command=["loadlab", "bench", *sys.argv[2:]],
         port=args.port, processes=args.processes, pin=not args.no_pin,
-    ), progress)
-    return bench.run()
+    ), [Progress(quiet=args.quiet), RunOutputs()])
+    return EXIT_FOR_STATUS[bench.run()]
 
 
 def _check_results_dir(path: Path) -> None:
@@ -232,24 +123,27 @@ def _check_results_dir(path: Path) -> None:
 
 
 def cmd_serve(matrix: Matrix, args: argparse.Namespace) -> int:
-    from .interactive import serve
+    from .run.interactive import serve
 
-    return serve(matrix, _installed(matrix, args.server), _client(matrix, args.client),
-                 args.port, args.upstream_port)
+    status = serve(matrix, _installed(matrix, args.server), _client(matrix, args.client),
+                   args.port, args.upstream_port)
+    return EXIT_OK if status == "complete" else EXIT_FAILED
 
 
 def cmd_ui(matrix: Matrix, args: argparse.Namespace) -> int:
     from app.scenarios import get
 
-    from .interactive import ui
+    from .run.interactive import ui
 
     try:
         scenario = get(args.scenario)
     except KeyError as exc:
         raise UsageError(f"loadlab ui: {exc.args[0]}") from None
     _check_results_dir(args.results)
-    return ui(matrix, _installed(matrix, args.server), scenario, _client(matrix, args.client),
-              args.port, args.web_port, args.results, args.label)
+    status = ui(matrix, _installed(matrix, args.server), scenario,
+                _client(matrix, args.client), args.port, args.web_port, args.results,
+                args.label, RunOutputs())
+    return EXIT_OK if status == "complete" else EXIT_FAILED
 
 
 def _installed(matrix: Matrix, name: str) -> ServerSpec:
@@ -275,10 +169,7 @@ def cmd_fidelity(matrix: Matrix, args: argparse.Namespace) -> int:
         _installed(matrix, name)
     if args.output is not None and args.output.is_dir():
         raise UsageError(f"loadlab fidelity: {args.output}: -o must be a file, not a folder")
-    try:
-        fidelity.wrk_path()
-    except fidelity.WrkMissing as exc:
-        raise UsageError(str(exc)) from None
+    fidelity.wrk_path()
     say = (lambda text: None) if args.quiet else (lambda text: print(text, file=sys.stderr))
     try:
         result = fidelity.run_fidelity(
@@ -288,22 +179,46 @@ def cmd_fidelity(matrix: Matrix, args: argparse.Namespace) -> int:
             warmup_s=fidelity.DEFAULT_WARMUP_S if args.warmup is None else args.warmup,
             trials=args.trials, processes=args.processes, pin=not args.no_pin,
             keep=args.keep, note=say)
-    except fidelity.Interrupted as exc:
+    except Interrupted as exc:
         print(f"loadlab fidelity: interrupted by {exc}; every process stopped",
               file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     data = result.describe()
     if args.output is not None:
         args.output.write_text(json.dumps(data, indent=2) + "\n")
     print(json.dumps(data, indent=2) if args.json else fidelity.render(result))
-    return 1 if result.failed else 0
+    return EXIT_FAILED if result.failed else EXIT_OK
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from .compare import main_compare
-
-    return main_compare(args.run_a, args.run_b, fmt=args.format, output=args.output,
-                        fail_on_regression=args.fail_on_regression, metric=args.metric)
+    """`loadlab compare`: 0 ok, 1 a significant regression beyond the threshold,
+    2 bad input. Without `-o`, text goes to stdout and html to <RUN>/report.html
+    (one run) or ./compare-<A>--<B>.html (two runs)."""
+    if args.fail_on_regression is not None and args.run_b is None:
+        raise CompareError("--fail-on-regression needs two runs: RUN_A RUN_B")
+    effect = stats.DEFAULT_MIN_EFFECT
+    a = load_run(args.run_a)
+    b = load_run(args.run_b) if args.run_b is not None else None
+    comparison = compare.within(a, effect) if b is None else compare.between(a, b, effect)
+    try:
+        emit_comparison(comparison, a, b, args.format, args.output)
+    except OSError as exc:
+        raise UsageError(f"{exc.filename or args.output}: {exc.strerror}") from None
+    if args.fail_on_regression is None or not isinstance(comparison, compare.Between):
+        return EXIT_OK
+    pct, metric = args.fail_on_regression, args.metric
+    failing = compare.regressions(comparison, pct, metric)
+    if not failing:
+        print(f"loadlab compare: no {metric} regression beyond {pct:g}%", file=sys.stderr)
+        return EXIT_OK
+    print(f"loadlab compare: {len(failing)} {metric} regression(s) beyond {pct:g}%:",
+          file=sys.stderr)
+    for row in failing:
+        delta = row.delta(metric)
+        what = "failed in B" if row.b.failed else f"{metric} {delta:+.1f}%"
+        print(f"  REGRESSION {row.label}: {what}", file=sys.stderr)
+    print(f"  (test: {comparison.method})", file=sys.stderr)
+    return EXIT_FAILED
 
 
 if __name__ == "__main__":

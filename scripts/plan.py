@@ -11,8 +11,9 @@ from typing import Any
 
 from app.scenarios import SCENARIOS, SCENARIOS_BY_NAME, Scenario
 
-from .config import ConfigError, Matrix, Profile, ServerSpec, UpstreamSettings
-from .runfolder import cell_relpath
+from .cells import CellKey
+from .config import Matrix, Profile, ServerSpec, UpstreamSettings
+from .errors import ConfigError
 
 # Seconds a cell costs beyond warmup + duration: start the server, wait until ready,
 # start Locust, stop both. Measured ~1.6-2 s on 2 cores; only for the time-left estimate.
@@ -48,15 +49,17 @@ class Cell:
     trial: int
 
     @property
+    def key(self) -> CellKey:
+        return CellKey(self.server.name, self.scenario.name, self.flavor, self.client,
+                       self.users)
+
+    @property
     def path(self) -> str:
-        return cell_relpath(self.server.name, self.scenario.name, self.flavor, self.client,
-                            self.users, self.trial)
+        return self.key.path(self.trial)
 
     @property
     def label(self) -> str:
-        client = f" [{self.client}]" if self.client else ""
-        return (f"{self.server.name} {self.scenario.name}/{self.flavor}{client}"
-                f" u{self.users} t{self.trial}")
+        return self.key.trial_label(self.trial)
 
     def describe(self) -> dict[str, Any]:
         return {"index": self.index, "server": self.server.name,

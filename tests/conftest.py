@@ -1,6 +1,6 @@
 """Shared by every test: whatever a test started is stopped when the session ends."""
 
-from scripts import supervise
+from scripts.run import supervise
 
 
 def pytest_sessionfinish(session, exitstatus):

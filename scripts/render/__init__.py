@@ -1,5 +1,5 @@
-"""Renderers: comparison data (scripts.compare) in, text or HTML out. No statistics here."""
+"""Renderers: data from analysis/ and archive/ in, text or HTML out. No statistics here.
 
-from scripts.render import html, json, md, table
-
-__all__ = ["html", "json", "md", "table"]
+Imported only by the CLI, which hands observers from here (progress, outputs) to the
+run; run/, analysis/ and archive/ never import it.
+"""

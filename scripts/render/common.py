@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
-from scripts.stats import Verdict
+from ..analysis.stats import Verdict
 
 
 def num(value: float | None, unit: str = "") -> str:
@@ -36,17 +33,20 @@ def geo_delta(value: float | None) -> str:
     return "-" if value is None else f"{(value - 1) * 100:+.1f}%"
 
 
-def cell_name(key: Sequence[Any], with_scenario: bool = False) -> str:
-    """`server flavor [client] uN` (the scenario is usually a section heading)."""
-    server, scenario, flavor, client, users = key
-    client_part = f" [{client}]" if client else ""
-    mid = f"{scenario}/{flavor}" if with_scenario else flavor
-    return f"{server} {mid}{client_part} u{users}"
-
-
 def legend(min_effect: float, within: bool = False) -> str:
     what = "async against sync, server against the best" if within else "B against A"
     return (
         f"Deltas are {what}. '~' = within the noise (not significant, or under "
         f"{min_effect * 100:g}%). '!' = flagged cell: read its flags before trusting it."
     )
+
+
+def fmt_ms(value: float | None) -> str:
+    """A latency for the terminal: µs below 1 ms, one decimal below 100 ms."""
+    if value is None:
+        return "-"
+    if value < 1:
+        return f"{value * 1000:.0f} µs"
+    if value < 100:
+        return f"{value:.1f} ms"
+    return f"{value:,.0f} ms"

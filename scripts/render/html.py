@@ -13,10 +13,13 @@ from pathlib import Path
 from statistics import pstdev
 from typing import Any
 
-from scripts.compare import Between, Row, Within, between, side, within
-from scripts.render import md
-from scripts.render.common import cell_name, legend
-from scripts.runfolder import PERCENTILES, CellRecord, Run
+from ..analysis.compare import Between, Row, Within, between, within
+from ..analysis.fold import fold, median
+from ..archive.folder import Run
+from ..archive.records import PERCENTILES, CellRecord
+from ..cells import CellKey
+from . import md
+from .common import legend
 
 LATENCY_KEYS = (*PERCENTILES, "max")
 GREEN, RED, GREY = "#2a9d55", "#d1495b", "#9aa5b1"
@@ -139,27 +142,27 @@ def _cell(text: str) -> str:
 # -- charts for one run ----------------------------------------------------------
 
 
-def _groups(run: Run) -> dict[str, dict[tuple, list[CellRecord]]]:
-    out: dict[str, dict[tuple, list[CellRecord]]] = {}
+Groups = dict[CellKey, list[CellRecord]]
+
+
+def _groups(run: Run) -> dict[str, Groups]:
+    out: dict[str, Groups] = {}
     for key, cells in run.by_key().items():
-        out.setdefault(key[1], {})[key] = cells
+        out.setdefault(key.scenario, {})[key] = cells
     return {s: out[s] for s in sorted(out)}
 
 
-def _variant(key: Sequence[Any]) -> str:
-    return f"{key[2]}{f' [{key[3]}]' if key[3] else ''} u{key[4]}"
-
-
-def _bars(go: Any, scenario: str, groups: dict[tuple, list[CellRecord]], metric: str) -> Any:
+def _bars(go: Any, scenario: str, groups: Groups, metric: str) -> Any:
     """Grouped bars: servers along x, one bar per flavor/client; '!' marks flags."""
-    variants = sorted({_variant(k) for k in groups})
-    servers = sorted({k[0] for k in groups})
+    variants = sorted({k.variant for k in groups})
+    servers = sorted({k.server for k in groups})
     fig = go.Figure()
     for variant in variants:
         ys, texts, hovers, errs = [], [], [], []
         for server in servers:
-            key = next((k for k in groups if k[0] == server and _variant(k) == variant), None)
-            s = side(groups[key]) if key else None
+            key = next((k for k in groups if k.server == server and k.variant == variant),
+                       None)
+            s = fold(groups[key]) if key else None
             ys.append(s.values[metric] if s else None)
             texts.append("!" if s and s.flags else "")
             hovers.append(", ".join(s.flags) if s and s.flags else "no flags")
@@ -186,38 +189,38 @@ def _spread(cells: Sequence[CellRecord], metric: str) -> float | None:
     return pstdev(seconds) if len(seconds) >= 2 else None
 
 
-def _percentiles(go: Any, scenario: str, groups: dict[tuple, list[CellRecord]]) -> Any:
+def _percentiles(go: Any, scenario: str, groups: Groups) -> Any:
     """Latency percentiles from the summary (the harness's exact histogram)."""
     fig = go.Figure()
-    for key in sorted(groups, key=str):
-        s = side(groups[key])
+    for key in sorted(groups, key=CellKey.sort_key):
+        s = fold(groups[key])
         points = [(label, s_val) for label in LATENCY_KEYS
-                  if (s_val := _mean_latency(groups[key], label)) is not None]
+                  if (s_val := _folded_latency(groups[key], label)) is not None]
         if not points or s.failed:
             continue
         fig.add_scatter(x=[p[0] for p in points], y=[p[1] for p in points],
-                        mode="lines+markers", name=cell_name(key))
+                        mode="lines+markers", name=key.name())
     fig.update_layout(title=f"{scenario}: latency percentiles (ms, log scale)",
                       yaxis_type="log", yaxis_title="ms")
     return fig
 
 
-def _mean_latency(cells: Sequence[CellRecord], label: str) -> float | None:
+def _folded_latency(cells: Sequence[CellRecord], label: str) -> float | None:
+    """A percentile folded over trials like every other number (fold.py's median)."""
     vals = [c.latency_ms.get(label) for c in cells if c.status == "ok"]
-    clean = [float(v) for v in vals if isinstance(v, int | float) and v > 0]
-    return sum(clean) / len(clean) if clean else None
+    return median(float(v) for v in vals if isinstance(v, int | float) and v > 0)
 
 
-def _timeline(go: Any, scenario: str, groups: dict[tuple, list[CellRecord]]) -> Any:
+def _timeline(go: Any, scenario: str, groups: Groups) -> Any:
     """Requests/s over the steady-state seconds, one line per cell and trial."""
     fig = go.Figure()
-    for key in sorted(groups, key=str):
+    for key in sorted(groups, key=CellKey.sort_key):
         for cell in groups[key]:
             if not cell.rps_per_second:
                 continue
             trial = f" t{cell.trial}" if len(groups[key]) > 1 else ""
             fig.add_scatter(x=list(range(1, len(cell.rps_per_second) + 1)),
-                            y=cell.rps_per_second, mode="lines", name=cell_name(key) + trial)
+                            y=cell.rps_per_second, mode="lines", name=key.name() + trial)
     fig.update_layout(title=f"{scenario}: requests/s over time (steady state)",
                       xaxis_title="second", yaxis_title="rps")
     return fig

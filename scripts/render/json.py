@@ -7,10 +7,14 @@ import json as _json
 import math
 from typing import Any
 
-from scripts.compare import Between, Row, ServerRace, SyncAsync, Within
-from scripts.stats import Verdict
+from ..analysis.compare import Between, Row, ServerRace, SyncAsync, Within
+from ..analysis.fold import Folded
+from ..analysis.stats import Verdict
+from ..cells import CellKey
 
 FORMAT_VERSION = 1
+# A folded side as format 1 has it (its request counts are for the verdict only).
+_FOLDED_FIELDS = ("values", "trials", "failed_trials", "flags", "cpu_pct", "error")
 
 # Properties a reader would otherwise have to recompute.
 _DERIVED: dict[type, tuple[str, ...]] = {
@@ -22,7 +26,12 @@ _DERIVED: dict[type, tuple[str, ...]] = {
 
 
 def to_plain(obj: Any) -> Any:
-    """Dataclasses to dicts, with the derived fields a reader needs (marker, flags)."""
+    """Dataclasses to dicts, with the derived fields a reader needs (marker, flags);
+    a cell key stays the list it has always been in this format."""
+    if isinstance(obj, CellKey):
+        return obj.as_list()
+    if isinstance(obj, Folded):
+        return {f: to_plain(getattr(obj, f)) for f in _FOLDED_FIELDS}
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         out = {f.name: to_plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
         for name in _DERIVED.get(type(obj), ()):

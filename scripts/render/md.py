@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from scripts.compare import Between, Within
-from scripts.render.common import cell_name, delta, geo_delta, legend, num
+from ..analysis.compare import Between, Within
+from .common import delta, geo_delta, legend, num
 
 
 def _esc(text: str) -> str:
@@ -32,7 +32,7 @@ def render_md(comparison: Within | Between) -> str:
 def _between(c: Between) -> list[str]:
     out = [f"## `{c.run_b}` (B) against `{c.run_a}` (A)", "", f"_{c.method}_", ""]
     rows = [
-        [cell_name(r.key, with_scenario=True) + _bang(r.flags), num(r.a.values["rps"]),
+        [r.key.name(with_scenario=True) + _bang(r.flags), num(r.a.values["rps"]),
          num(r.b.values["rps"]), *[delta(r.verdicts[m]) for m in ("rps", "p50", "p95", "p99")]]
         for r in c.rows
     ]
@@ -63,7 +63,7 @@ def _within(c: Within) -> list[str]:
             for sa in sc.sync_async:
                 r = sa.row
                 rows.append([
-                    f"{r.key[0]}{f' [{r.key[3]}]' if r.key[3] else ''} u{r.key[4]}"
+                    f"{r.key.server}{r.key.client_part} u{r.key.users}"
                     + _bang(r.flags),
                     sa.async_flavor, num(r.a.values["rps"]), num(r.b.values["rps"]),
                     delta(r.verdicts["rps"]), delta(r.verdicts["p95"]),

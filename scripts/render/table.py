@@ -9,8 +9,9 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from scripts.compare import Between, Row, ScenarioWithin, Within
-from scripts.render.common import delta, geo_delta, legend, num
+from ..analysis.compare import Between, Row, ScenarioWithin, Within
+from ..cells import CellKey
+from .common import delta, geo_delta, legend, num
 
 
 def render_table(comparison: Within | Between, width: int | None = 80,
@@ -54,10 +55,9 @@ def _bang(flags: list[str]) -> str:
     return " !" if flags else ""
 
 
-def _variant(key: list, users: bool) -> str:
+def _variant(key: CellKey, users: bool) -> str:
     """`flavor [client]`, plus `uN` when the comparison has several user counts."""
-    client = f" [{key[3]}]" if key[3] else ""
-    return f"{key[2]}{client}" + (f" u{key[4]}" if users else "")
+    return f"{key.flavor}{key.client_part}" + (f" u{key.users}" if users else "")
 
 
 def _heading(text: str) -> Text:
@@ -73,7 +73,7 @@ def _between(c: Between) -> RenderableType:
         Text(f"B = {c.run_b}  against  A = {c.run_a}", style="bold"),
         Text(c.method, style="dim"),
     ]
-    users = len({r.key[4] for r in c.rows}) > 1
+    users = len({r.key.users for r in c.rows}) > 1
     t = _table()
     t.add_column("cell", ratio=1, overflow="fold")
     t.add_column("A rps", justify="right", no_wrap=True)
@@ -82,9 +82,9 @@ def _between(c: Between) -> RenderableType:
         t.add_column(m, justify="right", no_wrap=True)
     group = None
     for row in c.rows:
-        if (row.key[1], row.key[0]) != group:
-            group = (row.key[1], row.key[0])
-            _add(t, _heading(f"{row.key[1]} on {row.key[0]}"))
+        if (row.key.scenario, row.key.server) != group:
+            group = (row.key.scenario, row.key.server)
+            _add(t, _heading(f"{row.key.scenario} on {row.key.server}"))
         _add(t, "  " + _variant(row.key, users) + _bang(row.flags),
              num(row.a.values["rps"]), num(row.b.values["rps"]),
              *[_d(row, m) for m in ("rps", "p50", "p95", "p99")])
@@ -124,7 +124,7 @@ def _within(c: Within) -> RenderableType:
     ]
     keys = [p.row.key for sc in c.scenarios for p in sc.sync_async]
     keys += [r.key for sc in c.scenarios for race in sc.servers for r in race.rows]
-    users = len({k[4] for k in keys}) > 1
+    users = len({k.users for k in keys}) > 1
     footnotes: list[str] = []
     for sc in c.scenarios:
         if sc.sync_async:

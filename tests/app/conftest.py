@@ -14,16 +14,13 @@ from collections.abc import Iterator
 import pytest
 from django.core.management import call_command
 
-from scripts import supervise
+from scripts.run import services, supervise
 from tests.app.support import HANG_MS, SLOW_MS
 
 
 def _upstream(tmp_path_factory, name: str, **env: str) -> Iterator[str]:
     port = supervise.free_port()
-    argv = supervise.python_module(
-        "uvicorn", "app.upstream:app", "--host", supervise.LOOPBACK, "--port", str(port),
-        "--no-access-log", "--lifespan", "off", "--log-level", "warning",
-    )  # fmt: skip
+    argv = services.upstream_argv(port)
     log = tmp_path_factory.mktemp("upstream") / f"{name}.log"
     proc = supervise.Process(name, argv, log_path=log, env={"UPSTREAM_SEED": "1", **env})
     proc.start()

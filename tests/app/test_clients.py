@@ -39,7 +39,7 @@ def _assert_served(response):
 
 
 def test_the_trap_a_module_level_async_client_dies_with_its_first_loop(upstream):
-    """FIELD-NOTES: why per-loop clients. The second loop reuses a dead connection."""
+    """docs/FIELD-NOTES.md: why per-loop clients. The second loop reuses a dead connection."""
     shared = {"client": httpx.AsyncClient()}  # as if at module level
 
     async def status():

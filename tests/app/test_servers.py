@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from app.scenarios import SCENARIOS
-from scripts import supervise
 from scripts.config import load_matrix
+from scripts.run import services, supervise
 
 ROWS = 20
 HOST = supervise.LOOPBACK
@@ -40,7 +40,7 @@ def argvs(names: tuple[str, ...]) -> tuple[dict[str, list[str]], dict[str, int]]
     """The matrix's own command lines for these servers, each on a free port."""
     matrix = load_matrix()
     ports = {name: supervise.free_port() for name in names}
-    return {name: matrix.server(name).argv(ports[name]) for name in names}, ports
+    return {name: services.server_argv(matrix.server(name), ports[name]) for name in names}, ports
 
 
 def serve_every_path(servers: dict[str, list[str]], ports: dict[str, int], env, logs: Path):

@@ -10,7 +10,8 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from app.dburl import database_from_env, postgres_from_url
-from scripts.supervise import ROOT, child_env
+from scripts.paths import ROOT
+from scripts.run.supervise import child_env
 
 
 def _settings_in_a_fresh_interpreter(env: dict[str, str], expr: str) -> str:

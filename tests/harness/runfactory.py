@@ -15,7 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from scripts.runfolder import SCHEMA_VERSION, CellRecord, cell_relpath, write_json, write_summary
+from scripts.archive.folder import write_json, write_summary
+from scripts.archive.records import SCHEMA_VERSION, CellRecord
+from scripts.cells import CellKey
 
 INTERFACES = {"gunicorn-sync": "wsgi", "gunicorn-gthread": "wsgi"}
 
@@ -65,25 +67,26 @@ def manifest(label: str = "synthetic", **overrides: Any) -> dict[str, Any]:
     return base
 
 
-def keys(spec: Spec) -> Iterable[tuple[str, str, str, str | None, int]]:
+def keys(spec: Spec) -> Iterable[CellKey]:
     for server in spec.servers:
         for scenario, flavors in spec.scenarios.items():
             for flavor in flavors:
                 for client in spec.clients.get(scenario, (None,)):
-                    yield (server, scenario, flavor, client, spec.users)
+                    yield CellKey(server, scenario, flavor, client, spec.users)
 
 
 def make_cells(spec: Spec, seed: int) -> list[CellRecord]:
     rng = np.random.default_rng(seed)
     cells = []
     for key in keys(spec):
-        server, scenario, flavor, client, users = key
-        k = spec.shift(key)
+        plain = tuple(key.as_list())  # what the Spec's callables look at
+        server, scenario, flavor, client, users = plain
+        k = spec.shift(plain)
         for trial in range(1, spec.trials + 1):
             level = k * max(0.1, rng.normal(1.0, spec.trial_sd)) if spec.trial_sd else k
             rps_s = np.clip(rng.normal(spec.rps * level, spec.sd, spec.seconds), 1, None)
             p95_s = np.clip(rng.normal(spec.p95 / level, spec.p95_sd, spec.seconds), 0.1, None)
-            failed = spec.failed(key)
+            failed = spec.failed(plain)
             rps = float(rps_s.mean())
             p95 = float(np.median(p95_s))
             cells.append(CellRecord(
@@ -103,9 +106,9 @@ def make_cells(spec: Spec, seed: int) -> list[CellRecord]:
                 duration_s=float(spec.seconds),
                 server_cpu_pct=95.0, server_rss_mb=60.0, generator_cpu_pct=40.0,
                 upstream_cpu_pct=5.0,
-                warnings=list(spec.warnings(key)),
+                warnings=list(spec.warnings(plain)),
                 error="server exited with code 1" if failed else None,
-                path=cell_relpath(server, scenario, flavor, client, users, trial),
+                path=key.path(trial),
             ))
     return cells
 

@@ -1,5 +1,5 @@
 """A real smoke bench: real servers (one WSGI, one ASGI), the real upstream stand-in,
-real Locust, two scenarios. The run folder must match DESIGN §5."""
+real Locust, two scenarios. The run folder must match docs/DESIGN.md ("A run folder")."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import csv
 import pytest
 
 from app.scenarios import SCENARIOS_BY_NAME
-from scripts.runfolder import load_run
+from scripts.archive.folder import load_run
 
 from .conftest import loadlab, only_run, read_json
 

@@ -7,15 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from scripts.compare import (
-    CompareError,
-    between,
-    main_compare,
-    regressions,
-    setting_diffs,
-    within,
-)
-from scripts.runfolder import load_run
+from scripts import cli
+from scripts.analysis.compare import between, regressions, setting_diffs, within
+from scripts.archive.folder import load_run
+from scripts.errors import CompareError
 from tests.harness.runfactory import Spec, make_cells, make_run, manifest
 
 
@@ -57,7 +52,7 @@ def test_a_30_percent_shift_is_called_with_the_right_sign(pair: tuple[Path, Path
     c = between(load_run(pair[0]), load_run(pair[1]))
     for row in c.rows:
         rps, p95 = row.verdicts["rps"], row.verdicts["p95"]
-        if row.key[0] == "uvicorn":
+        if row.key.server == "uvicorn":
             assert rps.significant and rps.delta_pct is not None and rps.delta_pct < -20
             assert row.worse("rps") and row.worse("p95") and p95.significant
         else:
@@ -70,7 +65,7 @@ def test_a_30_percent_shift_is_called_with_the_right_sign(pair: tuple[Path, Path
 def test_regressions_name_only_rows_beyond_the_threshold(pair: tuple[Path, Path]) -> None:
     c = between(load_run(pair[0]), load_run(pair[1]))
     failing = regressions(c, 10, "rps")
-    assert {r.key[0] for r in failing} == {"uvicorn"} and len(failing) == 4
+    assert {r.key.server for r in failing} == {"uvicorn"} and len(failing) == 4
     assert regressions(c, 40, "rps") == []
     assert len(regressions(c, 10, "p95")) == 4
     # B against A the other way round is an improvement, not a regression
@@ -85,7 +80,7 @@ def test_flags_and_failures_travel_with_rows(tmp_path: Path) -> None:
         failed=lambda k: k[:3] == ("uvicorn", "sleep", "async"),
     ), seed=2)
     c = between(load_run(a), load_run(b))
-    by = {tuple(r.key[:3]): r for r in c.rows}
+    by = {tuple(r.key.as_list()[:3]): r for r in c.rows}
     assert by["uvicorn", "hello", "sync"].flags == ["B:generator-hot"]
     broken = by["uvicorn", "sleep", "async"]
     assert broken.b.failed and "B:failed" in broken.flags
@@ -97,7 +92,7 @@ def test_cells_in_one_run_only_are_listed(tmp_path: Path) -> None:
     a = make_run(tmp_path, "A", Spec(servers=("gunicorn-sync", "uvicorn")), seed=1)
     b = make_run(tmp_path, "B", Spec(servers=("uvicorn", "gunicorn-gthread")), seed=2)
     c = between(load_run(a), load_run(b))
-    assert {r.key[0] for r in c.rows} == {"uvicorn"}
+    assert {r.key.server for r in c.rows} == {"uvicorn"}
     assert all(s.startswith("gunicorn-sync ") for s in c.only_a) and len(c.only_a) == 4
     assert all(s.startswith("gunicorn-gthread ") for s in c.only_b)
 
@@ -123,7 +118,7 @@ def test_within_calls_async_wins_and_matches_clients(tmp_path: Path) -> None:
     run = load_run(make_run(tmp_path, "W", spec, cells=cells))
     w = within(run)
     (sc,) = w.scenarios
-    pairs = {(p.server, p.row.key[3]): p for p in sc.sync_async}
+    pairs = {(p.server, p.row.key.client): p for p in sc.sync_async}
     winner = pairs["uvicorn", "aiohttp"]
     assert winner.winner == "async" and winner.row.verdicts["rps"].ratio == pytest.approx(3, 0.1)
     assert "sync uses httpx" in winner.row.note
@@ -133,8 +128,17 @@ def test_within_calls_async_wins_and_matches_clients(tmp_path: Path) -> None:
     assert race.rows[0].worse("rps")
 
 
-def run_main(capsys: pytest.CaptureFixture[str], *args: object, **kw: object) -> tuple:
-    code = main_compare(*args, **kw)  # type: ignore[arg-type]
+def run_main(capsys: pytest.CaptureFixture[str], run_a: str, run_b: str | None = None,
+             fmt: str = "table", output: str | None = None,
+             fail_on_regression: float | None = None, metric: str = "rps") -> tuple:
+    """`loadlab compare` through the CLI's own entry point, in this process."""
+    argv = ["compare", run_a, *([run_b] if run_b else []), "--format", fmt,
+            "--metric", metric]
+    if output is not None:
+        argv += ["-o", output]
+    if fail_on_regression is not None:
+        argv += ["--fail-on-regression", f"{fail_on_regression:g}"]
+    code = cli.main(argv)
     out, err = capsys.readouterr()
     return code, out, err
 

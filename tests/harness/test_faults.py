@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.supervise import free_port
+from scripts.run.supervise import free_port
 
 from .conftest import ROOT, loadlab, only_run, read_json
 from .procs import assert_all_gone, cmdline, is_locust, is_server, running, snapshot

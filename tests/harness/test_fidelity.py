@@ -78,7 +78,7 @@ def test_parse_wrk_without_throughput_is_an_error():
 def test_missing_wrk_is_one_line_and_exit_2(tmp_path):
     done = loadlab("fidelity", "--duration", "1", env={"PATH": str(tmp_path)})
     assert done.code == 2
-    assert done.err.strip() == WRK_INSTALL
+    assert done.err.strip() == f"loadlab fidelity: {WRK_INSTALL}"
     assert done.out == ""
 
 

@@ -8,7 +8,7 @@ import json
 from hdrh.histogram import HdrHistogram
 
 from app.scenarios import SCENARIOS
-from scripts import loadgen
+from scripts.run import loadgen
 
 
 def _hist(values_us):

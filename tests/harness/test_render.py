@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from scripts.compare import Between, Within, between, within
+from scripts.analysis.compare import Between, Within, between, within
+from scripts.archive.folder import load_run
 from scripts.render import html, md, table
 from scripts.render import json as render_json
-from scripts.runfolder import load_run
 from tests.harness.runfactory import Spec, make_run
 
 LONG = Spec(

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from scripts.archive.folder import load_run
 from scripts.render.html import render_html_compare, write_report
-from scripts.runfolder import load_run
 from tests.harness.runfactory import Spec, make_run
 
 CHROMIUM = "/usr/bin/chromium"

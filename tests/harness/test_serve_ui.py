@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from scripts.supervise import free_port
+from scripts.run.supervise import free_port
 
 from .conftest import only_run, read_json
 from .procs import (

@@ -5,8 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scripts import stats
-from scripts.stats import LEVEL_SECONDS, LEVEL_TRIALS, Samples, compare_samples, pick_samples
+from scripts.analysis import stats
+from scripts.analysis.stats import (
+    LEVEL_SECONDS,
+    LEVEL_TRIALS,
+    Samples,
+    compare_samples,
+    pick_samples,
+)
 
 
 def seconds(values: np.ndarray) -> Samples:

@@ -1,23 +1,25 @@
 """Comparisons of run folders, as data: `within` one run, `between` two runs.
 
-Nothing here prints except `main_compare`, the CLI's entry point; the
-renderers in scripts/render turn these dataclasses into text, JSON or HTML.
-A flagged or failed cell never wins silently: its flags travel with its row.
+Nothing here prints; the renderers in scripts/render turn these dataclasses into
+text, JSON or HTML. Trials are folded by fold.py, the one policy. A flagged or
+failed cell never wins silently: its flags travel with its row.
 """
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from app.scenarios import sync_counterpart
-from scripts import stats
-from scripts.runfolder import CellRecord, Run, RunFolderError, load_run
 
-METRICS = ("rps", "p50", "p95", "p99")
+from ..archive.folder import Run
+from ..archive.records import CellRecord
+from ..cells import CellKey
+from ..errors import CompareError
+from . import stats
+from .fold import METRICS, Folded, fold, metric_value, ok
+
 LOWER_IS_BETTER = {"rps": False, "p50": True, "p95": True, "p99": True}
 GATE_METRICS = ("rps", "p95", "p99")
 
@@ -25,34 +27,14 @@ GATE_METRICS = ("rps", "p95", "p99")
 SETTINGS = ("versions", "host", "profile", "upstream", "pinning", "git.commit", "git.dirty")
 
 
-class CompareError(Exception):
-    """Runs that cannot be compared; the message says what and where."""
-
-
-@dataclass
-class Side:
-    """One cell key in one run: its trials folded into the numbers a row shows."""
-
-    values: dict[str, float | None]  # rps, p50, p95, p99: mean over ok trials
-    trials: int
-    failed_trials: int
-    flags: list[str]
-    cpu_pct: float | None = None
-    error: str | None = None
-
-    @property
-    def failed(self) -> bool:
-        return self.trials > 0 and self.failed_trials == self.trials
-
-
 @dataclass
 class Row:
     """B against A for one cell key (or one pair of cells inside a run)."""
 
     label: str
-    key: list[Any]
-    a: Side
-    b: Side
+    key: CellKey
+    a: Folded
+    b: Folded
     verdicts: dict[str, stats.Verdict]
     note: str = ""
 
@@ -103,7 +85,7 @@ class ServerRace:
     client: str | None
     users: int
     best: str | None
-    best_side: Side | None
+    best_side: Folded | None
     rows: list[Row]
     failed: list[str] = field(default_factory=list)
 
@@ -159,43 +141,7 @@ class Between:
     notes: list[str] = field(default_factory=list)
 
 
-# -- folding cells ---------------------------------------------------------------
-
-
-def _ok(cells: Sequence[CellRecord]) -> list[CellRecord]:
-    return [c for c in cells if c.status == "ok"]
-
-
-def _metric_value(cell: CellRecord, metric: str) -> float | None:
-    value = cell.rps if metric == "rps" else cell.latency_ms.get(metric)
-    return float(value) if isinstance(value, int | float) else None
-
-
-def _mean(values: Iterable[float | None]) -> float | None:
-    vals = [v for v in values if v is not None]
-    return sum(vals) / len(vals) if vals else None
-
-
-def side(cells: Sequence[CellRecord]) -> Side:
-    """Fold a cell's trials: means over the ok trials, flags from all of them."""
-    ok = _ok(cells)
-    flags: list[str] = []
-    for c in cells:
-        for w in c.warnings:
-            if w not in flags:
-                flags.append(w)
-    failed = len(cells) - len(ok)
-    if failed:
-        flags.append(f"failed {failed}/{len(cells)}" if len(cells) > 1 else "failed")
-    errors = [c.error for c in cells if c.error]
-    return Side(
-        values={m: _mean(_metric_value(c, m) for c in ok) for m in METRICS},
-        trials=len(cells),
-        failed_trials=failed,
-        flags=flags,
-        cpu_pct=_mean(c.server_cpu_pct for c in ok),
-        error=errors[0] if errors else None,
-    )
+# -- one row ----------------------------------------------------------------------
 
 
 def _per_second(cells: Sequence[CellRecord], metric: str) -> list[list[float]]:
@@ -212,16 +158,16 @@ def verdict(
     cells_a: Sequence[CellRecord],
     cells_b: Sequence[CellRecord],
     metric: str,
-    a: Side,
-    b: Side,
+    a: Folded,
+    b: Folded,
     min_effect: float,
 ) -> stats.Verdict:
-    ok_a, ok_b = _ok(cells_a), _ok(cells_b)
+    ok_a, ok_b = ok(cells_a), ok(cells_b)
     sa, sb = stats.pick_samples(
         _per_second(ok_a, metric),
         _per_second(ok_b, metric),
-        [_metric_value(c, metric) for c in ok_a],
-        [_metric_value(c, metric) for c in ok_b],
+        [metric_value(c, metric) for c in ok_a],
+        [metric_value(c, metric) for c in ok_b],
     )
     v = stats.compare_samples(
         sa, sb, value_a=a.values[metric], value_b=b.values[metric], min_effect=min_effect
@@ -241,38 +187,32 @@ def _with_reason(v: stats.Verdict, reason: str) -> stats.Verdict:
 
 def make_row(
     label: str,
-    key: Sequence[Any],
+    key: CellKey,
     cells_a: Sequence[CellRecord],
     cells_b: Sequence[CellRecord],
     min_effect: float,
     note: str = "",
 ) -> Row:
-    a, b = side(cells_a), side(cells_b)
+    a, b = fold(cells_a), fold(cells_b)
     verdicts = {m: verdict(cells_a, cells_b, m, a, b, min_effect) for m in METRICS}
-    return Row(label, list(key), a, b, verdicts, note)
+    return Row(label, key, a, b, verdicts, note)
 
 
-def key_label(key: Sequence[Any]) -> str:
-    server, scenario, flavor, client, users = key
-    client_part = f" [{client}]" if client else ""
-    return f"{server} {scenario}/{flavor}{client_part} u{users}"
+def _sort_key(key: CellKey) -> tuple:
+    return key.sort_key()
 
 
-def _sort_key(key: Sequence[Any]) -> tuple:
-    return tuple("" if k is None else str(k).zfill(8) if isinstance(k, int) else k for k in key)
-
-
-def _scenario_first(key: Sequence[Any]) -> tuple:
+def _scenario_first(key: CellKey) -> tuple:
     """Rows grouped by scenario, then server: how a reader scans a comparison."""
-    return _sort_key([key[1], key[0], *key[2:]])
+    return key.sort_key(scenario_first=True)
 
 
 def _cell_flags(run: Run) -> list[str]:
     groups = run.by_key()
     return [
-        f"{key_label(key)}: {', '.join(flags)}"
+        f"{key.label}: {', '.join(flags)}"
         for key in sorted(groups, key=_scenario_first)
-        if (flags := side(groups[key]).flags)
+        if (flags := fold(groups[key]).flags)
     ]
 
 
@@ -282,10 +222,10 @@ def _cell_flags(run: Run) -> list[str]:
 def within(run: Run, min_effect: float = stats.DEFAULT_MIN_EFFECT) -> Within:
     """Per scenario: sync vs each async flavor on each server; servers per flavor."""
     groups = run.by_key()
-    scenarios = sorted({k[1] for k in groups})
+    scenarios = sorted({k.scenario for k in groups})
     out = []
     for scenario in scenarios:
-        keys = sorted((k for k in groups if k[1] == scenario), key=_sort_key)
+        keys = sorted((k for k in groups if k.scenario == scenario), key=_sort_key)
         out.append(ScenarioWithin(
             scenario,
             _sync_async(keys, groups, min_effect),
@@ -311,51 +251,50 @@ def _notes(rows: Sequence[Row]) -> list[str]:
     return []
 
 
-def _sync_async(keys: list[tuple], groups: dict[tuple, list[CellRecord]],
+def _sync_async(keys: list[CellKey], groups: dict[CellKey, list[CellRecord]],
                 min_effect: float) -> list[SyncAsync]:
     out = []
     for key in keys:
-        server, scenario, flavor, client, users = key
-        twin = sync_counterpart(flavor, {k[2] for k in keys
-                                         if k[0] == server and k[1] == scenario})
+        twin = sync_counterpart(key.flavor, {k.flavor for k in keys
+                                             if k.server == key.server})
         if twin is None:
             continue
-        sync_key = (server, scenario, twin, client, users)
+        sync_key = key.with_flavor(twin)
         note = ""
         if sync_key not in groups:
-            others = [k for k in keys if k[0] == server and k[1] == scenario
-                      and k[2] == twin and k[4] == users]
+            others = [k for k in keys if k.server == key.server and k.flavor == twin
+                      and k.users == key.users]
             if not others:
                 continue
             sync_key = others[0]
-            note = f"no {twin} cell with client {client}; {twin} uses {sync_key[3]}"
-        client_part = f" [{client}]" if client else ""
-        label = f"{server} {flavor} vs {twin}{client_part} u{users}"
+            note = f"no {twin} cell with client {key.client}; {twin} uses {sync_key.client}"
+        label = f"{key.server} {key.flavor} vs {twin}{key.client_part} u{key.users}"
         row = make_row(label, key, groups[sync_key], groups[key], min_effect, note)
-        out.append(SyncAsync(server, flavor, row, twin))
+        out.append(SyncAsync(key.server, key.flavor, row, twin))
     return out
 
 
-def _server_races(keys: list[tuple], groups: dict[tuple, list[CellRecord]],
+def _server_races(keys: list[CellKey], groups: dict[CellKey, list[CellRecord]],
                   min_effect: float) -> list[ServerRace]:
-    by_flavor: dict[tuple, list[tuple]] = {}
+    by_flavor: dict[tuple, list[CellKey]] = {}
     for key in keys:
-        by_flavor.setdefault((key[2], key[3], key[4]), []).append(key)
+        by_flavor.setdefault((key.flavor, key.client, key.users), []).append(key)
     out = []
-    for (flavor, client, users), fkeys in sorted(by_flavor.items(), key=lambda i: _sort_key(i[0])):
-        sides = {k: side(groups[k]) for k in fkeys}
+    for (flavor, client, users), fkeys in sorted(
+            by_flavor.items(), key=lambda i: CellKey("", "", *i[0]).sort_key()):
+        sides = {k: fold(groups[k]) for k in fkeys}
         alive = [k for k in fkeys if not sides[k].failed and sides[k].values["rps"] is not None]
-        failed = [k[0] for k in fkeys if k not in alive]
+        failed = [k.server for k in fkeys if k not in alive]
         if not alive:
             out.append(ServerRace(flavor, client, users, None, None, [], failed))
             continue
         best = max(alive, key=lambda k: sides[k].values["rps"] or 0.0)
         rows = [
-            make_row(k[0], k, groups[best], groups[k], min_effect)
+            make_row(k.server, k, groups[best], groups[k], min_effect)
             for k in sorted(alive, key=lambda k: -(sides[k].values["rps"] or 0.0))
             if k != best
         ]
-        out.append(ServerRace(flavor, client, users, best[0], sides[best], rows, failed))
+        out.append(ServerRace(flavor, client, users, best.server, sides[best], rows, failed))
     return out
 
 
@@ -371,7 +310,7 @@ def between(run_a: Run, run_b: Run, min_effect: float = stats.DEFAULT_MIN_EFFECT
             f"{run_a.path} and {run_b.path}: no cell in common"
             f" ({len(ga)} vs {len(gb)} cells; different servers, scenarios, clients or users?)"
         )
-    rows = [make_row(key_label(k), k, ga[k], gb[k], min_effect) for k in shared]
+    rows = [make_row(k.label, k, ga[k], gb[k], min_effect) for k in shared]
     geomean = {
         m: stats.geometric_mean(
             [r.verdicts[m].ratio for r in rows if not r.a.failed and not r.b.failed]
@@ -384,8 +323,8 @@ def between(run_a: Run, run_b: Run, min_effect: float = stats.DEFAULT_MIN_EFFECT
         method=stats.describe_method(min_effect),
         rows=rows,
         geomean=geomean,
-        only_a=[key_label(k) for k in sorted(set(ga) - set(gb), key=_sort_key)],
-        only_b=[key_label(k) for k in sorted(set(gb) - set(ga), key=_sort_key)],
+        only_a=[k.label for k in sorted(set(ga) - set(gb), key=_sort_key)],
+        only_b=[k.label for k in sorted(set(gb) - set(ga), key=_sort_key)],
         settings=setting_diffs(run_a.manifest, run_b.manifest),
         min_effect=min_effect,
         notes=_notes(rows),
@@ -435,93 +374,3 @@ def regressions(comparison: Between, pct: float, metric: str = "rps") -> list[Ro
         if row.worse(metric) and delta is not None and abs(delta) > pct:
             out.append(row)
     return out
-
-
-# -- the CLI's entry point -------------------------------------------------------
-
-FORMATS = ("table", "md", "json", "html")
-
-
-def main_compare(
-    run_a: str,
-    run_b: str | None = None,
-    fmt: str = "table",
-    output: str | None = None,
-    fail_on_regression: float | None = None,
-    metric: str = "rps",
-    min_effect: float | None = None,
-) -> int:
-    """`loadlab compare`: 0 ok, 1 significant regression beyond the threshold,
-    2 bad input (one line on stderr, no traceback).
-
-    `fail_on_regression` and `min_effect` are percents (10 means 10%).
-    Without `output`, text goes to stdout and html to <RUN>/report.html
-    (one run) or ./compare-<A>--<B>.html (two runs).
-    """
-    try:
-        if fmt not in FORMATS:
-            raise CompareError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
-        if metric not in GATE_METRICS:
-            raise CompareError(f"--metric {metric!r}: choose one of {', '.join(GATE_METRICS)}")
-        if min_effect is not None and not 0 <= min_effect < 100:
-            raise CompareError(f"--min-effect {min_effect:g}: a percent in [0, 100)")
-        if fail_on_regression is not None and fail_on_regression < 0:
-            raise CompareError(f"--fail-on-regression {fail_on_regression:g}: must be >= 0")
-        if fail_on_regression is not None and run_b is None:
-            raise CompareError("--fail-on-regression needs two runs: RUN_A RUN_B")
-        effect = stats.DEFAULT_MIN_EFFECT if min_effect is None else min_effect / 100.0
-        a = load_run(run_a)
-        b = load_run(run_b) if run_b is not None else None
-        comparison: Within | Between = within(a, effect) if b is None else between(a, b, effect)
-        _emit(comparison, a, b, fmt, output)
-    except (RunFolderError, CompareError) as exc:
-        print(f"loadlab compare: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        print(f"loadlab compare: {exc.filename or output}: {exc.strerror}", file=sys.stderr)
-        return 2
-    if fail_on_regression is None or not isinstance(comparison, Between):
-        return 0
-    failing = regressions(comparison, fail_on_regression, metric)
-    if not failing:
-        print(f"loadlab compare: no {metric} regression beyond {fail_on_regression:g}%",
-              file=sys.stderr)
-        return 0
-    print(f"loadlab compare: {len(failing)} {metric} regression(s) beyond "
-          f"{fail_on_regression:g}%:", file=sys.stderr)
-    for row in failing:
-        delta = row.delta(metric)
-        what = "failed in B" if row.b.failed else f"{metric} {delta:+.1f}%"
-        print(f"  REGRESSION {row.label}: {what}", file=sys.stderr)
-    print(f"  (test: {comparison.method})", file=sys.stderr)
-    return 1
-
-
-def _emit(comparison: Within | Between, a: Run, b: Run | None, fmt: str,
-          output: str | None) -> None:
-    from scripts import render
-
-    if fmt == "html":
-        if b is None:
-            assert isinstance(comparison, Within)
-            html = render.html.render_html_run(a, comparison)
-            target = Path(output) if output else a.path / "report.html"
-        else:
-            assert isinstance(comparison, Between)
-            html = render.html.render_html_compare(a, b, comparison)
-            target = Path(output) if output else Path(f"compare-{a.name}--{b.name}.html")
-        target.write_text(html)
-        print(f"loadlab compare: wrote {target}", file=sys.stderr)
-        return
-    if fmt == "json":
-        text = render.json.render_json(comparison)
-    elif fmt == "md":
-        text = render.md.render_md(comparison)
-    else:
-        text = render.table.render_table(comparison, width=None if output is None else 80,
-                                         color=output is None and sys.stdout.isatty())
-    if output:
-        Path(output).write_text(text)
-        print(f"loadlab compare: wrote {output}", file=sys.stderr)
-    else:
-        sys.stdout.write(text)

@@ -1,7 +1,7 @@
-"""The run folder as a data model: the one module that reads and writes it.
+"""The run folder on disk: its name, its JSON files, and loading it back.
 
-`bench` and `ui` write runs through it; `compare` and the renderers only read it.
-Layout (DESIGN §5)::
+`bench` and `ui` write runs through writer.py, which uses this; `compare` and the
+renderers only read. Layout (docs/DESIGN.md, "A run folder")::
 
     results/<YYYYmmdd-HHMMSS>-<label>/
       manifest.json  summary.json  summary.md  report.html
@@ -16,82 +16,15 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
+from ..cells import CellKey
+from ..errors import RunFolderError
+from .records import SCHEMA_VERSION, CellRecord
+
 PARTIAL_PREFIX = ".partial-"
-# latency_ms keys read from the histogram at these percentiles; "max" and "mean" too
-PERCENTILES = {"p50": 50.0, "p90": 90.0, "p95": 95.0, "p99": 99.0, "p999": 99.9}
-
-
-class RunFolderError(Exception):
-    """A path that is not a readable run folder; the message names what and where."""
-
-
-@dataclass
-class CellRecord:
-    """One measured cell: server x scenario x flavor x client x users x trial."""
-
-    server: str
-    interface: str
-    scenario: str
-    flavor: str
-    client: str | None
-    users: int
-    trial: int
-    status: str = "ok"
-    requests: int = 0
-    failures: int = 0
-    rps: float = 0.0
-    latency_ms: dict[str, float] = field(default_factory=dict)
-    rps_per_second: list[float] = field(default_factory=list)
-    p95_ms_per_second: list[float] = field(default_factory=list)
-    duration_s: float = 0.0
-    ready_s: float | None = None  # seconds from server start to its first answer
-    server_cpu_pct: float | None = None
-    server_rss_mb: float | None = None
-    server_threads: int | None = None
-    generator_cpu_pct: float | None = None
-    upstream_cpu_pct: float | None = None
-    warnings: list[str] = field(default_factory=list)
-    error: str | None = None
-    path: str = ""  # the cell folder, relative to the run folder
-
-    @property
-    def key(self) -> tuple[str, str, str, str | None, int]:
-        """What identifies a cell across trials and across runs."""
-        return (self.server, self.scenario, self.flavor, self.client, self.users)
-
-    @property
-    def failure_ratio(self) -> float:
-        return self.failures / self.requests if self.requests else 0.0
-
-    @property
-    def label(self) -> str:
-        client = f" [{self.client}]" if self.client else ""
-        return f"{self.server} {self.scenario}/{self.flavor}{client} u{self.users}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> CellRecord:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
-
-
-def cell_dirname(
-    scenario: str, flavor: str, client: str | None, users: int, trial: int
-) -> str:
-    client_part = f"-{client}" if client else ""
-    return f"{scenario}-{flavor}{client_part}-u{users}-t{trial}"
-
-
-def cell_relpath(server: str, scenario: str, flavor: str, client: str | None, users: int,
-                 trial: int) -> str:
-    return f"cells/{server}/{cell_dirname(scenario, flavor, client, users, trial)}"
 
 
 @dataclass
@@ -110,9 +43,9 @@ class Run:
     def status(self) -> str:
         return str(self.manifest.get("status", "unknown"))
 
-    def by_key(self) -> dict[tuple, list[CellRecord]]:
+    def by_key(self) -> dict[CellKey, list[CellRecord]]:
         """Cells grouped by key: one list of trials per cell."""
-        groups: dict[tuple, list[CellRecord]] = {}
+        groups: dict[CellKey, list[CellRecord]] = {}
         for cell in self.cells:
             groups.setdefault(cell.key, []).append(cell)
         return groups

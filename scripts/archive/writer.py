@@ -1,24 +1,23 @@
 """Writing a run folder: created under a temporary name, filled, renamed when done.
 
-`bench` and `ui` both archive through this; the layout itself belongs to runfolder.py.
+`bench` and `ui` both archive through this; the layout belongs to folder.py, the
+manifest's contents to manifest.py. Outputs made from the numbers (summary.md,
+report.html) are written by whoever `finish` is handed, never imported here.
 """
 
 from __future__ import annotations
 
-import traceback
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from . import manifest
-from .runfolder import (
-    PARTIAL_PREFIX,
-    SCHEMA_VERSION,
-    CellRecord,
-    run_name,
-    write_json,
-    write_summary,
-)
+from . import environment
+from .folder import PARTIAL_PREFIX, run_name, write_json, write_summary
+from .records import SCHEMA_VERSION, CellRecord
+
+# Writes outputs into the unsealed folder; returns a problem line or None.
+Outputs = Callable[[Path], str | None]
 
 
 def now() -> datetime:
@@ -40,10 +39,11 @@ class Archive:
             "started": self.started.isoformat(timespec="seconds"),
             "finished": None,
             **base,
-            "versions": manifest.versions(),
-            "git": manifest.git(),
-            "host": manifest.host(),
+            "versions": environment.versions(),
+            "git": environment.git(),
+            "host": environment.host(),
         }
+        self.report_error: str | None = None
         self.save_manifest()
 
     def save_manifest(self) -> None:
@@ -53,14 +53,14 @@ class Archive:
         self.records.append(record)
         write_summary(self.tmp, self.records)
 
-    def finish(self, status: str, error: str | None = None, rename: bool = True) -> Path:
-        """Seal the run: summary, manifest, summary.md, report.html; then rename it.
+    def finish(self, status: str, error: str | None = None, outputs: Outputs | None = None,
+               rename: bool = True) -> Path:
+        """Seal the run: summary, manifest, then `outputs` (summary.md, report.html);
+        then rename it. A problem in `outputs` is kept in `report_error`, never raised.
 
         `rename=False` leaves the temporary name (a crash of loadlab itself), so the
         folder stays recognisable as unfinished.
         """
-        from .verdict import write_markdown
-
         self.manifest.update(
             status=status, error=error, finished=now().isoformat(timespec="seconds"),
             cells_done=len(self.records),
@@ -68,8 +68,8 @@ class Archive:
         )
         write_summary(self.tmp, self.records)
         self.save_manifest()
-        write_markdown(self.tmp / "summary.md", self.manifest, self.records)
-        self.report_error = _write_report(self.tmp)
+        if outputs is not None:
+            self.report_error = outputs(self.tmp)
         if not rename:
             return self.tmp
         self.tmp.rename(self.final)
@@ -91,18 +91,3 @@ def _new_run_dir(results: Path, label: str | None, started: datetime) -> tuple[P
                 pass
         n += 1
         name = f"{base}-{n}"
-
-
-def _write_report(run_dir: Path) -> str | None:
-    """report.html, when the renderer is there; a report problem never loses a run."""
-    try:
-        from .render.html import write_report
-        from .runfolder import load_run
-    except ImportError:
-        return None
-    try:
-        write_report(load_run(run_dir), run_dir / "report.html")
-    except Exception as exc:  # the numbers are safe in summary.json
-        (run_dir / "report-error.log").write_text(traceback.format_exc())
-        return f"report.html not written: {exc}"
-    return None

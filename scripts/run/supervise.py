@@ -19,28 +19,15 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psutil
 
-ROOT = Path(__file__).resolve().parent.parent
-LOOPBACK = "127.0.0.1"
+from ..errors import NotReady, PortInUse
+from ..paths import LOOPBACK, ROOT
 
 _live: set[Process] = set()
 _live_lock = threading.Lock()
-
-
-class NotReady(Exception):
-    """A process that did not come up; `reason` says why, `log_tail` shows its last words."""
-
-    def __init__(self, name: str, reason: str, log_tail: str = "") -> None:
-        super().__init__(f"{name}: {reason}")
-        self.name = name
-        self.reason = reason
-        self.log_tail = log_tail
-
-
-class PortInUse(Exception):
-    """Something else already listens where a server of ours should."""
 
 
 def free_port() -> int:
@@ -87,7 +74,7 @@ def pinned(argv: Sequence[str], cpus: Sequence[int] | None) -> list[str]:
     if not cpus:
         return list(argv)
     cpu_list = ",".join(str(c) for c in cpus)
-    return [sys.executable, "-m", "scripts.pin", cpu_list, "--", *argv]
+    return [sys.executable, "-m", "scripts.run.pin", cpu_list, "--", *argv]
 
 
 class Process:
@@ -235,8 +222,6 @@ def _signal_group(pgid: int, sig: int) -> None:
 
 
 def _split_url(url: str) -> tuple[str, int, str]:
-    from urllib.parse import urlsplit
-
     parts = urlsplit(url)
     path = parts.path or "/"
     if parts.query:

@@ -15,16 +15,14 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
-from .runfolder import PERCENTILES
-from .supervise import ROOT, python_module
+from ..archive.records import PERCENTILES
+from ..errors import MeasurementError
+from ..paths import ROOT
+from .supervise import python_module
 
 LOCUSTFILES = ROOT / "locustfiles"
 HIGHEST_US = 120_000_000
 SIGNIFICANT_DIGITS = 3
-
-
-class MeasurementError(Exception):
-    """Locust left no usable measurement behind."""
 
 
 def class_name(flavor: str) -> str:

@@ -1,7 +1,8 @@
 """Bringing the app's world up: the catalog database, the upstream stand-in, a server.
 
-`bench`, `serve` and `ui` all start these the same way, through this module; only the
-supervisor (supervise.py) touches processes.
+Every command line of a service is built here, from the matrix's data; `bench`,
+`serve` and `ui` start services only through this module, and only the supervisor
+(supervise.py) touches processes.
 """
 
 from __future__ import annotations
@@ -10,25 +11,40 @@ from pathlib import Path
 
 from app.scenarios import SCENARIOS_BY_NAME
 
+from ..config import Matrix, ServerSpec, UpstreamSettings
+from ..errors import NotReady, PrepareFailed
+from ..paths import LOOPBACK, state_dir
 from . import supervise
-from .config import Matrix, ServerSpec, UpstreamSettings
 
 READY_TIMEOUT_S = 30.0
 READY_PATH = SCENARIOS_BY_NAME["hello"].flavor("sync").path
-SQLITE_PATH = supervise.ROOT / ".loadlab" / "bench.sqlite3"
 
 
-class PrepareFailed(Exception):
-    """The catalog database could not be migrated or seeded."""
+def sqlite_path() -> Path:
+    """The catalog's SQLite file, in the state folder (never the test's checkout)."""
+    return state_dir() / "bench.sqlite3"
+
+
+def server_argv(spec: ServerSpec, port: int, host: str = LOOPBACK) -> list[str]:
+    """The server's command line: its module run by our interpreter, args filled in."""
+    return supervise.python_module(spec.module, *spec.resolved_args(port, host))
+
+
+def upstream_argv(port: int, host: str = LOOPBACK) -> list[str]:
+    """The upstream stand-in: a raw ASGI app on uvicorn, quiet, no lifespan."""
+    return supervise.python_module(
+        "uvicorn", "app.upstream:app", "--host", host, "--port", str(port),
+        "--no-access-log", "--lifespan", "off", "--log-level", "warning",
+    )
 
 
 def app_env(matrix: Matrix, upstream_url: str, client: str | None) -> dict[str, str]:
-    """The environment every server gets: the app's switches (DESIGN §4), recorded."""
+    """The environment every server gets: the app's switches (docs/DESIGN.md), recorded."""
     return {
         "DJANGO_SETTINGS_MODULE": "app.settings",
         "LOADLAB_UPSTREAM_URL": upstream_url,
         "LOADLAB_CLIENT": client or "httpx",
-        "LOADLAB_SQLITE_PATH": str(SQLITE_PATH),
+        "LOADLAB_SQLITE_PATH": str(sqlite_path()),
         **matrix.app.env(),
     }
 
@@ -49,12 +65,12 @@ def start_upstream(settings: UpstreamSettings, port: int, log_path: Path,
     """The upstream stand-in on loopback, ready; returns it and its base URL."""
     port = port or supervise.free_port()
     supervise.ensure_port_free(port)
-    proc = supervise.Process("upstream", settings.argv(port), log_path=log_path,
+    proc = supervise.Process("upstream", upstream_argv(port), log_path=log_path,
                              env=settings.env(), cpus=cpus).start()
     url = f"http://127.0.0.1:{port}"
     try:
         proc.wait_http_ready(f"{url}/health", READY_TIMEOUT_S)
-    except supervise.NotReady:
+    except NotReady:
         proc.stop()
         raise
     return proc, url
@@ -71,12 +87,12 @@ def start_server(spec: ServerSpec, port: int, env: dict[str, str], log_path: Pat
     timeout = spec.ready_timeout_s if timeout is None else timeout
     port = port or supervise.free_port()
     supervise.ensure_port_free(port)
-    proc = supervise.Process(f"server {spec.name}", spec.argv(port), log_path=log_path,
+    proc = supervise.Process(f"server {spec.name}", server_argv(spec, port), log_path=log_path,
                              env=env, cpus=cpus).start()
     url = f"http://127.0.0.1:{port}"
     try:
         ready = proc.wait_http_ready(url + READY_PATH, timeout)
-    except supervise.NotReady:
+    except NotReady:
         proc.stop()
         raise
     return proc, url, ready

@@ -1,17 +1,20 @@
 """What a person sees while a run goes: cell i/N, what runs now, time left, and a result
-line per cell (hyperfine-style). Progress goes to stderr; the verdict to stdout."""
+line per cell (hyperfine-style), then the verdict. An observer of the run: progress goes
+to stderr; the verdict and the run folder's path to stdout."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
 
-if TYPE_CHECKING:
-    from .plan import Cell
-    from .runfolder import CellRecord
+from ..archive.records import CellRecord
+from ..observe import Observer
+from ..plan import Cell
+from .common import fmt_ms
+from .verdict import print_verdict
 
 
 def fmt_duration(seconds: float) -> str:
@@ -25,7 +28,7 @@ def fmt_duration(seconds: float) -> str:
     return f"{hours}h{minutes:02d}m"
 
 
-class Progress:
+class Progress(Observer):
     def __init__(self, console: Console | None = None, quiet: bool = False) -> None:
         self.console = console or Console(stderr=True, highlight=False)
         self.quiet = quiet
@@ -35,7 +38,7 @@ class Progress:
         if not self.quiet:
             self.console.print(f"[dim]·[/] {escape(text)}", style=style or None)
 
-    def plan(self, cells: int, estimate_s: float, skipped: tuple[str, ...]) -> None:
+    def plan(self, cells: int, estimate_s: float, skipped: Sequence[str]) -> None:
         self.note(f"{cells} cells, about {fmt_duration(estimate_s)}")
         for reason in skipped:
             self.note(f"skipped {reason}")
@@ -59,21 +62,9 @@ class Progress:
         self.console.print(f"[green]{record.rps:,.1f} rps[/] p95 {fmt_ms(p95)}{fails}{flags}")
 
     def run_done(self, path: Path, records: list[CellRecord], status: str) -> None:
-        from .verdict import print_verdict
-
         print_verdict(records)
         colour = {"complete": "green", "interrupted": "yellow"}.get(status, "red")
         failed = sum(r.status != "ok" for r in records)
         tail = f", {failed} failed" if failed else ""
         self.console.print(f"[{colour}]run {status}[/]: {len(records)} cells{tail}")
         Console(highlight=False).print(f"run folder: {path}", soft_wrap=True)
-
-
-def fmt_ms(value: float | None) -> str:
-    if value is None:
-        return "-"
-    if value < 1:
-        return f"{value * 1000:.0f} µs"
-    if value < 100:
-        return f"{value:.1f} ms"
-    return f"{value:,.0f} ms"

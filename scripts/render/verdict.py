@@ -1,14 +1,12 @@
-"""The end-of-run verdict: per scenario and server, each flavor against sync.
+"""The end-of-run verdict as text: the terminal table and summary.md.
 
 Read in ten seconds: throughput, p95, failures, the ratio to the sync flavor, and flags.
-Trials are folded by their median. This table does not test significance; `loadlab
-compare RUN` does, with the per-second samples.
+The rows (and their folding over trials) come from analysis/verdict.py. This table does
+not test significance; `loadlab compare RUN` does, with the per-second samples.
 """
 
 from __future__ import annotations
 
-import statistics
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,68 +14,14 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from app.scenarios import sync_counterpart
-
-from .progress import fmt_ms
-from .runfolder import CellRecord
-
-
-@dataclass
-class Row:
-    scenario: str
-    server: str
-    flavor: str
-    client: str | None
-    users: int
-    rps: float | None
-    p95_ms: float | None
-    failure_ratio: float
-    vs_sync: float | None
-    flags: list[str]
-    trials: int
-
-
-def rows(records: list[CellRecord]) -> list[Row]:
-    groups: dict[tuple, list[CellRecord]] = {}
-    for r in records:
-        groups.setdefault(r.key, []).append(r)
-    folded: dict[tuple, Row] = {}
-    for key, cells in groups.items():
-        server, scenario, flavor, client, users = key
-        ok = [c for c in cells if c.status == "ok"]
-        flags = sorted({w for c in cells for w in c.warnings}
-                       | ({"failed"} if len(ok) < len(cells) else set()))
-        folded[key] = Row(
-            scenario, server, flavor, client, users,
-            rps=statistics.median(c.rps for c in ok) if ok else None,
-            p95_ms=statistics.median(c.latency_ms.get("p95", 0) for c in ok) if ok else None,
-            failure_ratio=(sum(c.failures for c in ok) / max(1, sum(c.requests for c in ok))),
-            vs_sync=None, flags=flags, trials=len(cells),
-        )
-    for (server, scenario, flavor, client, users), row in folded.items():
-        if row.rps is None:
-            continue
-        flavors = {k[2] for k in folded if k[0] == server and k[1] == scenario}
-        twin = sync_counterpart(flavor, flavors)
-        if twin is None:
-            continue
-        base = folded.get((server, scenario, twin, client, users))
-        if base is None:  # a client with no sync API: compare with any client's sync
-            base = next((r for k, r in folded.items()
-                         if k[0] == server and k[1] == scenario and k[2] == twin
-                         and k[4] == users), None)
-        if base and base.rps:
-            row.vs_sync = row.rps / base.rps
-    order = {}
-    for r in records:
-        order.setdefault((r.scenario, r.server), len(order))
-    return sorted(folded.values(), key=lambda r: order[(r.scenario, r.server)])
+from ..analysis.verdict import Row, rows
+from ..archive.records import CellRecord
+from .common import fmt_ms
 
 
 def _cells(row: Row) -> list[str]:
-    client = f" [{row.client}]" if row.client else ""
     return [
-        row.scenario, row.server, f"{row.flavor}{client}",
+        row.scenario, row.server, f"{row.key.flavor}{row.key.client_part}",
         "-" if row.rps is None else f"{row.rps:,.1f}",
         fmt_ms(row.p95_ms),
         f"{row.failure_ratio:.1%}" if row.failure_ratio else "",

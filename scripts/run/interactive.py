@@ -6,6 +6,7 @@ started. `ui` archives the session's Locust reports as a run, one cell per flavo
 
 from __future__ import annotations
 
+import csv
 import shutil
 import signal
 import sys
@@ -14,11 +15,14 @@ from pathlib import Path
 
 from app.scenarios import Scenario
 
-from . import loadgen, services, supervise
-from .archive import Archive
-from .bench import Interrupted, Signals, interrupts
-from .config import Matrix, ServerSpec
-from .runfolder import CellRecord, cell_relpath, write_json
+from ..archive import manifest
+from ..archive.writer import Archive, Outputs
+from ..cells import CellKey
+from ..config import Matrix, ServerSpec
+from ..errors import Interrupted, MeasurementError, NotReady, ServiceError
+from ..paths import state_dir
+from . import collect, loadgen, services, supervise
+from .signals import Signals, interrupts
 
 LOCUST_FILES = ("locust_stats.csv", "locust_stats_history.csv", "locust_failures.csv",
                 "locust_exceptions.csv", "locust_report.html", "locust.log")
@@ -38,8 +42,9 @@ def _wait(*procs: supervise.Process) -> supervise.Process | None:
     return next(p for p in procs if not p.alive)
 
 
-def serve(matrix: Matrix, spec: ServerSpec, client: str, port: int, upstream_port: int) -> int:
-    """The app and the upstream stand-in in the foreground; Ctrl-C stops both."""
+def serve(matrix: Matrix, spec: ServerSpec, client: str, port: int, upstream_port: int) -> str:
+    """The app and the upstream stand-in in the foreground; Ctrl-C stops both.
+    Returns "complete" when stopped by the user, "failed" when something died."""
     # The handlers stay until everything is stopped: a signal during cleanup is noted,
     # never raised, so it cannot orphan the upstream.
     with interrupts() as signals:
@@ -47,8 +52,8 @@ def serve(matrix: Matrix, spec: ServerSpec, client: str, port: int, upstream_por
 
 
 def _serve(matrix: Matrix, spec: ServerSpec, client: str, port: int, upstream_port: int,
-           signals: Signals) -> int:
-    logs = supervise.ROOT / ".loadlab" / "serve"
+           signals: Signals) -> str:
+    logs = state_dir() / "serve"
     pinning = matrix.pinning.resolved()
     try:
         services.prepare_db(matrix, logs / "prepare.log")
@@ -64,43 +69,41 @@ def _serve(matrix: Matrix, spec: ServerSpec, client: str, port: int, upstream_po
         ended = _wait(server, upstream)
         if ended is not None:
             _say(f"{ended.name} exited with code {ended.returncode}:\n{ended.log_tail()}")
-            return 1
-    except (supervise.NotReady, supervise.PortInUse, services.PrepareFailed) as exc:
+            return "failed"
+    except ServiceError as exc:
         print(f"loadlab serve: {exc}", file=sys.stderr)
-        if isinstance(exc, supervise.NotReady) and exc.log_tail:
+        if isinstance(exc, NotReady) and exc.log_tail:
             print(exc.log_tail, file=sys.stderr)
-        return 1
+        return "failed"
     except Interrupted:
         pass
     finally:
         signals.defer()
         supervise.stop_all()
     _say("stopped")
-    return 0
+    return "complete"
 
 
 def ui(matrix: Matrix, spec: ServerSpec, scenario: Scenario, client: str, port: int,
-       web_port: int, results: Path, label: str | None) -> int:
-    """Locust's web UI on 127.0.0.1 against one server; the session is archived on exit."""
+       web_port: int, results: Path, label: str | None, outputs: Outputs | None = None) -> str:
+    """Locust's web UI on 127.0.0.1 against one server; the session is archived on exit
+    (with `outputs` written into the folder). Returns the run's status."""
     with interrupts() as signals:  # until archived: a late signal is noted, not raised
-        return _ui(matrix, spec, scenario, client, port, web_port, results, label, signals)
+        return _ui(matrix, spec, scenario, client, port, web_port, results, label, signals,
+                   outputs)
 
 
 def _ui(matrix: Matrix, spec: ServerSpec, scenario: Scenario, client: str, port: int,
-        web_port: int, results: Path, label: str | None, signals: Signals) -> int:
+        web_port: int, results: Path, label: str | None, signals: Signals,
+        outputs: Outputs | None) -> str:
     pinning = matrix.pinning.resolved()
-    archive = Archive(results, label or f"ui-{spec.name}-{scenario.name}", {
-        "mode": "ui",
-        "command": ["loadlab", *sys.argv[1:]],
-        "matrix": str(matrix.path),
-        "profile": {"name": "ui", "summary": "driven by hand in Locust's web UI; no warmup"
-                    " is excluded", "warmup_s": 0, "trials": 1},
-        "plan": {"servers": [spec.describe()], "scenario": scenario.name, "client": client},
-        "upstream": {**matrix.upstream.__dict__, "url": None},
-        "app": {**matrix.app.__dict__},
-        "pinning": pinning.describe(),
-        "generator": {"tool": "locust", "user_class": "FastHttpUser", "processes": 1},
-    })
+    archive = Archive(results, label or f"ui-{spec.name}-{scenario.name}", manifest.build(
+        mode="ui", command=["loadlab", *sys.argv[1:]], matrix=matrix,
+        profile={"name": "ui", "summary": "driven by hand in Locust's web UI; no warmup"
+                 " is excluded", "warmup_s": 0, "trials": 1},
+        plan={"servers": [spec.describe()], "scenario": scenario.name, "client": client},
+        upstream=matrix.upstream, pinning=pinning,
+        app_env=services.app_env(matrix, "<upstream url>", client)))
     session = archive.tmp / "session"
     status, error = "complete", None
     try:
@@ -131,7 +134,7 @@ def _ui(matrix: Matrix, spec: ServerSpec, scenario: Scenario, client: str, port:
         ended = _wait(server, locust, upstream)
         if ended is not None and ended is not locust:
             status, error = "failed", f"{ended.name} exited with code {ended.returncode}"
-    except (supervise.NotReady, supervise.PortInUse, services.PrepareFailed) as exc:
+    except ServiceError as exc:
         status, error = "failed", str(exc)
         print(f"loadlab ui: {exc}", file=sys.stderr)
     except Interrupted:
@@ -143,49 +146,41 @@ def _ui(matrix: Matrix, spec: ServerSpec, scenario: Scenario, client: str, port:
             if proc.name == "locust":
                 proc.stop(10, first=signal.SIGINT)
         supervise.stop_all()
-    _archive_session(archive, spec, scenario, client, session)
-    path = archive.finish(status, error)
+    _archive_session(archive, matrix, spec, scenario, client, session)
+    path = archive.finish(status, error, outputs)
+    if archive.report_error:
+        _say(archive.report_error)
     _say(f"session archived: {path}")
-    return 0 if status == "complete" else 1
+    return status
 
 
-def _archive_session(archive: Archive, spec: ServerSpec, scenario: Scenario, client: str,
-                     session: Path) -> None:
+def _archive_session(archive: Archive, matrix: Matrix, spec: ServerSpec, scenario: Scenario,
+                     client: str, session: Path) -> None:
     """One cell per flavor the session exercised, each with Locust's files beside it."""
     names = loadgen.measured_names(session) if session.exists() else []
     users = _peak_users(session / "locust_stats_history.csv")
     for flavor in names:
         if flavor not in scenario.flavor_names:
             continue
-        cell_client = client if scenario.uses_upstream else None
-        rel = cell_relpath(spec.name, scenario.name, flavor, cell_client, users, 1)
-        cell_dir = archive.tmp / rel
+        key = CellKey(spec.name, scenario.name, flavor,
+                      client if scenario.uses_upstream else None, users)
+        record = collect.new_record(key, spec.interface, trial=1)
+        cell_dir = archive.tmp / record.path
         cell_dir.mkdir(parents=True)
-        record = CellRecord(server=spec.name, interface=spec.interface,
-                            scenario=scenario.name, flavor=flavor, client=cell_client,
-                            users=users, trial=1, path=rel)
         for name in LOCUST_FILES:
             if (session / name).exists():
                 shutil.copy2(session / name, cell_dir / name)
         try:
             m = loadgen.read_measurement(session, name=flavor, keep_raw=True)
-        except loadgen.MeasurementError as exc:
+        except MeasurementError as exc:
             record.status, record.error = "failed", str(exc)
         else:
-            record.requests, record.failures = m.requests + m.failures, m.failures
-            record.rps = round(m.rps, 2)
-            record.latency_ms = m.latency_ms
-            record.rps_per_second = m.rps_per_second
-            record.p95_ms_per_second = m.p95_ms_per_second
-            record.duration_s = m.duration_s
-            write_json(cell_dir / "latency.json", m.to_json())
+            collect.fill(record, m, cell_dir, matrix.rules)
         archive.add(record)
 
 
 def _peak_users(history: Path) -> int:
     """The most users the session ran at once, from Locust's own history file."""
-    import csv
-
     try:
         with open(history, newline="") as f:
             return max((int(row.get("User Count") or 0) for row in csv.DictReader(f)),

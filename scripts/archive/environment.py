@@ -12,7 +12,7 @@ from typing import Any
 
 import psutil
 
-from .supervise import ROOT
+from ..paths import ROOT
 
 PACKAGES = (
     "django", "locust", "gunicorn", "uvicorn", "uvicorn-worker", "httpx", "httpcore",

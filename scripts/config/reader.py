@@ -1,239 +1,35 @@
-"""The matrix: `matrix.toml` loaded, validated and frozen into one object.
+"""Reading `matrix.toml` into a frozen Matrix: every key checked before anything starts.
 
-Like uvicorn's `Config`, this is the single source of truth every other part reads.
-Every key is checked before anything starts; a problem raises ConfigError with one
-line naming the file and the key.
+A problem raises ConfigError with one line naming the file and the key; a key that
+is not read is a typo and an error too.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import os
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from app.scenarios import SCENARIOS_BY_NAME
 from app.upstream import MAX_MS, Faults
 
-from .supervise import LOOPBACK, ROOT, python_module
+from ..errors import ConfigError
+from ..paths import ROOT
+from .model import (
+    INTERFACES,
+    PLACEHOLDERS,
+    AppSettings,
+    ClientSpec,
+    Matrix,
+    Pinning,
+    Profile,
+    Rules,
+    ServerSpec,
+    UpstreamSettings,
+)
 
 DEFAULT_MATRIX = ROOT / "matrix.toml"
-INTERFACES = ("wsgi", "asgi")
-
-
-class ConfigError(Exception):
-    """Bad configuration or usage; the message is the one line the user sees."""
-
-
-# --- the pieces --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ServerSpec:
-    """One named way to serve the app, defined once in the matrix."""
-
-    name: str
-    interface: str
-    module: str
-    args: tuple[str, ...]
-    workers: int
-    concurrency: int
-    summary: str = ""
-    threads: int | None = None
-    connections: int | None = None
-    optional: bool = False
-    requires: tuple[str, ...] = ()
-    ready_timeout_s: float = 30.0  # from start until it answers, else the cell fails
-
-    @property
-    def packages(self) -> tuple[str, ...]:
-        return (self.module, *self.requires)
-
-    @property
-    def missing(self) -> tuple[str, ...]:
-        """Importable modules this server needs and this interpreter lacks."""
-        return tuple(m for m in self.packages if importlib.util.find_spec(m) is None)
-
-    @property
-    def available(self) -> bool:
-        return not self.missing
-
-    def argv(self, port: int, host: str = LOOPBACK) -> list[str]:
-        values = {
-            "host": host,
-            "port": port,
-            "workers": self.workers,
-            "threads": self.threads,
-            "connections": self.connections,
-        }
-        return python_module(self.module, *(a.format(**values) for a in self.args))
-
-    def describe(self) -> dict[str, Any]:
-        """What the run records about this server: every flag that shapes results."""
-        return {
-            "name": self.name,
-            "interface": self.interface,
-            "module": self.module,
-            "workers": self.workers,
-            "threads": self.threads,
-            "connections": self.connections,
-            "concurrency": self.concurrency,
-            "args": list(self.args),
-            "available": self.available,
-            "optional": self.optional,
-            "ready_timeout_s": self.ready_timeout_s,
-            "summary": self.summary,
-        }
-
-
-@dataclass(frozen=True)
-class ClientSpec:
-    """An HTTP client the app uses for upstream calls (LOADLAB_CLIENT)."""
-
-    name: str
-    sync: bool
-    summary: str = ""
-
-
-@dataclass(frozen=True)
-class UpstreamSettings(Faults):
-    """Defaults of the upstream stand-in (its environment), recorded in the run.
-
-    The fields and their defaults are the stand-in's own (app.upstream.Faults).
-    """
-
-    def env(self) -> dict[str, str]:
-        return {f"UPSTREAM_{k.upper()}": _num(v) for k, v in self.__dict__.items()}
-
-    @staticmethod
-    def argv(port: int, host: str = LOOPBACK) -> list[str]:
-        return python_module(
-            "uvicorn", "app.upstream:app", "--host", host, "--port", str(port),
-            "--no-access-log", "--lifespan", "off", "--log-level", "warning",
-        )
-
-
-@dataclass(frozen=True)
-class AppSettings:
-    client_timeout_s: float = 2.0
-    catalog_rows: int = 1000
-    sync_middleware: bool = False
-    async_middleware: bool = False
-
-    def env(self) -> dict[str, str]:
-        return {
-            "LOADLAB_UPSTREAM_TIMEOUT": _num(self.client_timeout_s),
-            "LOADLAB_SYNC_MIDDLEWARE": "1" if self.sync_middleware else "0",
-            "LOADLAB_ASYNC_MIDDLEWARE": "1" if self.async_middleware else "0",
-        }
-
-
-@dataclass(frozen=True)
-class Rules:
-    """When a cell is flagged rather than silently reported."""
-
-    hot_cpu_pct: float = 85.0
-    high_failure_ratio: float = 0.01
-    min_requests: int = 50
-
-
-@dataclass(frozen=True)
-class Pinning:
-    """Which CPUs the server, the load generator and the upstream stand-in may use."""
-
-    enabled: bool = True
-    server: tuple[int, ...] = (0,)
-    generator: tuple[int, ...] = (1,)
-    upstream: tuple[int, ...] = (1,)
-
-    def resolved(self) -> Pinning:
-        """Only CPUs this process may use; pinning off if a role would have none."""
-        have = set(os.sched_getaffinity(0))
-        roles = {r: tuple(c for c in getattr(self, r) if c in have)
-                 for r in ("server", "generator", "upstream")}
-        if not self.enabled or not all(roles.values()):
-            return replace(self, enabled=False)
-        return replace(self, **roles)
-
-    def cpus(self, role: str) -> tuple[int, ...] | None:
-        return getattr(self, role) if self.enabled else None
-
-    def describe(self) -> dict[str, Any]:
-        return {"enabled": self.enabled, "server": list(self.server),
-                "generator": list(self.generator), "upstream": list(self.upstream)}
-
-
-@dataclass(frozen=True)
-class Profile:
-    """A load shape and what it covers; None in a selection means "all"."""
-
-    name: str
-    users: tuple[int, ...]
-    spawn_rate: float
-    warmup_s: float
-    duration_s: float
-    trials: int
-    summary: str = ""
-    servers: tuple[str, ...] | None = None
-    scenarios: tuple[str, ...] | None = None
-    flavors: tuple[str, ...] | None = None
-    clients: tuple[str, ...] | None = None
-    upstream: dict[str, float] = field(default_factory=dict)
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            "name": self.name, "summary": self.summary, "users": list(self.users),
-            "spawn_rate": self.spawn_rate, "warmup_s": self.warmup_s,
-            "duration_s": self.duration_s, "trials": self.trials,
-            "servers": _all_or(self.servers), "scenarios": _all_or(self.scenarios),
-            "flavors": _all_or(self.flavors), "clients": _all_or(self.clients),
-            "upstream": dict(self.upstream),
-        }
-
-
-@dataclass(frozen=True)
-class Matrix:
-    path: Path
-    default_profile: str
-    pinning: Pinning
-    upstream: UpstreamSettings
-    app: AppSettings
-    rules: Rules
-    servers: dict[str, ServerSpec]
-    clients: dict[str, ClientSpec]
-    profiles: dict[str, Profile]
-
-    def profile(self, name: str | None) -> Profile:
-        name = name or self.default_profile
-        if name not in self.profiles:
-            raise ConfigError(
-                f"unknown profile {name!r} (known: {', '.join(self.profiles)})"
-            )
-        return self.profiles[name]
-
-    def server(self, name: str) -> ServerSpec:
-        if name not in self.servers:
-            raise ConfigError(f"unknown server {name!r} (known: {', '.join(self.servers)})")
-        return self.servers[name]
-
-    def client(self, name: str) -> ClientSpec:
-        if name not in self.clients:
-            raise ConfigError(f"unknown client {name!r} (known: {', '.join(self.clients)})")
-        return self.clients[name]
-
-
-def _all_or(names: tuple[str, ...] | None) -> list[str] | str:
-    return "all" if names is None else list(names)
-
-
-def _num(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else str(value)
-
-
-# --- reading and checking ----------------------------------------------------------------
 
 
 class _Table:
@@ -417,10 +213,9 @@ def _read_servers(top: _Table, file: Path) -> dict[str, ServerSpec]:
                 if "{" + placeholder + "}" in arg and getattr(spec, placeholder) is None:
                     t.fail("args", f"uses {{{placeholder}}} but {placeholder} is not set")
         try:
-            spec.argv(port=1)
+            spec.resolved_args(port=1)
         except (KeyError, IndexError, ValueError, AttributeError, TypeError) as exc:
-            t.fail("args", f"bad placeholder {exc} (known: host, port, workers, threads,"
-                           " connections)")
+            t.fail("args", f"bad placeholder {exc} (known: {', '.join(PLACEHOLDERS)})")
         servers[name] = spec
     return servers
 

@@ -1,4 +1,4 @@
-"""`python -m scripts.pin 0,1 -- cmd ...`: run `cmd` bound to the given CPUs.
+"""`python -m scripts.run.pin 0,1 -- cmd ...`: run `cmd` bound to the given CPUs.
 
 Affinity is set before exec, so every process the command forks inherits it.
 """
@@ -11,7 +11,7 @@ import sys
 
 def main(argv: list[str]) -> None:
     if len(argv) < 3 or argv[1] != "--":
-        sys.stderr.write("usage: python -m scripts.pin CPU[,CPU...] -- command [args...]\n")
+        sys.stderr.write("usage: python -m scripts.run.pin CPU[,CPU...] -- command [args...]\n")
         raise SystemExit(2)
     cpus = {int(c) for c in argv[0].split(",") if c.strip()}
     os.sched_setaffinity(0, cpus)

@@ -1,6 +1,6 @@
 """Statistics for comparing cells: pure functions, no I/O, no printing.
 
-A difference is *called* only when two things hold (DESIGN §6):
+A difference is *called* only when two things hold (docs/DESIGN.md, "Rules of measurement"):
 
 1. a significance test rejects "same distribution" at ALPHA = 0.05, two-sided:
    - per-second samples (steady-state seconds, pooled over trials):

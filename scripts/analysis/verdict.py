@@ -1,0 +1,69 @@
+"""The end-of-run verdict as data: per scenario and server, each flavor against sync.
+
+Throughput, p95, failures, the ratio to the sync twin and flags, trials folded by
+fold.py. This does not test significance; analysis/compare.py does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.scenarios import sync_counterpart
+
+from ..archive.records import CellRecord
+from ..cells import CellKey
+from .fold import Folded, fold
+
+
+@dataclass
+class Row:
+    key: CellKey
+    rps: float | None
+    p95_ms: float | None
+    failure_ratio: float
+    vs_sync: float | None
+    flags: list[str]
+    trials: int
+
+    @property
+    def scenario(self) -> str:
+        return self.key.scenario
+
+    @property
+    def server(self) -> str:
+        return self.key.server
+
+
+def _row(key: CellKey, folded: Folded) -> Row:
+    measured = folded.failed_trials < folded.trials
+    flags = sorted(set(folded.warnings) | ({"failed"} if folded.failed_trials else set()))
+    return Row(key, folded.values["rps"] if measured else None,
+               folded.values["p95"] if measured else None, folded.failure_ratio,
+               vs_sync=None, flags=flags, trials=folded.trials)
+
+
+def rows(records: list[CellRecord]) -> list[Row]:
+    """One row per cell key, in the run's order of (scenario, server)."""
+    groups: dict[CellKey, list[CellRecord]] = {}
+    for r in records:
+        groups.setdefault(r.key, []).append(r)
+    folded = {key: _row(key, fold(cells)) for key, cells in groups.items()}
+    for key, row in folded.items():
+        if row.rps is None:
+            continue
+        flavors = {k.flavor for k in folded if (k.server, k.scenario) == (key.server,
+                                                                         key.scenario)}
+        twin = sync_counterpart(key.flavor, flavors)
+        if twin is None:
+            continue
+        base = folded.get(key.with_flavor(twin))
+        if base is None:  # a client with no sync API: compare with any client's sync
+            base = next((r for k, r in folded.items()
+                         if (k.server, k.scenario, k.flavor, k.users)
+                         == (key.server, key.scenario, twin, key.users)), None)
+        if base and base.rps:
+            row.vs_sync = row.rps / base.rps
+    order: dict[tuple[str, str], int] = {}
+    for r in records:
+        order.setdefault((r.scenario, r.server), len(order))
+    return sorted(folded.values(), key=lambda r: order[(r.scenario, r.server)])

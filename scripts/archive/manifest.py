@@ -1,0 +1,31 @@
+"""The one manifest builder: what every run (bench, ui, capacity) records about how
+it was run, beside what writer.py adds (status, times, versions, git, host)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..config import Matrix, Pinning, UpstreamSettings
+
+LATENCY_RULE = ("harness HdrHistogram, successful requests, whole seconds of the"
+                " measured window")
+
+
+def build(*, mode: str, command: list[str], matrix: Matrix, profile: dict[str, Any],
+          plan: dict[str, Any], upstream: UpstreamSettings, pinning: Pinning,
+          app_env: dict[str, str], processes: int = 1) -> dict[str, Any]:
+    """The manifest's body. `app_env` is the environment every server gets (with
+    placeholders where it varies per cell), so a reader sees the app's switches."""
+    return {
+        "mode": mode,
+        "command": command,
+        "matrix": str(matrix.path),
+        "profile": profile,
+        "plan": plan,
+        "upstream": {**upstream.__dict__, "url": None},
+        "app": {**matrix.app.__dict__, "env": app_env},
+        "pinning": pinning.describe(),
+        "generator": {"tool": "locust", "user_class": "FastHttpUser",
+                      "processes": processes},
+        "rules": {**matrix.rules.__dict__, "latency": LATENCY_RULE},
+    }

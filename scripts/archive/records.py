@@ -1,0 +1,64 @@
+"""One measured cell as the run folder keeps it (summary.json's `cells`), and the
+percentiles every record and table shows."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from ..cells import CellKey
+
+SCHEMA_VERSION = 1
+# latency_ms keys read from the histogram at these percentiles; "max" and "mean" too
+PERCENTILES = {"p50": 50.0, "p90": 90.0, "p95": 95.0, "p99": 99.0, "p999": 99.9}
+
+
+@dataclass
+class CellRecord:
+    """One measured cell: server x scenario x flavor x client x users x trial."""
+
+    server: str
+    interface: str
+    scenario: str
+    flavor: str
+    client: str | None
+    users: int
+    trial: int
+    status: str = "ok"
+    requests: int = 0
+    failures: int = 0
+    rps: float = 0.0
+    latency_ms: dict[str, float] = field(default_factory=dict)
+    rps_per_second: list[float] = field(default_factory=list)
+    p95_ms_per_second: list[float] = field(default_factory=list)
+    duration_s: float = 0.0
+    ready_s: float | None = None  # seconds from server start to its first answer
+    server_cpu_pct: float | None = None
+    server_rss_mb: float | None = None
+    server_threads: int | None = None
+    generator_cpu_pct: float | None = None
+    upstream_cpu_pct: float | None = None
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+    path: str = ""  # the cell folder, relative to the run folder
+
+    @property
+    def key(self) -> CellKey:
+        """What identifies a cell across trials and across runs."""
+        return CellKey(self.server, self.scenario, self.flavor, self.client, self.users)
+
+    @property
+    def failure_ratio(self) -> float:
+        return self.failures / self.requests if self.requests else 0.0
+
+    @property
+    def label(self) -> str:
+        return self.key.label
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CellRecord:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})

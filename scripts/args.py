@@ -1,0 +1,142 @@
+"""The command line's grammar: every verb, its flags and their types.
+
+Building the parser is all this does; cli.py dispatches. A bad argument raises
+UsageError (one line, exit 2) instead of argparse's usage dump.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .analysis.compare import GATE_METRICS
+from .errors import UsageError
+from .paths import ROOT
+from .render.outputs import FORMATS
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse prints usage + error; we want one line
+        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+def _names(text: str) -> tuple[str, ...]:
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    if not names:
+        raise argparse.ArgumentTypeError("expected a comma-separated list of names")
+    return names
+
+
+def _positive_ints(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected whole numbers, got {text!r}") from None
+    if not values or any(v < 1 for v in values):
+        raise argparse.ArgumentTypeError(f"expected numbers >= 1, got {text!r}")
+    return values
+
+
+def _positive(kind: type) -> object:
+    def parse(text: str) -> float | int:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be 0..65535, got {value}")
+    return value
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="loadlab", description="Measure whether a Django view should be"
+                    " async, and on which server.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+
+    def with_matrix(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--matrix", type=Path, default=ROOT / "matrix.toml",
+                       help="the matrix file (default: matrix.toml)")
+
+    p = sub.add_parser("list", help="servers, scenarios, clients and profiles")
+    with_matrix(p)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = sub.add_parser("bench", help="run the plan and archive the run")
+    with_matrix(p)
+    p.add_argument("--profile", help="load profile (default: the matrix's default)")
+    p.add_argument("--servers", type=_names, help="comma-separated server names")
+    p.add_argument("--scenarios", type=_names, help="comma-separated scenario names")
+    p.add_argument("--flavors", type=_names, help="comma-separated flavors (sync,async,...)")
+    p.add_argument("--clients", type=_names, help="comma-separated HTTP clients")
+    p.add_argument("--users", type=_positive_ints, help="Locust users (or a list: 10,50)")
+    p.add_argument("--duration", type=_positive(float), help="measured seconds per cell")
+    p.add_argument("--warmup", type=float, help="warmup seconds per cell (never counted)")
+    p.add_argument("--trials", type=_positive(int), help="trials per cell, interleaved")
+    p.add_argument("--label", help="a name for the run folder")
+    p.add_argument("--results", type=Path, default=ROOT / "results",
+                   help="where run folders go (default: results/)")
+    p.add_argument("--no-pin", action="store_true", help="do not pin CPUs")
+    p.add_argument("--processes", type=_positive(int), default=1,
+                   help="Locust processes (a machine with cores to spare)")
+    p.add_argument("--port", type=_port, default=0, help="server port (default: a free one)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+
+    p = sub.add_parser("serve", help="the app and the upstream stand-in, for manual poking")
+    with_matrix(p)
+    p.add_argument("--server", required=True, help="a server name from the matrix")
+    p.add_argument("--port", type=_port, default=8000)
+    p.add_argument("--upstream-port", type=_port, default=9000)
+    p.add_argument("--client", help="HTTP client for upstream calls (default: httpx)")
+
+    p = sub.add_parser("ui", help="the Locust web UI against one server; archived on exit")
+    with_matrix(p)
+    p.add_argument("--server", required=True, help="a server name from the matrix")
+    p.add_argument("--scenario", default="weather", help="scenario (default: weather)")
+    p.add_argument("--client", help="HTTP client for upstream calls (default: httpx)")
+    p.add_argument("--web-port", type=_port, default=8089)
+    p.add_argument("--port", type=_port, default=0, help="server port (default: a free one)")
+    p.add_argument("--results", type=Path, default=ROOT / "results")
+    p.add_argument("--label", help="a name for the run folder")
+
+    p = sub.add_parser("fidelity", help="hello's peak throughput: loadlab vs wrk, per server")
+    with_matrix(p)
+    p.add_argument("--servers", type=_names, help="comma-separated server names"
+                   " (default: gunicorn-sync,uvicorn)")
+    p.add_argument("--users", type=_positive_ints, help="Locust user counts to try (8,32)")
+    p.add_argument("--connections", type=_positive_ints,
+                   help="wrk connection counts to try (default: 8,32)")
+    p.add_argument("--duration", type=_positive(float), help="measured seconds each (5)")
+    p.add_argument("--warmup", type=float, help="warmup seconds each, never counted (1)")
+    p.add_argument("--trials", type=_positive(int), default=1,
+                   help="repeat everything, interleaved (default: 1)")
+    p.add_argument("--processes", type=_positive(int), default=1, help="Locust processes")
+    p.add_argument("--no-pin", action="store_true", help="do not pin CPUs")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("-o", "--output", type=Path, help="also write the JSON to this file")
+    p.add_argument("--keep", type=Path, metavar="DIR",
+                   help="keep logs and loadlab's run folders here (default: discarded)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+
+    p = sub.add_parser("compare", help="compare runs: within one, or B against A")
+    p.add_argument("run_a", metavar="RUN_A")
+    p.add_argument("run_b", metavar="RUN_B", nargs="?")
+    p.add_argument("--format", choices=FORMATS, default="table")
+    p.add_argument("-o", "--output", help="write to this file instead of stdout")
+    p.add_argument("--fail-on-regression", type=_positive(float), metavar="PCT",
+                   help="exit 1 if some cell is significantly worse by more than PCT %%")
+    p.add_argument("--metric", choices=GATE_METRICS, default="rps",
+                   help="the metric the regression gate watches (default: rps)")
+    return parser

@@ -1,0 +1,70 @@
+"""A cell's identity: one typed key, its label and its folder, spelled in one place.
+
+A `CellKey` names what a cell measures across trials and across runs (server,
+scenario, flavor, client, load). New axes (an arrival rate, a database, a project)
+join here as fields with defaults, and every label, folder name, grouping and
+comparison picks them up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import astuple, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class CellKey:
+    """server x scenario x flavor x client x users: a cell without its trial."""
+
+    server: str
+    scenario: str
+    flavor: str
+    client: str | None = None
+    users: int = 0
+
+    @property
+    def client_part(self) -> str:
+        """` [httpx]`, or nothing for scenarios that make no upstream call."""
+        return f" [{self.client}]" if self.client else ""
+
+    @property
+    def variant(self) -> str:
+        """`flavor [client] uN`: the cell inside one scenario and server."""
+        return f"{self.flavor}{self.client_part} u{self.users}"
+
+    @property
+    def label(self) -> str:
+        """`server scenario/flavor [client] uN`: the cell anywhere."""
+        return f"{self.server} {self.scenario}/{self.variant}"
+
+    def name(self, with_scenario: bool = False) -> str:
+        """`server flavor [client] uN` (the scenario is usually a heading)."""
+        return self.label if with_scenario else f"{self.server} {self.variant}"
+
+    def trial_label(self, trial: int) -> str:
+        return f"{self.label} t{trial}"
+
+    def dirname(self, trial: int) -> str:
+        client = f"-{self.client}" if self.client else ""
+        return f"{self.scenario}-{self.flavor}{client}-u{self.users}-t{trial}"
+
+    def path(self, trial: int) -> str:
+        """The cell's folder, relative to the run folder."""
+        return f"cells/{self.server}/{self.dirname(trial)}"
+
+    def with_flavor(self, flavor: str, client: str | bool | None = False) -> CellKey:
+        """The same cell with another flavor (and, if given, another client)."""
+        return CellKey(self.server, self.scenario, flavor,
+                       self.client if client is False else client, self.users)
+
+    def as_list(self) -> list[Any]:
+        """The key as JSON keeps it: [server, scenario, flavor, client, users]."""
+        return list(astuple(self))
+
+    def sort_key(self, scenario_first: bool = False) -> tuple:
+        """A total order (None and numbers made comparable); scenario first if asked."""
+        parts = self.as_list()
+        if scenario_first:
+            parts = [parts[1], parts[0], *parts[2:]]
+        return tuple("" if p is None else str(p).zfill(8) if isinstance(p, int) else p
+                     for p in parts)

@@ -1,0 +1,225 @@
+"""The matrix as data: servers, clients, upstream and app settings, rules, profiles.
+
+Frozen dataclasses and nothing else: no file reading (reader.py), no process
+command lines (run/services.py builds those from these fields). Like uvicorn's
+`Config`, it is the single source of truth every other part reads.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from app.upstream import Faults
+
+from ..errors import ConfigError
+from ..paths import LOOPBACK
+
+INTERFACES = ("wsgi", "asgi")
+# What a server's `args` may say in braces; the plan fills them in.
+PLACEHOLDERS = ("host", "port", "workers", "threads", "connections")
+
+
+# --- the pieces --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServerSpec:
+    """One named way to serve the app, defined once in the matrix."""
+
+    name: str
+    interface: str
+    module: str
+    args: tuple[str, ...]
+    workers: int
+    concurrency: int
+    summary: str = ""
+    threads: int | None = None
+    connections: int | None = None
+    optional: bool = False
+    requires: tuple[str, ...] = ()
+    ready_timeout_s: float = 30.0  # from start until it answers, else the cell fails
+
+    @property
+    def packages(self) -> tuple[str, ...]:
+        return (self.module, *self.requires)
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        """Importable modules this server needs and this interpreter lacks."""
+        return tuple(m for m in self.packages if importlib.util.find_spec(m) is None)
+
+    @property
+    def available(self) -> bool:
+        return not self.missing
+
+    def resolved_args(self, port: int, host: str = LOOPBACK) -> list[str]:
+        """`args` with their placeholders filled in (run/services.py makes the argv)."""
+        values = {
+            "host": host,
+            "port": port,
+            "workers": self.workers,
+            "threads": self.threads,
+            "connections": self.connections,
+        }
+        return [a.format(**values) for a in self.args]
+
+    def describe(self) -> dict[str, Any]:
+        """What the run records about this server: every flag that shapes results."""
+        return {
+            "name": self.name,
+            "interface": self.interface,
+            "module": self.module,
+            "workers": self.workers,
+            "threads": self.threads,
+            "connections": self.connections,
+            "concurrency": self.concurrency,
+            "args": list(self.args),
+            "available": self.available,
+            "optional": self.optional,
+            "ready_timeout_s": self.ready_timeout_s,
+            "summary": self.summary,
+        }
+
+
+@dataclass(frozen=True)
+class ClientSpec:
+    """An HTTP client the app uses for upstream calls (LOADLAB_CLIENT)."""
+
+    name: str
+    sync: bool
+    summary: str = ""
+
+
+@dataclass(frozen=True)
+class UpstreamSettings(Faults):
+    """Defaults of the upstream stand-in (its environment), recorded in the run.
+
+    The fields and their defaults are the stand-in's own (app.upstream.Faults).
+    """
+
+    def env(self) -> dict[str, str]:
+        return {f"UPSTREAM_{k.upper()}": _num(v) for k, v in self.__dict__.items()}
+
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    client_timeout_s: float = 2.0
+    catalog_rows: int = 1000
+    sync_middleware: bool = False
+    async_middleware: bool = False
+
+    def env(self) -> dict[str, str]:
+        return {
+            "LOADLAB_UPSTREAM_TIMEOUT": _num(self.client_timeout_s),
+            "LOADLAB_SYNC_MIDDLEWARE": "1" if self.sync_middleware else "0",
+            "LOADLAB_ASYNC_MIDDLEWARE": "1" if self.async_middleware else "0",
+        }
+
+
+@dataclass(frozen=True)
+class Rules:
+    """When a cell is flagged rather than silently reported."""
+
+    hot_cpu_pct: float = 85.0
+    high_failure_ratio: float = 0.01
+    min_requests: int = 50
+
+
+@dataclass(frozen=True)
+class Pinning:
+    """Which CPUs the server, the load generator and the upstream stand-in may use."""
+
+    enabled: bool = True
+    server: tuple[int, ...] = (0,)
+    generator: tuple[int, ...] = (1,)
+    upstream: tuple[int, ...] = (1,)
+
+    def resolved(self) -> Pinning:
+        """Only CPUs this process may use; pinning off if a role would have none."""
+        have = set(os.sched_getaffinity(0))
+        roles = {r: tuple(c for c in getattr(self, r) if c in have)
+                 for r in ("server", "generator", "upstream")}
+        if not self.enabled or not all(roles.values()):
+            return replace(self, enabled=False)
+        return replace(self, **roles)
+
+    def cpus(self, role: str) -> tuple[int, ...] | None:
+        return getattr(self, role) if self.enabled else None
+
+    def describe(self) -> dict[str, Any]:
+        return {"enabled": self.enabled, "server": list(self.server),
+                "generator": list(self.generator), "upstream": list(self.upstream)}
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A load shape and what it covers; None in a selection means "all"."""
+
+    name: str
+    users: tuple[int, ...]
+    spawn_rate: float
+    warmup_s: float
+    duration_s: float
+    trials: int
+    summary: str = ""
+    servers: tuple[str, ...] | None = None
+    scenarios: tuple[str, ...] | None = None
+    flavors: tuple[str, ...] | None = None
+    clients: tuple[str, ...] | None = None
+    upstream: dict[str, float] = field(default_factory=dict)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "summary": self.summary, "users": list(self.users),
+            "spawn_rate": self.spawn_rate, "warmup_s": self.warmup_s,
+            "duration_s": self.duration_s, "trials": self.trials,
+            "servers": _all_or(self.servers), "scenarios": _all_or(self.scenarios),
+            "flavors": _all_or(self.flavors), "clients": _all_or(self.clients),
+            "upstream": dict(self.upstream),
+        }
+
+
+@dataclass(frozen=True)
+class Matrix:
+    path: Path
+    default_profile: str
+    pinning: Pinning
+    upstream: UpstreamSettings
+    app: AppSettings
+    rules: Rules
+    servers: dict[str, ServerSpec]
+    clients: dict[str, ClientSpec]
+    profiles: dict[str, Profile]
+
+    def profile(self, name: str | None) -> Profile:
+        name = name or self.default_profile
+        if name not in self.profiles:
+            raise ConfigError(
+                f"unknown profile {name!r} (known: {', '.join(self.profiles)})"
+            )
+        return self.profiles[name]
+
+    def server(self, name: str) -> ServerSpec:
+        if name not in self.servers:
+            raise ConfigError(f"unknown server {name!r} (known: {', '.join(self.servers)})")
+        return self.servers[name]
+
+    def client(self, name: str) -> ClientSpec:
+        if name not in self.clients:
+            raise ConfigError(f"unknown client {name!r} (known: {', '.join(self.clients)})")
+        return self.clients[name]
+
+
+def _all_or(names: tuple[str, ...] | None) -> list[str] | str:
+    return "all" if names is None else list(names)
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+

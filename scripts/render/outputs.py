@@ -1,0 +1,64 @@
+"""Outputs written from the numbers: a run folder's summary.md and report.html (an
+observer the CLI hands to the run), and `loadlab compare` in the chosen format."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from pathlib import Path
+
+from ..analysis.compare import Between, Within
+from ..archive.folder import Run, load_run
+from ..archive.records import CellRecord
+from ..observe import Observer
+from . import html, json, md, table
+from .verdict import write_markdown
+
+FORMATS = ("table", "md", "json", "html")
+
+
+class RunOutputs(Observer):
+    """summary.md and report.html inside the run folder before it is sealed."""
+
+    def run_sealing(self, run_dir: Path, manifest: dict, records: list[CellRecord]) -> str | None:
+        write_markdown(run_dir / "summary.md", manifest, records)
+        try:
+            html.write_report(load_run(run_dir), run_dir / "report.html")
+        except Exception as exc:  # the numbers are safe in summary.json
+            (run_dir / "report-error.log").write_text(traceback.format_exc())
+            return f"report.html not written: {exc}"
+        return None
+
+    def __call__(self, run_dir: Path) -> str | None:
+        """As an archive's `outputs` (the web UI's session): read what was written."""
+        run = load_run(run_dir)
+        return self.run_sealing(run_dir, run.manifest, run.cells)
+
+
+def emit_comparison(comparison: Within | Between, a: Run, b: Run | None, fmt: str,
+                    output: str | None) -> None:
+    """Write the comparison: html to a file (default beside the run), text to stdout."""
+    if fmt == "html":
+        if b is None:
+            assert isinstance(comparison, Within)
+            page = html.render_html_run(a, comparison)
+            target = Path(output) if output else a.path / "report.html"
+        else:
+            assert isinstance(comparison, Between)
+            page = html.render_html_compare(a, b, comparison)
+            target = Path(output) if output else Path(f"compare-{a.name}--{b.name}.html")
+        target.write_text(page)
+        print(f"loadlab compare: wrote {target}", file=sys.stderr)
+        return
+    if fmt == "json":
+        text = json.render_json(comparison)
+    elif fmt == "md":
+        text = md.render_md(comparison)
+    else:
+        text = table.render_table(comparison, width=None if output is None else 80,
+                                  color=output is None and sys.stdout.isatty())
+    if output:
+        Path(output).write_text(text)
+        print(f"loadlab compare: wrote {output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)

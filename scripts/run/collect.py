@@ -1,0 +1,63 @@
+"""From what Locust and the sampler saw to one CellRecord, with the run's flag rules.
+
+`bench` and the web UI archive cells through this, so a cell is recorded and
+flagged the same way however it was driven.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.scenarios import SCENARIOS_BY_NAME
+
+from ..archive.folder import write_json
+from ..archive.records import CellRecord
+from ..cells import CellKey
+from ..config import Rules
+from .loadgen import Measurement
+from .sampler import Sampler
+
+
+def new_record(key: CellKey, interface: str, trial: int) -> CellRecord:
+    """An empty record for the cell `key`, trial `trial` (status ok until it fails)."""
+    return CellRecord(server=key.server, interface=interface, scenario=key.scenario,
+                      flavor=key.flavor, client=key.client, users=key.users, trial=trial,
+                      path=key.path(trial))
+
+
+def fill(record: CellRecord, m: Measurement, cell_dir: Path, rules: Rules,
+         sampler: Sampler | None = None, processes: int = 1) -> None:
+    """Numbers, resources and flags into `record`; latency.json into `cell_dir`."""
+    record.requests = m.requests + m.failures
+    record.failures = m.failures
+    record.rps = round(m.requests / m.duration_s, 2) if m.duration_s else 0.0
+    record.latency_ms = m.latency_ms
+    record.rps_per_second = m.rps_per_second
+    record.p95_ms_per_second = m.p95_ms_per_second
+    record.duration_s = m.duration_s
+    write_json(cell_dir / "latency.json", m.to_json())
+    if sampler is not None:
+        _resources(record, sampler, m.window, rules, processes)
+    if record.requests and record.failure_ratio > rules.high_failure_ratio:
+        record.warnings.append("high-failure-ratio")
+    if record.requests < rules.min_requests:
+        record.warnings.append("few-requests")
+
+
+def _resources(record: CellRecord, sampler: Sampler, window: tuple[float, float],
+               rules: Rules, processes: int) -> None:
+    server = sampler.summary("server", *window)
+    generator = sampler.summary("generator", *window)
+    upstream = sampler.summary("upstream", *window)
+    if server:
+        record.server_cpu_pct = server["cpu_pct"]
+        record.server_rss_mb = server["rss_mb"]
+        record.server_threads = int(server["threads"])
+    if generator:
+        record.generator_cpu_pct = generator["cpu_pct"]
+        if generator["cpu_pct"] >= rules.hot_cpu_pct * processes:
+            record.warnings.append("generator-hot")
+    if upstream and SCENARIOS_BY_NAME[record.scenario].uses_upstream:
+        record.upstream_cpu_pct = upstream["cpu_pct"]
+        if upstream["cpu_pct"] >= rules.hot_cpu_pct:
+            record.warnings.append("upstream-hot")

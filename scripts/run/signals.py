@@ -1,0 +1,61 @@
+"""Signals during a run: Ctrl-C and SIGTERM become `Interrupted`, once.
+
+Like uvicorn's supervisors, the handler only records the signal (and raises while
+cells run); the run's main loop decides what to stop and how to seal the folder.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from ..errors import Interrupted
+
+HANDLED = (signal.SIGINT, signal.SIGTERM)
+
+
+class Signals:
+    """What `interrupts()` caught. After `defer()`, a signal is noted, never raised."""
+
+    def __init__(self) -> None:
+        self.hit: list[str] = []
+        self.deferred = False
+
+    def defer(self) -> None:
+        self.deferred = True
+
+
+@contextmanager
+def interrupts() -> Iterator[Signals]:
+    """Turn SIGINT and SIGTERM into Interrupted for the duration of the run.
+
+    The first signal also makes the process ignore the next ones, so a second Ctrl-C
+    cannot cut the cleanup short and leave orphans; they stay ignored until exit. Once
+    `defer()` is called (cleanup and archiving, which must not be cut short), a signal is
+    only noted in `hit`.
+    """
+    signals = Signals()
+    hit = signals.hit
+
+    def raise_interrupted(signum: int, frame: Any) -> None:
+        ignore_interrupts()
+        hit.append(signal.Signals(signum).name)
+        if not signals.deferred:
+            raise Interrupted(hit[0])
+
+    old = {s: signal.getsignal(s) for s in HANDLED}
+    for sig in old:
+        signal.signal(sig, raise_interrupted)
+    try:
+        yield signals
+    finally:
+        if not hit:
+            for sig, handler in old.items():
+                signal.signal(sig, handler)
+
+
+def ignore_interrupts() -> None:
+    for sig in HANDLED:
+        signal.signal(sig, signal.SIG_IGN)
