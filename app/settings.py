@@ -5,7 +5,8 @@ contract"), so the harness can set it per cell and record it:
 
 - LOADLAB_DEBUG=1            DEBUG on (off by default: DEBUG skews every measurement).
 - DJANGO_SECRET_KEY          the secret key; the fallback is for local runs only.
-- LOADLAB_SQLITE_PATH        SQLite file (default <repo>/.loadlab/db.sqlite3).
+- LOADLAB_SQLITE_PATH        SQLite file (default $LOADLAB_STATE_DIR or <repo>/.loadlab,
+                             then db.sqlite3).
 - DATABASE_URL               postgres://user:pass@host:port/name?sslmode=... (psycopg 3)
                              instead of SQLite.
 - LOADLAB_DB_POOL=1          Django's psycopg connection pool (needs psycopg[pool]).
@@ -55,10 +56,13 @@ TEMPLATES = [
     }
 ]
 
+# Scratch state; the test suite moves it out of the checkout (LOADLAB_STATE_DIR).
+STATE_DIR = Path(os.environ.get("LOADLAB_STATE_DIR") or REPO_DIR / ".loadlab")
+
 DATABASES = {
     "default": database_from_env(
         os.environ,
-        sqlite_default=REPO_DIR / ".loadlab" / "db.sqlite3",
+        sqlite_default=STATE_DIR / "db.sqlite3",
         pool=_flag("LOADLAB_DB_POOL"),
     )
 }

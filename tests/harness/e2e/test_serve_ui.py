@@ -14,8 +14,8 @@ import pytest
 
 from scripts.run.supervise import free_port
 
-from .conftest import only_run, read_json
-from .procs import (
+from ..conftest import only_run, read_json
+from ..procs import (
     assert_all_gone,
     assert_loopback_only,
     is_locust,

@@ -10,7 +10,7 @@ import pytest
 from app.scenarios import SCENARIOS_BY_NAME
 from scripts.archive.folder import load_run
 
-from .conftest import loadlab, only_run, read_json
+from ..conftest import loadlab, only_run, read_json
 
 LOCUST_FILES = ("locust_stats.csv", "locust_stats_history.csv", "locust_failures.csv",
                 "locust_exceptions.csv", "locust_report.html")

@@ -18,8 +18,8 @@ import pytest
 
 from scripts.run.supervise import free_port
 
-from .conftest import ROOT, loadlab, only_run, read_json
-from .procs import assert_all_gone, cmdline, is_locust, is_server, running, snapshot
+from ..conftest import ROOT, loadlab, only_run, read_json
+from ..procs import assert_all_gone, cmdline, is_locust, is_server, running, snapshot
 
 FAST = ("--duration", "2", "--warmup", "0.5", "--users", "2", "--quiet")
 

@@ -14,7 +14,7 @@ import pytest
 
 from scripts.fidelity import WRK_INSTALL, WrkOutputError, parse_wrk
 
-from .conftest import loadlab
+from ..conftest import loadlab
 
 # wrk 4.1.0 (Debian), `wrk -t1 -c8 -d3s --latency` against gunicorn sync hello.
 WRK_SAMPLE = """\

@@ -15,8 +15,8 @@ import signal
 import time
 from pathlib import Path
 
-from .conftest import only_run, read_json
-from .procs import (
+from ..conftest import only_run, read_json
+from ..procs import (
     assert_all_gone,
     assert_loopback_only,
     cmdline,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT, loadlab
+from ..conftest import ROOT, loadlab
 
 MATRIX = (ROOT / "matrix.toml").read_text()
 
