@@ -70,9 +70,21 @@ def build_parser() -> Parser:
         p.add_argument("--matrix", type=Path, default=ROOT / "matrix.toml",
                        help="the matrix file (default: matrix.toml)")
 
-    p = sub.add_parser("list", help="servers, scenarios, clients and profiles")
+    p = sub.add_parser("list", help="servers, scenarios, clients, profiles, and the runs")
     with_matrix(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--results", type=Path, default=ROOT / "results",
+                   help="where run folders are (default: results/)")
+
+    p = sub.add_parser("prune", help="delete old run folders (shows what it would delete"
+                       " unless --yes)")
+    p.add_argument("--older-than", type=_positive(float), required=True, metavar="DAYS",
+                   help="runs started more than DAYS days ago")
+    p.add_argument("--status", type=_names, metavar="S[,S]",
+                   help="only runs with these statuses (e.g. abandoned,failed)")
+    p.add_argument("--results", type=Path, default=ROOT / "results",
+                   help="where run folders are (default: results/)")
+    p.add_argument("--yes", action="store_true", help="really delete (default: dry run)")
 
     p = sub.add_parser("bench", help="run the plan and archive the run")
     with_matrix(p)

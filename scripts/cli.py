@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from app.scenarios import SCENARIOS
 
 from .analysis import compare, stats
 from .archive.folder import load_run
+from .archive.runs import list_runs
 from .args import build_parser
 from .config import ConfigError, Matrix, ServerSpec, load_matrix
 from .errors import (
@@ -40,6 +43,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(args_list)
         if args.command == "compare":
             return cmd_compare(args)
+        if args.command == "prune":
+            return cmd_prune(args)
         matrix = load_matrix(args.matrix)
         return {"list": cmd_list, "bench": cmd_bench, "serve": cmd_serve,
                 "ui": cmd_ui, "fidelity": cmd_fidelity}[args.command](matrix, args)
@@ -59,7 +64,19 @@ def _one_line(argv: list[str], exc: LoadlabError) -> str:
     return f"loadlab {verb}: {text}" if verb else f"loadlab: {text}"
 
 
+def _recover(results: Path) -> None:
+    """Seal runs left behind by a loadlab that was killed (one line each)."""
+    from .run.recover import recover
+
+    if results.is_dir():
+        for done in recover(results, RunOutputs()):
+            print(f"loadlab: {done.line}", file=sys.stderr)
+
+
 def cmd_list(matrix: Matrix, args: argparse.Namespace) -> int:
+    _check_results_dir(args.results)
+    _recover(args.results)
+    runs = list_runs(args.results)
     data = {
         "servers": [s.describe() for s in matrix.servers.values()],
         "scenarios": [
@@ -73,6 +90,7 @@ def cmd_list(matrix: Matrix, args: argparse.Namespace) -> int:
                     for c in matrix.clients.values()],
         "profiles": [p.describe() for p in matrix.profiles.values()],
         "default_profile": matrix.default_profile,
+        "runs": [r.describe() for r in runs],
     }
     if args.json:
         print(json.dumps(data, indent=2))
@@ -95,7 +113,38 @@ def cmd_list(matrix: Matrix, args: argparse.Namespace) -> int:
         default = " (default)" if p.name == matrix.default_profile else ""
         print(f"  {p.name:<8} users={','.join(map(str, p.users))} {p.duration_s:g}s x"
               f" {p.trials} trial(s): {p.summary}{default}")
+    print(f"runs in {args.results}:" + ("" if runs else " none"))
+    by_status: dict[str, list] = {}
+    for r in runs:
+        by_status.setdefault(r.status, []).append(r)
+    for status, group in sorted(by_status.items()):
+        print(f"  {status} ({len(group)}):")
+        for r in group:
+            print(f"    {r.name}  {r.cells} cell(s)")
     return 0
+
+
+def cmd_prune(args: argparse.Namespace) -> int:
+    """Delete runs started more than --older-than days ago (only with --yes)."""
+    from .archive.environment import owner_alive
+
+    _check_results_dir(args.results)
+    cutoff = datetime.now(UTC) - timedelta(days=args.older_than)
+    chosen = [r for r in list_runs(args.results)
+              if r.started is not None and r.started < cutoff
+              and (args.status is None or r.status in args.status)
+              and not (r.status == "running" and owner_alive(r.owner))]
+    verb = "deleting" if args.yes else "would delete"
+    for r in chosen:
+        print(f"{verb} {r.path} ({r.status}, {r.cells} cell(s), started"
+              f" {r.started:%Y-%m-%d %H:%M})")
+        if args.yes:
+            shutil.rmtree(r.path)
+    if not chosen:
+        print(f"nothing to prune in {args.results}")
+    elif not args.yes:
+        print(f"dry run: {len(chosen)} run folder(s); add --yes to delete them")
+    return EXIT_OK
 
 
 def cmd_bench(matrix: Matrix, args: argparse.Namespace) -> int:
@@ -110,6 +159,7 @@ def cmd_bench(matrix: Matrix, args: argparse.Namespace) -> int:
         pin=not args.no_pin,
     ))
     _check_results_dir(args.results)
+    _recover(args.results)
     bench = Bench(matrix, plan, Options(
         results=args.results, label=args.label, command=["loadlab", "bench", *sys.argv[2:]],
         port=args.port, processes=args.processes, pin=not args.no_pin,
@@ -140,6 +190,7 @@ def cmd_ui(matrix: Matrix, args: argparse.Namespace) -> int:
     except KeyError as exc:
         raise UsageError(f"loadlab ui: {exc.args[0]}") from None
     _check_results_dir(args.results)
+    _recover(args.results)
     status = ui(matrix, _installed(matrix, args.server), scenario,
                 _client(matrix, args.client), args.port, args.web_port, args.results,
                 args.label, RunOutputs())

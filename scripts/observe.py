@@ -14,6 +14,7 @@ It returns a one-line problem, or None, and must never lose a run.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -53,30 +54,34 @@ class Observer:
 
 
 class Observers(Observer):
-    """Many observers as one: each hook goes to all of them, in order."""
+    """Many observers as one: each hook goes to all of them, in order.
+
+    A hook that fails to write to a closed terminal (OSError after SIGHUP) is skipped:
+    telling the world about a run must never stop the run from cleaning up.
+    """
 
     def __init__(self, observers: Sequence[Observer] = ()) -> None:
         self.observers = list(observers)
 
-    def note(self, text: str, style: str = "") -> None:
+    def _each(self, hook: str, *args: object) -> None:
         for o in self.observers:
-            o.note(text, style)
+            with contextlib.suppress(OSError):
+                getattr(o, hook)(*args)
+
+    def note(self, text: str, style: str = "") -> None:
+        self._each("note", text, style)
 
     def plan(self, cells: int, estimate_s: float, skipped: Sequence[str]) -> None:
-        for o in self.observers:
-            o.plan(cells, estimate_s, skipped)
+        self._each("plan", cells, estimate_s, skipped)
 
     def cell_started(self, cell: Cell, total: int, left_s: float) -> None:
-        for o in self.observers:
-            o.cell_started(cell, total, left_s)
+        self._each("cell_started", cell, total, left_s)
 
     def cell_phase(self, cell: Cell, phase: str) -> None:
-        for o in self.observers:
-            o.cell_phase(cell, phase)
+        self._each("cell_phase", cell, phase)
 
     def cell_done(self, cell: Cell, record: CellRecord) -> None:
-        for o in self.observers:
-            o.cell_done(cell, record)
+        self._each("cell_done", cell, record)
 
     def run_sealing(self, run_dir: Path, manifest: dict, records: list[CellRecord]) -> str | None:
         problems = [p for o in self.observers if (p := o.run_sealing(run_dir, manifest,
@@ -84,5 +89,4 @@ class Observers(Observer):
         return "; ".join(problems) or None
 
     def run_done(self, path: Path, records: list[CellRecord], status: str) -> None:
-        for o in self.observers:
-            o.run_done(path, records, status)
+        self._each("run_done", path, records, status)

@@ -72,3 +72,23 @@ def host() -> dict[str, Any]:
         "gil_enabled": getattr(sys, "_is_gil_enabled", lambda: True)(),
         "load_avg": [round(x, 2) for x in os.getloadavg()],
     }
+
+
+def owner() -> dict[str, Any]:
+    """This loadlab process, so a later one can tell a live run from an abandoned one."""
+    me = psutil.Process()
+    return {"pid": me.pid, "create_time": me.create_time(), "hostname": platform.node()}
+
+
+def owner_alive(owner: dict[str, Any] | None) -> bool:
+    """The recorded loadlab is still running (same pid and start time). A run owned by
+    another host counts as alive: this one can neither check nor stop it."""
+    if not isinstance(owner, dict):
+        return False
+    if owner.get("hostname") != platform.node():
+        return True
+    try:
+        proc = psutil.Process(int(owner["pid"]))
+        return abs(proc.create_time() - float(owner["create_time"])) < 0.01
+    except (psutil.Error, KeyError, TypeError, ValueError):
+        return False

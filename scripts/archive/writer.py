@@ -7,6 +7,7 @@ report.html) are written by whoever `finish` is handed, never imported here.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,6 +40,7 @@ class Archive:
             "started": self.started.isoformat(timespec="seconds"),
             "finished": None,
             **base,
+            "owner": environment.owner(),
             "versions": environment.versions(),
             "git": environment.git(),
             "host": environment.host(),
@@ -79,11 +81,16 @@ class Archive:
 def _new_run_dir(results: Path, label: str | None, started: datetime) -> tuple[Path, Path]:
     """(temporary, final) folders; the final name never collides with an existing run."""
     results.mkdir(parents=True, exist_ok=True)
-    base = run_name(started.strftime("%Y%m%d-%H%M%S"), label)
+    return _free_name(results, run_name(started.strftime("%Y%m%d-%H%M%S"), label))
+
+
+def _free_name(results: Path, base: str, make_tmp: bool = True) -> tuple[Path, Path]:
     name, n = base, 1
     while True:
         tmp = results / f"{PARTIAL_PREFIX}{name}"
         if not (results / name).exists():
+            if not make_tmp:
+                return tmp, results / name
             try:
                 tmp.mkdir()
                 return tmp, results / name
@@ -91,3 +98,27 @@ def _new_run_dir(results: Path, label: str | None, started: datetime) -> tuple[P
                 pass
         n += 1
         name = f"{base}-{n}"
+
+
+ABANDONED_ERROR = ("loadlab stopped without sealing this run (killed, or its terminal"
+                   " lost); sealed later by another loadlab")
+
+
+def seal_abandoned(tmp: Path, outputs: Outputs | None = None) -> Path:
+    """Seal a run whose loadlab died: status `abandoned`, the finished cells kept,
+    outputs written, renamed to its final name (never over an existing folder)."""
+    manifest = json.loads((tmp / "manifest.json").read_text())
+    records = []
+    if (tmp / "summary.json").exists():
+        records = [CellRecord.from_dict(c)
+                   for c in json.loads((tmp / "summary.json").read_text())["cells"]]
+    manifest.update(status="abandoned", error=ABANDONED_ERROR,
+                    finished=now().isoformat(timespec="seconds"), cells_done=len(records),
+                    cells_failed=sum(r.status != "ok" for r in records))
+    write_summary(tmp, records)
+    write_json(tmp / "manifest.json", manifest)
+    if outputs is not None:
+        outputs(tmp)
+    _, final = _free_name(tmp.parent, tmp.name.removeprefix(PARTIAL_PREFIX), make_tmp=False)
+    tmp.rename(final)
+    return final

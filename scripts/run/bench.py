@@ -22,7 +22,7 @@ from ..config import Matrix, Pinning
 from ..errors import CellError, CellFailed, Interrupted, NotReady, PortInUse, ServiceError
 from ..observe import Observer, Observers
 from ..plan import Cell, Plan
-from . import collect, loadgen, services, supervise
+from . import collect, loadgen, recover, services, supervise
 from .sampler import Sampler
 from .signals import Signals, ignore_interrupts, interrupts
 
@@ -72,8 +72,12 @@ class Bench:
         interrupted)."""
         # The handlers stay until the folder is sealed: a signal after the last cell
         # (while stopping or archiving) must not leave a half-written folder or orphans.
-        with interrupts() as signals:
-            return self._run(signals)
+        supervise.keep_ledger(self.tmp / recover.LEDGER)  # for a hard stop's survivors
+        try:
+            with interrupts() as signals:
+                return self._run(signals)
+        finally:
+            supervise.keep_ledger(None)
 
     def _run(self, signals: Signals) -> str:
         status, error = "complete", None

@@ -21,7 +21,7 @@ from ..cells import CellKey
 from ..config import Matrix, ServerSpec
 from ..errors import Interrupted, MeasurementError, NotReady, ServiceError
 from ..paths import state_dir
-from . import collect, loadgen, services, supervise
+from . import collect, loadgen, recover, services, supervise
 from .signals import Signals, interrupts
 
 LOCUST_FILES = ("locust_stats.csv", "locust_stats_history.csv", "locust_failures.csv",
@@ -88,9 +88,12 @@ def ui(matrix: Matrix, spec: ServerSpec, scenario: Scenario, client: str, port: 
        web_port: int, results: Path, label: str | None, outputs: Outputs | None = None) -> str:
     """Locust's web UI on 127.0.0.1 against one server; the session is archived on exit
     (with `outputs` written into the folder). Returns the run's status."""
-    with interrupts() as signals:  # until archived: a late signal is noted, not raised
-        return _ui(matrix, spec, scenario, client, port, web_port, results, label, signals,
-                   outputs)
+    try:
+        with interrupts() as signals:  # until archived: a late signal is noted, not raised
+            return _ui(matrix, spec, scenario, client, port, web_port, results, label,
+                       signals, outputs)
+    finally:
+        supervise.keep_ledger(None)
 
 
 def _ui(matrix: Matrix, spec: ServerSpec, scenario: Scenario, client: str, port: int,
@@ -104,6 +107,7 @@ def _ui(matrix: Matrix, spec: ServerSpec, scenario: Scenario, client: str, port:
         plan={"servers": [spec.describe()], "scenario": scenario.name, "client": client},
         upstream=matrix.upstream, pinning=pinning,
         app_env=services.app_env(matrix, "<upstream url>", client)))
+    supervise.keep_ledger(archive.tmp / recover.LEDGER)  # for a hard stop's survivors
     session = archive.tmp / "session"
     status, error = "complete", None
     try:

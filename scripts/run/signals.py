@@ -1,4 +1,10 @@
-"""Signals during a run: Ctrl-C and SIGTERM become `Interrupted`, once.
+"""Signals during a run: Ctrl-C, SIGTERM, SIGHUP and SIGQUIT become `Interrupted`, once.
+
+SIGHUP is a closed terminal or a dropped ssh session, SIGQUIT a Ctrl-\\: each means
+"stop", and each gets the same clean stop as Ctrl-C (every child stopped, finished cells
+kept, the run sealed `interrupted`). A hard stop that no handler sees (SIGKILL, the OOM
+killer) is covered by launch.py (children die with us) and recover.py (the next loadlab
+seals the folder).
 
 Like uvicorn's supervisors, the handler only records the signal (and raises while
 cells run); the run's main loop decides what to stop and how to seal the folder.
@@ -13,7 +19,7 @@ from typing import Any
 
 from ..errors import Interrupted
 
-HANDLED = (signal.SIGINT, signal.SIGTERM)
+HANDLED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 
 
 class Signals:
@@ -29,7 +35,7 @@ class Signals:
 
 @contextmanager
 def interrupts() -> Iterator[Signals]:
-    """Turn SIGINT and SIGTERM into Interrupted for the duration of the run.
+    """Turn the HANDLED signals into Interrupted for the duration of the run.
 
     The first signal also makes the process ignore the next ones, so a second Ctrl-C
     cannot cut the cleanup short and leave orphans; they stay ignored until exit. Once

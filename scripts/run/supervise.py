@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import json
 import os
 import signal
 import socket
@@ -65,16 +66,38 @@ def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def pinned(argv: Sequence[str], cpus: Sequence[int] | None) -> list[str]:
-    """`argv` wrapped so that it (and every child it forks) runs on `cpus` only.
+def launched(argv: Sequence[str], cpus: Sequence[int] | None) -> list[str]:
+    """`argv` started through launch.py: it dies with us (even after our SIGKILL) and
+    runs, with every child it forks, on `cpus` only (all CPUs when None)."""
+    wrapper = [sys.executable, "-m", "scripts.run.launch", "--parent", str(os.getpid())]
+    if cpus:
+        wrapper += ["--cpus", ",".join(str(c) for c in cpus)]
+    return [*wrapper, "--", *argv]
 
-    The affinity is set before exec, so gunicorn's workers inherit it: setting it after
-    start would race with the master forking its workers.
-    """
-    if not cpus:
-        return list(argv)
-    cpu_list = ",".join(str(c) for c in cpus)
-    return [sys.executable, "-m", "scripts.run.pin", cpu_list, "--", *argv]
+
+# --- the ledger: what a run started, kept in its folder for a hard stop --------------
+
+_ledger: Path | None = None
+
+
+def keep_ledger(path: Path | None) -> None:
+    """Append every process started from now on to `path` (one JSON line each), so that
+    after a hard stop (SIGKILL, OOM) the next loadlab can find and stop survivors."""
+    global _ledger
+    _ledger = path
+
+
+def _note_started(proc: Process) -> None:
+    if _ledger is None or proc.popen is None:
+        return
+    try:
+        created = psutil.Process(proc.popen.pid).create_time()
+    except psutil.Error:
+        return
+    line = {"name": proc.name, "pid": proc.popen.pid, "pgid": proc.popen.pid,
+            "create_time": created, "argv": proc.argv[:8]}
+    with contextlib.suppress(OSError), open(_ledger, "a") as f:
+        f.write(json.dumps(line) + "\n")
 
 
 class Process:
@@ -118,7 +141,7 @@ class Process:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
             self.popen = subprocess.Popen(
-                pinned(self.argv, self.cpus),
+                launched(self.argv, self.cpus),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -129,6 +152,7 @@ class Process:
         self.started_at = time.monotonic()
         with _live_lock:
             _live.add(self)
+        _note_started(self)
         return self
 
     def tree(self) -> list[psutil.Process]:
