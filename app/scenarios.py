@@ -35,6 +35,12 @@ class Scenario:
     uses_upstream: bool = False
     uses_db: bool = False
     query: str = ""  # default query string the load generator sends
+    # The latency objective a capacity search holds (p95, ms), from the story (upstream
+    # stories at the default upstream latency of 50 ms); the matrix and the command line
+    # may override it. None: no objective, no capacity search.
+    slo_p95_ms: float | None = None
+    # Unloaded latency of the slowest flavor (ms): sizes the open model's user cap.
+    typical_ms: float = 10.0
 
     def flavor(self, name: str) -> Flavor:
         for flavor in self.flavors:
@@ -70,6 +76,8 @@ SCENARIOS: tuple[Scenario, ...] = (
             ("sync", "hello_sync", "plain sync view returning JSON"),
             ("async", "hello_async", "the same view declared async def"),
         ),
+        slo_p95_ms=25.0,  # a no-I/O view: a few ms of queueing at most
+        typical_ms=2.0,
     ),
     Scenario(
         name="sleep",
@@ -81,6 +89,8 @@ SCENARIOS: tuple[Scenario, ...] = (
             ("async", "sleep_async", "await asyncio.sleep(ms) frees the loop"),
         ),
         query="ms=50",
+        slo_p95_ms=150.0,  # three times the 50 ms sleep
+        typical_ms=55.0,
     ),
     Scenario(
         name="weather",
@@ -92,6 +102,8 @@ SCENARIOS: tuple[Scenario, ...] = (
             ("async", "weather_async", "five upstream calls at once with asyncio.gather"),
         ),
         uses_upstream=True,
+        slo_p95_ms=750.0,  # three times five sequential 50 ms calls
+        typical_ms=260.0,
     ),
     Scenario(
         name="home",
@@ -108,6 +120,8 @@ SCENARIOS: tuple[Scenario, ...] = (
             ("async", "home_async", "both calls at once with asyncio.gather"),
         ),
         uses_upstream=True,
+        slo_p95_ms=300.0,  # three times two sequential 50 ms calls
+        typical_ms=110.0,
     ),
     Scenario(
         name="catalog",
@@ -121,6 +135,8 @@ SCENARIOS: tuple[Scenario, ...] = (
             ("async-list", "catalog_async_list", "the same list with async for"),
         ),
         uses_db=True,
+        slo_p95_ms=50.0,  # a primary-key read: tens of ms is already slow
+        typical_ms=3.0,
     ),
     Scenario(
         name="mixed",
@@ -137,6 +153,8 @@ SCENARIOS: tuple[Scenario, ...] = (
             ),
         ),
         query="ms=20",
+        slo_p95_ms=100.0,  # four times the 20 ms blocking call
+        typical_ms=25.0,
     ),
     Scenario(
         name="cpu",
@@ -148,6 +166,8 @@ SCENARIOS: tuple[Scenario, ...] = (
             ("async", "cpu_async", "the same work in an async view, blocking the loop"),
         ),
         query="n=20000",
+        slo_p95_ms=200.0,  # CPU work of a few ms, generous queueing
+        typical_ms=10.0,
     ),
 )
 

@@ -10,24 +10,94 @@ keeps only the seconds of the measured window.
 The window: when spawning completes, the controlling process (local or master) waits
 LOADLAB_WARMUP_S, resets Locust's stats (so Locust's own files are steady-state too),
 measures for LOADLAB_DURATION_S, writes `window.json` and quits.
+
+Open model (LOADLAB_RATE > 0): a total arrival rate R, shared by every Locust process
+(each takes its share of one schedule: evenly spaced by default, Poisson with
+LOADLAB_ARRIVAL=poisson). A dispatcher greenlet puts each request's *intended* start
+time on a queue at that time; the users (the concurrency cap) take them. A request that
+starts after its intended time waited because no user was free. Every response is then
+recorded twice: from its actual start (raw, what Locust sees) and from its intended
+start (corrected for coordinated omission, as wrk2 does), with the start lag; arrivals
+still queued when the process quits are counted as unsent.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import random
 import time
 from typing import Any
 
 import gevent
+import gevent.queue
 from hdrh.histogram import HdrHistogram
 from locust import FastHttpUser, constant, events, task
-from locust.runners import WorkerRunner
+from locust.runners import MasterRunner, WorkerRunner
 
 from app.scenarios import get as get_scenario
 
 HIGHEST_US = 120_000_000  # two minutes: past any client timeout
 SIGNIFICANT_DIGITS = 3
+LATE_MS = 5.0  # a start lag above this counts as late (gevent's timer jitter is below)
+
+
+def _hist() -> HdrHistogram:
+    return HdrHistogram(1, HIGHEST_US, SIGNIFICANT_DIGITS)
+
+
+def _us(ms: float) -> int:
+    return min(max(int(ms * 1000), 1), HIGHEST_US)
+
+
+class Schedule:
+    """This process's share of the open model's arrivals, as intended start times."""
+
+    def __init__(self) -> None:
+        self.rate = float(os.environ.get("LOADLAB_RATE", "0") or 0)
+        self.arrival = os.environ.get("LOADLAB_ARRIVAL", "uniform")
+        self.queue: gevent.queue.Queue = gevent.queue.Queue()
+        self.offered: dict[int, int] = {}
+        self.started = False
+
+    @property
+    def active(self) -> bool:
+        return self.rate > 0
+
+    def start(self, index: int, processes: int) -> None:
+        """Dispatch arrivals `index`, `index + processes`, ... of the one schedule."""
+        if self.started or not self.active:
+            return
+        self.started = True
+        gevent.spawn(self._dispatch, index, max(1, processes))
+
+    def _dispatch(self, index: int, processes: int) -> None:
+        rng = random.Random(os.getpid())
+        interval = processes / self.rate  # this process's mean gap
+        due = time.time() + index / self.rate
+        while True:
+            now = time.time()
+            while due <= now:
+                self.queue.put(due)
+                second = int(due)
+                self.offered[second] = self.offered.get(second, 0) + 1
+                due += rng.expovariate(1 / interval) if self.arrival == "poisson" else interval
+            gevent.sleep(max(0.0, due - time.time()))
+
+    def take(self) -> float:
+        """Block until an arrival is due; its intended start time."""
+        return self.queue.get()
+
+    def unsent(self) -> dict[int, int]:
+        """Arrivals never started (still queued), per intended second."""
+        left: dict[int, int] = {}
+        while not self.queue.empty():
+            second = int(self.queue.get_nowait())
+            left[second] = left.get(second, 0) + 1
+        return left
+
+
+schedule = Schedule()
 
 
 class ScenarioUser(FastHttpUser):
@@ -53,11 +123,16 @@ class ScenarioUser(FastHttpUser):
 
     @task
     def hit(self) -> None:
+        intended = schedule.take() if schedule.active else None
         url = self.request_url()
+        started = time.time()
         with self.client.get(url, name=self.flavor, catch_response=True) as response:
             problem = self.validate(response)
             if problem:
                 response.failure(problem)
+        if intended is not None:
+            recorder.record_open(self.flavor, intended, started, time.time(),
+                                 failed=problem is not None)
 
     def validate(self, response: Any) -> str | None:
         if response.status_code != 200:
@@ -84,33 +159,62 @@ def json_object(response: Any) -> str | None:
 
 
 class Recorder:
-    """Per-name, per-second HdrHistograms of successful response times, and failures."""
+    """Per-name, per-second HdrHistograms of successful response times, and failures;
+    with the open model also corrected times, start lags and late starts."""
 
     def __init__(self) -> None:
         # (request name, second) -> [histogram, ok, failed]
         self.seconds: dict[tuple[str, int], list[Any]] = {}
+        # (request name, second) -> {"corrected": hist, "lag": hist, "late": n}
+        self.open: dict[tuple[str, int], dict[str, Any]] = {}
 
     def record(self, name: str, response_time_ms: float, failed: bool) -> None:
         key = (name, int(time.time()))
         slot = self.seconds.get(key)
         if slot is None:
-            slot = self.seconds[key] = [
-                HdrHistogram(1, HIGHEST_US, SIGNIFICANT_DIGITS), 0, 0,
-            ]
+            slot = self.seconds[key] = [_hist(), 0, 0]
         if failed:
             slot[2] += 1
         else:
-            slot[0].record_value(min(max(int(response_time_ms * 1000), 1), HIGHEST_US))
+            slot[0].record_value(_us(response_time_ms))
             slot[1] += 1
+
+    def record_open(self, name: str, intended: float, started: float, ended: float,
+                    failed: bool) -> None:
+        """The same response seen from its intended start (same second as record())."""
+        key = (name, int(ended))
+        slot = self.open.get(key)
+        if slot is None:
+            slot = self.open[key] = {"corrected": _hist(), "lag": _hist(), "late": 0}
+        lag_ms = max(0.0, (started - intended) * 1000)
+        slot["lag"].record_value(_us(lag_ms))
+        slot["late"] += lag_ms > LATE_MS
+        if not failed:
+            slot["corrected"].record_value(_us((ended - intended) * 1000))
 
     def dump(self, path: str) -> None:
         names: dict[str, dict[str, Any]] = {}
-        for (name, second), (hist, ok, failed) in sorted(self.seconds.items()):
-            names.setdefault(name, {})[str(second)] = {
+        for name, second in sorted(set(self.seconds) | set(self.open)):
+            hist, ok, failed = self.seconds.get((name, second), (_hist(), 0, 0))
+            slot: dict[str, Any] = {
                 "ok": ok, "failed": failed,
                 "histogram": hist.encode().decode() if ok else None,
             }
-        data = {"unit": "us", "significant_digits": SIGNIFICANT_DIGITS, "names": names}
+            extra = self.open.get((name, second))
+            if extra is not None:
+                slot["corrected"] = (extra["corrected"].encode().decode()
+                                     if extra["corrected"].get_total_count() else None)
+                slot["lag"] = extra["lag"].encode().decode()
+                slot["late"] = extra["late"]
+            names.setdefault(name, {})[str(second)] = slot
+        data: dict[str, Any] = {"unit": "us", "significant_digits": SIGNIFICANT_DIGITS,
+                                "names": names}
+        if schedule.active:
+            data["open"] = {
+                "rate": schedule.rate, "arrival": schedule.arrival,
+                "offered": {str(k): v for k, v in sorted(schedule.offered.items())},
+                "unsent": {str(k): v for k, v in sorted(schedule.unsent().items())},
+            }
         with open(path, "w") as f:
             json.dump(data, f)
 
@@ -128,7 +232,11 @@ def _on_request(name: str, response_time: float, exception: BaseException | None
 @events.spawning_complete.add_listener
 def _on_spawned(user_count: int, **_: Any) -> None:
     environment = _env["environment"]
-    if isinstance(environment.runner, WorkerRunner) or "spawned" in window:
+    runner = environment.runner
+    if not isinstance(runner, MasterRunner):  # this process runs users: its arrivals
+        schedule.start(getattr(runner, "worker_index", 0),
+                       int(os.environ.get("LOADLAB_PROCESSES", "1")))
+    if isinstance(runner, WorkerRunner) or "spawned" in window:
         return
     window["spawned"] = time.time()
     if float(os.environ.get("LOADLAB_DURATION_S", "0")):

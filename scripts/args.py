@@ -37,6 +37,16 @@ def _positive_ints(text: str) -> tuple[int, ...]:
     return values
 
 
+def _positive_floats(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers, got {text!r}") from None
+    if not values or any(not v > 0 or v == float("inf") for v in values):
+        raise argparse.ArgumentTypeError(f"expected numbers > 0, got {text!r}")
+    return values
+
+
 def _positive(kind: type) -> object:
     def parse(text: str) -> float | int:
         try:
@@ -49,6 +59,16 @@ def _positive(kind: type) -> object:
 
     parse.__name__ = kind.__name__
     return parse
+
+
+def _ratio(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"expected a ratio in [0, 1), got {text!r}")
+    return value
 
 
 def _port(text: str) -> int:
@@ -94,6 +114,10 @@ def build_parser() -> Parser:
     p.add_argument("--flavors", type=_names, help="comma-separated flavors (sync,async,...)")
     p.add_argument("--clients", type=_names, help="comma-separated HTTP clients")
     p.add_argument("--users", type=_positive_ints, help="Locust users (or a list: 10,50)")
+    p.add_argument("--rate", type=_positive_floats, metavar="R[,R2]",
+                   help="open model: offered requests/s (or a list), instead of --users")
+    p.add_argument("--arrival", choices=("uniform", "poisson"),
+                   help="the open model's schedule (default: the profile's, uniform)")
     p.add_argument("--duration", type=_positive(float), help="measured seconds per cell")
     p.add_argument("--warmup", type=float, help="warmup seconds per cell (never counted)")
     p.add_argument("--trials", type=_positive(int), help="trials per cell, interleaved")
@@ -104,6 +128,31 @@ def build_parser() -> Parser:
     p.add_argument("--processes", type=_positive(int), default=1,
                    help="Locust processes (a machine with cores to spare)")
     p.add_argument("--port", type=_port, default=0, help="server port (default: a free one)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+
+    p = sub.add_parser("capacity", help="the highest offered rate each configuration"
+                       " holds within its latency objective")
+    with_matrix(p)
+    p.add_argument("--profile", default="capacity",
+                   help="which servers, scenarios and clients, and the step length"
+                        " (default: capacity)")
+    p.add_argument("--servers", type=_names, help="comma-separated server names")
+    p.add_argument("--scenarios", type=_names, help="comma-separated scenario names")
+    p.add_argument("--flavors", type=_names, help="comma-separated flavors (sync,async,...)")
+    p.add_argument("--clients", type=_names, help="comma-separated HTTP clients")
+    p.add_argument("--slo-p95-ms", type=_positive(float), metavar="MS",
+                   help="the p95 objective for every scenario (default: each story's own,"
+                        " or the matrix's [slo])")
+    p.add_argument("--max-failure-ratio", type=_ratio, metavar="F",
+                   help="failures allowed at a step (default: the rules' 0.01)")
+    p.add_argument("--duration", type=_positive(float), help="measured seconds per step")
+    p.add_argument("--warmup", type=float, help="warmup seconds per step (never counted)")
+    p.add_argument("--label", help="a name for the run folder")
+    p.add_argument("--results", type=Path, default=ROOT / "results",
+                   help="where run folders go (default: results/)")
+    p.add_argument("--no-pin", action="store_true", help="do not pin CPUs")
+    p.add_argument("--port", type=_port, default=0, help="server port (default: a free one)")
+    p.add_argument("--json", action="store_true", help="print the capacity records as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
 
     p = sub.add_parser("serve", help="the app and the upstream stand-in, for manual poking")

@@ -14,13 +14,27 @@ from typing import Any
 
 @dataclass(frozen=True)
 class CellKey:
-    """server x scenario x flavor x client x users: a cell without its trial."""
+    """server x scenario x flavor x client x load: a cell without its trial.
+
+    The load is `users` in a closed loop, or an offered `rate` (requests/s) in the open
+    model, where `users` is only the concurrency cap and not part of the identity.
+    """
 
     server: str
     scenario: str
     flavor: str
     client: str | None = None
     users: int = 0
+    rate: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.rate is not None:  # the open model: users is a cap, not the load
+            object.__setattr__(self, "users", 0)
+
+    @property
+    def load(self) -> str:
+        """`u20` (closed loop, 20 users) or `r40` (open model, 40 requests/s)."""
+        return f"r{self.rate:g}" if self.rate is not None else f"u{self.users}"
 
     @property
     def client_part(self) -> str:
@@ -30,7 +44,7 @@ class CellKey:
     @property
     def variant(self) -> str:
         """`flavor [client] uN`: the cell inside one scenario and server."""
-        return f"{self.flavor}{self.client_part} u{self.users}"
+        return f"{self.flavor}{self.client_part} {self.load}"
 
     @property
     def label(self) -> str:
@@ -46,7 +60,7 @@ class CellKey:
 
     def dirname(self, trial: int) -> str:
         client = f"-{self.client}" if self.client else ""
-        return f"{self.scenario}-{self.flavor}{client}-u{self.users}-t{trial}"
+        return f"{self.scenario}-{self.flavor}{client}-{self.load}-t{trial}"
 
     def path(self, trial: int) -> str:
         """The cell's folder, relative to the run folder."""
@@ -55,16 +69,18 @@ class CellKey:
     def with_flavor(self, flavor: str, client: str | bool | None = False) -> CellKey:
         """The same cell with another flavor (and, if given, another client)."""
         return CellKey(self.server, self.scenario, flavor,
-                       self.client if client is False else client, self.users)
+                       self.client if client is False else client, self.users, self.rate)
 
     def as_list(self) -> list[Any]:
-        """The key as JSON keeps it: [server, scenario, flavor, client, users]."""
-        return list(astuple(self))
+        """The key as JSON keeps it: [server, scenario, flavor, client, users], and the
+        rate after them for open-model cells."""
+        parts = list(astuple(self))
+        return parts if self.rate is not None else parts[:5]
 
     def sort_key(self, scenario_first: bool = False) -> tuple:
         """A total order (None and numbers made comparable); scenario first if asked."""
         parts = self.as_list()
         if scenario_first:
             parts = [parts[1], parts[0], *parts[2:]]
-        return tuple("" if p is None else str(p).zfill(8) if isinstance(p, int) else p
+        return tuple("" if p is None else f"{p:016.3f}" if isinstance(p, int | float) else p
                      for p in parts)

@@ -12,6 +12,7 @@ import json
 import shutil
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from .errors import (
     UsageError,
 )
 from .plan import Choices, build_plan
+from .render.capacity import CapacitySummary
 from .render.outputs import RunOutputs, emit_comparison
 from .render.progress import Progress
 
@@ -46,7 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "prune":
             return cmd_prune(args)
         matrix = load_matrix(args.matrix)
-        return {"list": cmd_list, "bench": cmd_bench, "serve": cmd_serve,
+        return {"list": cmd_list, "bench": cmd_bench, "capacity": cmd_capacity,
+                "serve": cmd_serve,
                 "ui": cmd_ui, "fidelity": cmd_fidelity}[args.command](matrix, args)
     except LoadlabError as exc:
         print(_one_line(args_list, exc), file=sys.stderr)
@@ -111,8 +114,10 @@ def cmd_list(matrix: Matrix, args: argparse.Namespace) -> int:
     print("profiles:")
     for p in matrix.profiles.values():
         default = " (default)" if p.name == matrix.default_profile else ""
-        print(f"  {p.name:<8} users={','.join(map(str, p.users))} {p.duration_s:g}s x"
-              f" {p.trials} trial(s): {p.summary}{default}")
+        load = (f"users={','.join(map(str, p.users))}" if p.users else
+                f"rates={','.join(f'{r:g}' for r in p.rates)}" if p.rates else "searched")
+        print(f"  {p.name:<8} {load} {p.duration_s:g}s x {p.trials} trial(s):"
+              f" {p.summary}{default}")
     print(f"runs in {args.results}:" + ("" if runs else " none"))
     by_status: dict[str, list] = {}
     for r in runs:
@@ -154,7 +159,8 @@ def cmd_bench(matrix: Matrix, args: argparse.Namespace) -> int:
         raise UsageError("loadlab bench: --warmup must be >= 0")
     plan = build_plan(matrix, Choices(
         profile=args.profile, servers=args.servers, scenarios=args.scenarios,
-        flavors=args.flavors, clients=args.clients, users=args.users,
+        flavors=args.flavors, clients=args.clients, users=args.users, rates=args.rate,
+        arrival=args.arrival,
         duration_s=args.duration, warmup_s=args.warmup, trials=args.trials,
         pin=not args.no_pin,
     ))
@@ -165,6 +171,41 @@ def cmd_bench(matrix: Matrix, args: argparse.Namespace) -> int:
         port=args.port, processes=args.processes, pin=not args.no_pin,
     ), [Progress(quiet=args.quiet), RunOutputs()])
     return EXIT_FOR_STATUS[bench.run()]
+
+
+def cmd_capacity(matrix: Matrix, args: argparse.Namespace) -> int:
+    from app.scenarios import SCENARIOS_BY_NAME
+
+    from .run.bench import Options
+    from .run.capacity import CapacityRun
+    from .search import Objective
+
+    if args.warmup is not None and args.warmup < 0:
+        raise UsageError("loadlab capacity: --warmup must be >= 0")
+    plan = build_plan(matrix, Choices(
+        profile=args.profile, servers=args.servers, scenarios=args.scenarios,
+        flavors=args.flavors, clients=args.clients, rates=(1.0,), duration_s=args.duration,
+        warmup_s=args.warmup, trials=1, pin=not args.no_pin))
+    objectives = {}
+    for name in dict.fromkeys(c.scenario.name for c in plan.cells):
+        slo = args.slo_p95_ms or matrix.slo(name, SCENARIOS_BY_NAME[name].slo_p95_ms)
+        if slo is not None:
+            objectives[name] = Objective.of(slo, matrix.rules, args.max_failure_ratio)
+    if not objectives:
+        raise UsageError("loadlab capacity: no chosen scenario has a latency objective;"
+                         " give --slo-p95-ms MS or set [slo] in the matrix")
+    plan = replace(plan, cells=tuple(c for c in plan.cells if c.scenario.name in objectives))
+    _check_results_dir(args.results)
+    _recover(args.results)
+    run = CapacityRun(matrix, plan, Options(
+        results=args.results, label=args.label or "capacity",
+        command=["loadlab", "capacity", *sys.argv[2:]], port=args.port,
+        pin=not args.no_pin), objectives,
+        [CapacitySummary(), Progress(quiet=args.quiet, verdict=False), RunOutputs()])
+    status = run.run()
+    if args.json:
+        print(json.dumps(run.archive.capacity or [], indent=2))
+    return EXIT_FOR_STATUS[status]
 
 
 def _check_results_dir(path: Path) -> None:

@@ -6,6 +6,7 @@ across servers (A B A B, not A A B B) and slow drift of the machine hits all ali
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -30,6 +31,8 @@ class Choices:
     flavors: tuple[str, ...] | None = None
     clients: tuple[str, ...] | None = None
     users: tuple[int, ...] | None = None
+    rates: tuple[float, ...] | None = None  # the open model instead of users
+    arrival: str | None = None
     duration_s: float | None = None
     warmup_s: float | None = None
     trials: int | None = None
@@ -38,7 +41,8 @@ class Choices:
 
 @dataclass(frozen=True)
 class Cell:
-    """One measurement: server x scenario x flavor x client x users x trial."""
+    """One measurement: server x scenario x flavor x client x load x trial. The load is
+    `users` (closed loop), or an offered `rate` with `users` as its concurrency cap."""
 
     index: int
     server: ServerSpec
@@ -47,11 +51,12 @@ class Cell:
     client: str | None
     users: int
     trial: int
+    rate: float | None = None
 
     @property
     def key(self) -> CellKey:
         return CellKey(self.server.name, self.scenario.name, self.flavor, self.client,
-                       self.users)
+                       self.users, self.rate)
 
     @property
     def path(self) -> str:
@@ -64,7 +69,8 @@ class Cell:
     def describe(self) -> dict[str, Any]:
         return {"index": self.index, "server": self.server.name,
                 "scenario": self.scenario.name, "flavor": self.flavor,
-                "client": self.client, "users": self.users, "trial": self.trial,
+                "client": self.client, "users": self.users, "rate": self.rate,
+                "trial": self.trial,
                 "path": self.path}
 
 
@@ -108,9 +114,13 @@ def _names(chosen: tuple[str, ...] | None, profile: tuple[str, ...] | None,
 def build_plan(matrix: Matrix, choices: Choices) -> Plan:
     """Resolve a profile and the user's choices into cells, or raise ConfigError."""
     profile = matrix.profile(choices.profile)
+    if choices.users and choices.rates:
+        raise ConfigError("choose --users (closed loop) or --rate (open model), not both")
     profile = replace(
         profile,
-        users=choices.users or profile.users,
+        users=choices.users or (() if choices.rates else profile.users),
+        rates=choices.rates or (() if choices.users else profile.rates),
+        arrival=choices.arrival or profile.arrival,
         duration_s=choices.duration_s if choices.duration_s is not None else profile.duration_s,
         warmup_s=choices.warmup_s if choices.warmup_s is not None else profile.warmup_s,
         trials=choices.trials or profile.trials,
@@ -157,6 +167,13 @@ def build_plan(matrix: Matrix, choices: Choices) -> Plan:
                         for users in profile.users:
                             cells.append(Cell(len(cells), server, scenario, flavor.name,
                                               client, users, trial))
+                        for rate in profile.rates:
+                            cells.append(Cell(len(cells), server, scenario, flavor.name,
+                                              client, open_users(rate, scenario), trial,
+                                              rate))
+    if not profile.users and not profile.rates:
+        raise ConfigError(f"profile {profile.name!r} sets neither users nor rates: give"
+                          " --users or --rate (or use it with loadlab capacity)")
     if not cells:
         raise ConfigError("the plan is empty: no cell matches the chosen servers, scenarios,"
                           " flavors and clients")
@@ -164,6 +181,17 @@ def build_plan(matrix: Matrix, choices: Choices) -> Plan:
     upstream = replace(matrix.upstream, **profile.upstream)
     return Plan(profile=profile, cells=tuple(cells), upstream=upstream,
                 skipped=tuple(skipped))
+
+
+# The open model's user cap: Little's law at HEADROOM x the unloaded latency, plus a
+# few. Past that latency arrivals wait for a free user, and corrected latency counts it.
+HEADROOM = 3.0
+MAX_OPEN_USERS = 2000
+
+
+def open_users(rate: float, scenario: Scenario) -> int:
+    """Users (concurrency cap) for `rate` requests/s on `scenario`."""
+    return min(MAX_OPEN_USERS, math.ceil(rate * scenario.typical_ms / 1000 * HEADROOM) + 2)
 
 
 def _clients_for(scenario: Scenario, is_async: bool, clients: list[str],

@@ -34,6 +34,7 @@ class Run:
     path: Path
     manifest: dict[str, Any]
     cells: list[CellRecord]
+    capacity: list[dict[str, Any]] | None = None  # a capacity run's results
 
     @property
     def name(self) -> str:
@@ -64,10 +65,13 @@ def write_json(path: Path, data: Any) -> None:
     os.replace(tmp, path)
 
 
-def write_summary(run_dir: Path, cells: list[CellRecord]) -> None:
+def write_summary(run_dir: Path, cells: list[CellRecord],
+                  capacity: list[dict[str, Any]] | None = None) -> None:
+    """summary.json: every cell, and a capacity run's results (`capacity`)."""
     write_json(run_dir / "summary.json", {
         "schema_version": SCHEMA_VERSION,
         "cells": [c.to_dict() for c in cells],
+        **({"capacity": capacity} if capacity is not None else {}),
     })
 
 
@@ -116,4 +120,7 @@ def load_run(path: str | Path) -> Run:
             cells.append(CellRecord.from_dict(raw))
         except TypeError as exc:
             raise RunFolderError(f"{summary_path}: cell {i} is malformed ({exc})") from None
-    return Run(path=run_dir, manifest=manifest, cells=cells)
+    capacity = summary.get("capacity")
+    if capacity is not None and not isinstance(capacity, list):
+        raise RunFolderError(f"{summary_path}: 'capacity' is not a list")
+    return Run(path=run_dir, manifest=manifest, cells=cells, capacity=capacity)

@@ -38,6 +38,18 @@ class CellRecord:
     server_threads: int | None = None
     generator_cpu_pct: float | None = None
     upstream_cpu_pct: float | None = None
+    # The open model (an offered arrival rate; None: closed loop of `users`). Then
+    # latency_ms is corrected (from each request's intended start) and latency_raw_ms
+    # is from its actual start; `latency` says which latency_ms holds.
+    rate: float | None = None
+    arrival: str | None = None
+    achieved_rps: float | None = None
+    latency_raw_ms: dict[str, float] = field(default_factory=dict)
+    latency: str = "raw"
+    late: int = 0
+    unsent: int = 0
+    start_lag_p99_ms: float | None = None
+    offered_per_second: list[int] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
     path: str = ""  # the cell folder, relative to the run folder
@@ -45,7 +57,8 @@ class CellRecord:
     @property
     def key(self) -> CellKey:
         """What identifies a cell across trials and across runs."""
-        return CellKey(self.server, self.scenario, self.flavor, self.client, self.users)
+        return CellKey(self.server, self.scenario, self.flavor, self.client, self.users,
+                       self.rate)
 
     @property
     def failure_ratio(self) -> float:

@@ -32,6 +32,7 @@ class Archive:
         self.started = now()
         self.tmp, self.final = _new_run_dir(results, label, self.started)
         self.records: list[CellRecord] = []
+        self.capacity: list[dict[str, Any]] | None = None  # a capacity run's results
         self.manifest: dict[str, Any] = {
             "schema_version": SCHEMA_VERSION,
             "tool": "loadlab",
@@ -53,7 +54,11 @@ class Archive:
 
     def add(self, record: CellRecord) -> None:
         self.records.append(record)
-        write_summary(self.tmp, self.records)
+        write_summary(self.tmp, self.records, self.capacity)
+
+    def add_capacity(self, result: dict[str, Any]) -> None:
+        self.capacity = [*(self.capacity or []), result]
+        write_summary(self.tmp, self.records, self.capacity)
 
     def finish(self, status: str, error: str | None = None, outputs: Outputs | None = None,
                rename: bool = True) -> Path:
@@ -68,7 +73,7 @@ class Archive:
             cells_done=len(self.records),
             cells_failed=sum(r.status != "ok" for r in self.records),
         )
-        write_summary(self.tmp, self.records)
+        write_summary(self.tmp, self.records, self.capacity)
         self.save_manifest()
         if outputs is not None:
             self.report_error = outputs(self.tmp)
@@ -108,14 +113,15 @@ def seal_abandoned(tmp: Path, outputs: Outputs | None = None) -> Path:
     """Seal a run whose loadlab died: status `abandoned`, the finished cells kept,
     outputs written, renamed to its final name (never over an existing folder)."""
     manifest = json.loads((tmp / "manifest.json").read_text())
-    records = []
+    records, capacity = [], None
     if (tmp / "summary.json").exists():
-        records = [CellRecord.from_dict(c)
-                   for c in json.loads((tmp / "summary.json").read_text())["cells"]]
+        summary = json.loads((tmp / "summary.json").read_text())
+        records = [CellRecord.from_dict(c) for c in summary["cells"]]
+        capacity = summary.get("capacity")
     manifest.update(status="abandoned", error=ABANDONED_ERROR,
                     finished=now().isoformat(timespec="seconds"), cells_done=len(records),
                     cells_failed=sum(r.status != "ok" for r in records))
-    write_summary(tmp, records)
+    write_summary(tmp, records, capacity)
     write_json(tmp / "manifest.json", manifest)
     if outputs is not None:
         outputs(tmp)

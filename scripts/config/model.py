@@ -19,6 +19,7 @@ from ..errors import ConfigError
 from ..paths import LOOPBACK
 
 INTERFACES = ("wsgi", "asgi")
+ARRIVALS = ("uniform", "poisson")
 # What a server's `args` may say in braces; the plan fills them in.
 PLACEHOLDERS = ("host", "port", "workers", "threads", "connections")
 
@@ -128,6 +129,10 @@ class Rules:
     hot_cpu_pct: float = 85.0
     high_failure_ratio: float = 0.01
     min_requests: int = 50
+    # The open model held its schedule: achieved >= this share of offered, and the
+    # start lag's p99 under max_start_lag_ms; else `generator-behind` or `overloaded`.
+    min_achieved_ratio: float = 0.99
+    max_start_lag_ms: float = 50.0
 
 
 @dataclass(frozen=True)
@@ -161,12 +166,14 @@ class Profile:
     """A load shape and what it covers; None in a selection means "all"."""
 
     name: str
-    users: tuple[int, ...]
+    users: tuple[int, ...]  # closed loop: Locust users per cell (or none: open model)
     spawn_rate: float
     warmup_s: float
     duration_s: float
     trials: int
     summary: str = ""
+    rates: tuple[float, ...] = ()  # open model: offered requests/s per cell
+    arrival: str = "uniform"  # the open model's schedule: uniform | poisson
     servers: tuple[str, ...] | None = None
     scenarios: tuple[str, ...] | None = None
     flavors: tuple[str, ...] | None = None
@@ -176,6 +183,7 @@ class Profile:
     def describe(self) -> dict[str, Any]:
         return {
             "name": self.name, "summary": self.summary, "users": list(self.users),
+            "rates": list(self.rates), "arrival": self.arrival,
             "spawn_rate": self.spawn_rate, "warmup_s": self.warmup_s,
             "duration_s": self.duration_s, "trials": self.trials,
             "servers": _all_or(self.servers), "scenarios": _all_or(self.scenarios),
@@ -195,6 +203,11 @@ class Matrix:
     servers: dict[str, ServerSpec]
     clients: dict[str, ClientSpec]
     profiles: dict[str, Profile]
+    slo_p95_ms: dict[str, float] = field(default_factory=dict)  # [slo]: per scenario
+
+    def slo(self, scenario: str, default: float | None) -> float | None:
+        """The p95 objective of a scenario: the matrix's [slo], else the story's."""
+        return self.slo_p95_ms.get(scenario, default)
 
     def profile(self, name: str | None) -> Profile:
         name = name or self.default_profile

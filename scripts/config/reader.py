@@ -17,6 +17,7 @@ from app.upstream import MAX_MS, Faults
 from ..errors import ConfigError
 from ..paths import ROOT
 from .model import (
+    ARRIVALS,
     INTERFACES,
     PLACEHOLDERS,
     AppSettings,
@@ -172,9 +173,13 @@ def load_matrix(path: str | Path | None = None) -> Matrix:
         hot_cpu_pct=float(rules_table.number("hot_cpu_pct", 85.0, lo=1, hi=10_000)),
         high_failure_ratio=float(rules_table.number("high_failure_ratio", 0.01, lo=0, hi=1)),
         min_requests=rules_table.number("min_requests", 50, lo=0, integer=True),
+        min_achieved_ratio=float(rules_table.number("min_achieved_ratio", 0.99, lo=0,
+                                                    hi=1)),
+        max_start_lag_ms=float(rules_table.number("max_start_lag_ms", 50.0, lo=0)),
     )
     rules_table.done()
     profiles = _read_profiles(top, file, servers, clients)
+    slo = _read_slo(_Table(top.table("slo", {}), "slo", file))
     defaults = _Table(top.table("defaults", {}), "defaults", file)
     default_profile = defaults.str("profile", "quick")
     defaults.done()
@@ -182,7 +187,7 @@ def load_matrix(path: str | Path | None = None) -> Matrix:
         defaults.fail("profile", f"no profile called {default_profile!r}")
     top.done()
     return Matrix(file, default_profile, pinning, upstream, app, rules, servers, clients,
-                  profiles)
+                  profiles, slo)
 
 
 def _read_servers(top: _Table, file: Path) -> dict[str, ServerSpec]:
@@ -283,7 +288,9 @@ def _read_profiles(top: _Table, file: Path, servers: dict, clients: dict) -> dic
         profiles[name] = Profile(
             name=name,
             summary=t.str("summary", ""),
-            users=t.int_list("users", _REQUIRED, lo=1),
+            users=t.int_list("users", (), lo=1),
+            rates=_rates(t),
+            arrival=t.str("arrival", "uniform", choices=ARRIVALS),
             spawn_rate=float(t.number("spawn_rate", 100, lo=0.1)),
             warmup_s=float(t.number("warmup_s", 2, lo=0, hi=3600)),
             duration_s=float(t.number("duration_s", _REQUIRED, lo=1, hi=86_400)),
@@ -296,5 +303,27 @@ def _read_profiles(top: _Table, file: Path, servers: dict, clients: dict) -> dic
                 _Table(upstream_table, f"profiles.{name}.upstream", file)
             ),
         )
+        if profiles[name].users and profiles[name].rates:
+            t.fail("rates", "set users (closed loop) or rates (open model), not both")
         t.done()
     return profiles
+
+
+def _rates(t: _Table) -> tuple[float, ...]:
+    value = t.table("rates", [])
+    values = value if isinstance(value, list) else [value]
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) and v > 0
+               for v in values):
+        t.fail("rates", "must be a number > 0 or a list of them (requests/s)")
+    return tuple(float(v) for v in values)
+
+
+def _read_slo(t: _Table) -> dict[str, float]:
+    """[slo]: scenario = p95 objective in ms, overriding the story's own."""
+    slo = {}
+    for name in list(t.data):
+        if name not in SCENARIOS_BY_NAME:
+            t.fail(name, f"unknown scenario (known: {', '.join(SCENARIOS_BY_NAME)})")
+        slo[name] = float(t.number(name, lo=0.001))
+    t.done()
+    return slo

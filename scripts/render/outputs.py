@@ -11,7 +11,7 @@ from ..analysis.compare import Between, Within
 from ..archive.folder import Run, load_run
 from ..archive.records import CellRecord
 from ..observe import Observer
-from . import html, json, md, table
+from . import capacity, html, json, md, table
 from .verdict import write_markdown
 
 FORMATS = ("table", "md", "json", "html")
@@ -23,7 +23,11 @@ class RunOutputs(Observer):
     def run_sealing(self, run_dir: Path, manifest: dict, records: list[CellRecord]) -> str | None:
         write_markdown(run_dir / "summary.md", manifest, records)
         try:
-            html.write_report(load_run(run_dir), run_dir / "report.html")
+            run = load_run(run_dir)
+            if run.capacity:
+                with open(run_dir / "summary.md", "a") as f:
+                    f.write("\n" + capacity.markdown(run.capacity))
+            html.write_report(run, run_dir / "report.html")
         except Exception as exc:  # the numbers are safe in summary.json
             (run_dir / "report-error.log").write_text(traceback.format_exc())
             return f"report.html not written: {exc}"

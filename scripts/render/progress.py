@@ -29,9 +29,11 @@ def fmt_duration(seconds: float) -> str:
 
 
 class Progress(Observer):
-    def __init__(self, console: Console | None = None, quiet: bool = False) -> None:
+    def __init__(self, console: Console | None = None, quiet: bool = False,
+                 verdict: bool = True) -> None:
         self.console = console or Console(stderr=True, highlight=False)
         self.quiet = quiet
+        self.verdict = verdict  # the point verdict at the end (a capacity run has its own)
 
     def note(self, text: str, style: str = "") -> None:
         """A line of plain text (log tails, errors: brackets in them are not markup)."""
@@ -62,7 +64,8 @@ class Progress(Observer):
         self.console.print(f"[green]{record.rps:,.1f} rps[/] p95 {fmt_ms(p95)}{fails}{flags}")
 
     def run_done(self, path: Path, records: list[CellRecord], status: str) -> None:
-        print_verdict(records)
+        if self.verdict:
+            print_verdict(records)
         colour = {"complete": "green", "interrupted": "yellow"}.get(status, "red")
         failed = sum(r.status != "ok" for r in records)
         tail = f", {failed} failed" if failed else ""

@@ -46,14 +46,14 @@ class Bench:
     """One invocation of `loadlab bench`: owns its run folder and its processes."""
 
     def __init__(self, matrix: Matrix, plan: Plan, options: Options,
-                 observers: list[Observer] | None = None) -> None:
+                 observers: list[Observer] | None = None, mode: str = "bench") -> None:
         self.matrix = matrix
         self.plan = plan
         self.options = options
         self.progress = Observers(observers or [])
         self.pinning: Pinning = matrix.pinning.resolved() if options.pin else Pinning(False)
         self.archive = Archive(options.results, options.label, manifest.build(
-            mode="bench", command=options.command, matrix=matrix,
+            mode=mode, command=options.command, matrix=matrix,
             profile=plan.profile.describe(), plan=plan.describe(), upstream=plan.upstream,
             pinning=self.pinning, processes=options.processes,
             app_env=services.app_env(matrix, "<upstream url>", "<cell client>")))
@@ -83,14 +83,10 @@ class Bench:
         status, error = "complete", None
         try:
             try:
-                self.progress.plan(len(self.plan.cells), self.plan.estimate_s(),
+                self.progress.plan(self._total(), self.plan.estimate_s(self._total()),
                                    self.plan.skipped)
                 self._prepare()
-                for cell in self.plan.cells:
-                    self.progress.cell_started(cell, len(self.plan.cells), self._time_left(cell))
-                    record = self._run_cell(cell)
-                    self.archive.add(record)
-                    self.progress.cell_done(cell, record)
+                self._measure_all()
             finally:
                 signals.defer()  # from here on nothing is cut short; a signal is noted
             failed = [r for r in self.records if r.status != "ok"]
@@ -129,6 +125,23 @@ class Bench:
             self.progress.note(f"{signals.hit[0]} came after the run was sealed {status}")
         return status
 
+    def _measure_all(self) -> None:
+        """Every cell of the plan, in order (a capacity search decides as it goes)."""
+        for cell in self.plan.cells:
+            self._measure(cell)
+
+    def _measure(self, cell: Cell) -> CellRecord:
+        """One cell, start to finish: told to the observers and kept in the archive."""
+        self.progress.cell_started(cell, self._total(), self._time_left(cell))
+        record = self._run_cell(cell)
+        self.archive.add(record)
+        self.progress.cell_done(cell, record)
+        return record
+
+    def _total(self) -> int:
+        """How many cells the run will measure (at most, for a search)."""
+        return len(self.plan.cells)
+
     def _outputs(self, run_dir: Path) -> str | None:
         return self.progress.run_sealing(run_dir, self.archive.manifest, self.records)
 
@@ -146,7 +159,7 @@ class Bench:
     def _run_cell(self, cell: Cell) -> CellRecord:
         cell_dir = self.tmp / cell.path
         cell_dir.mkdir(parents=True)
-        record = collect.new_record(cell.key, cell.server.interface, cell.trial)
+        record = collect.new_record(cell.key, cell.server.interface, cell.trial, cell.users)
         server: supervise.Process | None = None
         locust: supervise.Process | None = None
         try:
@@ -168,7 +181,8 @@ class Bench:
                 log_path=cell_dir / "locust.log",
                 env=loadgen.env(cell_dir=cell_dir, warmup_s=profile.warmup_s,
                                 duration_s=profile.duration_s,
-                                catalog_rows=self.matrix.app.catalog_rows),
+                                catalog_rows=self.matrix.app.catalog_rows, rate=cell.rate,
+                                arrival=profile.arrival, processes=self.options.processes),
                 cpus=self.pinning.cpus("generator"),
             ).start()
             roles = {"server": server.tree, "generator": locust.tree,
@@ -209,4 +223,4 @@ class Bench:
                              + locust.log_tail())
 
     def _time_left(self, cell: Cell) -> float:
-        return self.plan.estimate_s(len(self.plan.cells) - cell.index)
+        return self.plan.estimate_s(self._total() - cell.index)

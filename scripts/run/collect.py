@@ -14,15 +14,19 @@ from ..archive.folder import write_json
 from ..archive.records import CellRecord
 from ..cells import CellKey
 from ..config import Rules
+from ..search import held_schedule
 from .loadgen import Measurement
 from .sampler import Sampler
 
 
-def new_record(key: CellKey, interface: str, trial: int) -> CellRecord:
-    """An empty record for the cell `key`, trial `trial` (status ok until it fails)."""
+def new_record(key: CellKey, interface: str, trial: int,
+               users: int | None = None) -> CellRecord:
+    """An empty record for the cell `key`, trial `trial` (status ok until it fails);
+    `users` is the open model's concurrency cap (the key's users otherwise)."""
     return CellRecord(server=key.server, interface=interface, scenario=key.scenario,
-                      flavor=key.flavor, client=key.client, users=key.users, trial=trial,
-                      path=key.path(trial))
+                      flavor=key.flavor, client=key.client,
+                      users=key.users if users is None else users, trial=trial,
+                      path=key.path(trial), rate=key.rate)
 
 
 def fill(record: CellRecord, m: Measurement, cell_dir: Path, rules: Rules,
@@ -38,10 +42,29 @@ def fill(record: CellRecord, m: Measurement, cell_dir: Path, rules: Rules,
     write_json(cell_dir / "latency.json", m.to_json())
     if sampler is not None:
         _resources(record, sampler, m.window, rules, processes)
+    if m.open is not None:
+        _open(record, m, rules)
     if record.requests and record.failure_ratio > rules.high_failure_ratio:
         record.warnings.append("high-failure-ratio")
     if record.requests < rules.min_requests:
         record.warnings.append("few-requests")
+
+
+def _open(record: CellRecord, m: Measurement, rules: Rules) -> None:
+    """Corrected latency becomes the cell's latency; a missed schedule is flagged, and
+    blamed on the generator when its CPU was hot, else on the server."""
+    assert m.open is not None
+    record.latency_raw_ms = record.latency_ms
+    record.latency_ms = m.latency_corrected_ms
+    record.latency = "corrected"
+    record.arrival = m.open.arrival
+    record.achieved_rps = round(m.achieved_rps, 2)
+    record.late, record.unsent = m.open.late, m.open.unsent
+    record.start_lag_p99_ms = m.open.start_lag_p99_ms
+    record.offered_per_second = m.open.offered_per_second
+    if not held_schedule(record, rules.min_achieved_ratio, rules.max_start_lag_ms):
+        record.warnings.append("generator-behind" if "generator-hot" in record.warnings
+                               else "overloaded")
 
 
 def _resources(record: CellRecord, sampler: Sampler, window: tuple[float, float],

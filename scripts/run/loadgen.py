@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -65,14 +65,52 @@ def web_ui_argv(*, scenario: str, host: str, web_port: int, cell_dir: Path,
     ), *classes]
 
 
-def env(*, cell_dir: Path, warmup_s: float, duration_s: float,
-        catalog_rows: int) -> dict[str, str]:
+def env(*, cell_dir: Path, warmup_s: float, duration_s: float, catalog_rows: int,
+        rate: float | None = None, arrival: str = "uniform",
+        processes: int = 1) -> dict[str, str]:
+    """What locustfiles/base.py reads: the window, and the open model's rate."""
     return {
         "LOADLAB_CELL_DIR": str(cell_dir),
         "LOADLAB_WARMUP_S": f"{warmup_s:g}",
         "LOADLAB_DURATION_S": f"{duration_s:g}",
         "LOADLAB_CATALOG_ROWS": str(catalog_rows),
+        "LOADLAB_RATE": f"{rate:g}" if rate else "0",
+        "LOADLAB_ARRIVAL": arrival,
+        "LOADLAB_PROCESSES": str(processes),
     }
+
+
+def percentiles_ms(hist: HdrHistogram) -> dict[str, float]:
+    """The table's percentiles (and max, mean) of a µs histogram, in ms."""
+    if not hist.get_total_count():
+        return {}
+    values = {k: hist.get_value_at_percentile(p) / 1000 for k, p in PERCENTILES.items()}
+    values["max"] = hist.get_max_value() / 1000
+    values["mean"] = hist.get_mean_value() / 1000
+    return {k: round(v, 3) for k, v in values.items()}
+
+
+def _new() -> HdrHistogram:
+    return HdrHistogram(1, HIGHEST_US, SIGNIFICANT_DIGITS)
+
+
+@dataclass
+class OpenLoad:
+    """What the open model adds to a measurement: the schedule and its misses."""
+
+    rate: float  # offered requests/s, all Locust processes together
+    arrival: str
+    corrected: HdrHistogram  # from each request's intended start
+    lag: HdrHistogram  # intended -> actual start
+    late: int  # started more than LATE_MS after their intended time
+    unsent: int  # never started before the window closed
+    offered_per_second: list[int] = field(default_factory=list)
+
+    @property
+    def start_lag_p99_ms(self) -> float:
+        if not self.lag.get_total_count():
+            return 0.0
+        return round(self.lag.get_value_at_percentile(99.0) / 1000, 3)
 
 
 @dataclass
@@ -87,20 +125,26 @@ class Measurement:
     rps_per_second: list[float] = field(default_factory=list)
     failures_per_second: list[int] = field(default_factory=list)
     p95_ms_per_second: list[float] = field(default_factory=list)
+    open: OpenLoad | None = None
 
     @property
     def rps(self) -> float:
         return self.requests / self.duration_s if self.duration_s else 0.0
 
     @property
+    def achieved_rps(self) -> float:
+        """Answers per second, failed ones too: what the open model offered, achieved."""
+        return (self.requests + self.failures) / self.duration_s if self.duration_s else 0.0
+
+    @property
     def latency_ms(self) -> dict[str, float]:
-        hist = self.histogram
-        if not hist.get_total_count():
-            return {}
-        values = {k: hist.get_value_at_percentile(p) / 1000 for k, p in PERCENTILES.items()}
-        values["max"] = hist.get_max_value() / 1000
-        values["mean"] = hist.get_mean_value() / 1000
-        return {k: round(v, 3) for k, v in values.items()}
+        """Raw: from each request's actual start (what Locust sees)."""
+        return percentiles_ms(self.histogram)
+
+    @property
+    def latency_corrected_ms(self) -> dict[str, float]:
+        """From each request's intended start (open model only; else empty)."""
+        return percentiles_ms(self.open.corrected) if self.open else {}
 
     def to_json(self) -> dict[str, Any]:
         """latency.json: the cell's histogram, its percentiles and its seconds."""
@@ -118,6 +162,16 @@ class Measurement:
                                    self.p95_ms_per_second, strict=True)
             ],
             "histogram": self.histogram.encode().decode() if self.requests else None,
+            **({"open": {
+                "rate": self.open.rate, "arrival": self.open.arrival,
+                "achieved_rps": round(self.achieved_rps, 2),
+                "percentiles_corrected": self.latency_corrected_ms,
+                "late": self.open.late, "unsent": self.open.unsent,
+                "start_lag_p99_ms": self.open.start_lag_p99_ms,
+                "offered_per_second": self.open.offered_per_second,
+                "histogram_corrected": (self.open.corrected.encode().decode()
+                                        if self.open.corrected.get_total_count() else None),
+            }} if self.open else {}),
         }
 
 
@@ -148,13 +202,25 @@ def read_measurement(cell_dir: Path, name: str | None = None,
     start, end = float(window["start"]), float(window["end"])
     first, last = math.ceil(start), math.floor(end)  # whole seconds [first, last)
 
-    merged = HdrHistogram(1, HIGHEST_US, SIGNIFICANT_DIGITS)
+    merged = _new()
     per_second: dict[int, list[Any]] = {s: [0, 0, None] for s in range(first, last)}
+    open_load: OpenLoad | None = None
+    offered = dict.fromkeys(range(first, last), 0)
     for path in sorted(cell_dir.glob("latency-*.json")):
         try:
-            names = json.loads(path.read_text())["names"]
+            data = json.loads(path.read_text())
+            names = data["names"]
         except (OSError, ValueError, KeyError):
             raise MeasurementError(f"{path.name} is unreadable") from None
+        if "open" in data:
+            open_load = open_load or OpenLoad(0.0, data["open"]["arrival"], _new(), _new(),
+                                              0, 0)
+            open_load.rate += float(data["open"]["rate"])
+            for second, n in data["open"]["offered"].items():
+                if int(second) in offered:
+                    offered[int(second)] += n
+            open_load.unsent += sum(n for second, n in data["open"]["unsent"].items()
+                                    if first <= int(second) < last)
         slots = [(second, slot) for n, seconds in names.items() if name in (None, n)
                  for second, slot in seconds.items()]
         for second, slot in slots:
@@ -164,9 +230,14 @@ def read_measurement(cell_dir: Path, name: str | None = None,
             per_second[s][0] += slot["ok"]
             per_second[s][1] += slot["failed"]
             if slot["histogram"]:
-                hist = per_second[s][2] or HdrHistogram(1, HIGHEST_US, SIGNIFICANT_DIGITS)
+                hist = per_second[s][2] or _new()
                 hist.decode_and_add(slot["histogram"])
                 per_second[s][2] = hist
+            if open_load is not None and "lag" in slot:
+                open_load.late += slot["late"]
+                open_load.lag.decode_and_add(slot["lag"])
+                if slot["corrected"]:
+                    open_load.corrected.decode_and_add(slot["corrected"])
     if not keep_raw:
         for path in cell_dir.glob("latency-*.json"):
             path.unlink()
@@ -190,4 +261,5 @@ def read_measurement(cell_dir: Path, name: str | None = None,
         rps_per_second=rps,
         failures_per_second=fails,
         p95_ms_per_second=p95s,
+        open=open_load and replace(open_load, offered_per_second=list(offered.values())),
     )

@@ -1,0 +1,92 @@
+"""A capacity run as text: the answer first (capacity at the SLO, what limited it, async
+against sync), for the terminal (an observer of the run) and for summary.md."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+
+from ..analysis.capacity import versus_sync
+from ..archive.records import CellRecord
+from ..observe import Observer
+
+HEADERS = ["scenario", "server", "flavor", "capacity rps", "bracket", "p95 SLO", "limited by"]
+
+
+def _rate(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.1f}"
+
+
+def rows(capacity: list[dict[str, Any]]) -> list[list[str]]:
+    out = []
+    for c in capacity:
+        lo, hi = c["bracket"]
+        client = f" [{c['client']}]" if c.get("client") else ""
+        mark = "" if c.get("confirmed") else " (unconfirmed)"
+        out.append([c["scenario"], c["server"], f"{c['flavor']}{client}",
+                    _rate(c["capacity_rps"]) + mark, f"{_rate(lo)} .. {_rate(hi)}",
+                    f"{c['slo']['p95_ms']:g} ms", c.get("limit") or "-"])
+    return out
+
+
+def versus_lines(capacity: list[dict[str, Any]]) -> list[str]:
+    lines = []
+    for v in versus_sync(capacity):
+        client = f" [{v.client}]" if v.client else ""
+        base = f" [{v.sync_client}]" if v.sync_client else ""
+        ratio = "-" if v.ratio is None else f"{v.ratio:.2f}x"
+        note = f"  ({v.note})" if v.note else ""
+        lines.append(f"{v.scenario} on {v.server}: {v.flavor}{client} holds {ratio} the"
+                     f" load of {v.sync_flavor}{base}{note}")
+    return lines
+
+
+def text(capacity: list[dict[str, Any]]) -> str:
+    """Plain aligned text: no number is ever cut to fit a terminal or a pipe."""
+    table = [HEADERS, *rows(capacity)]
+    widths = [max(len(r[i]) for r in table) for i in range(len(HEADERS))]
+    right = {3, 4, 5}
+    lines = ["capacity: the highest offered rate that held the objective"
+             " (p95 from the intended start, failures, the schedule kept)"]
+    for r in table:
+        cells = [c.rjust(w) if i in right else c.ljust(w)
+                 for i, (c, w) in enumerate(zip(r, widths, strict=True))]
+        lines.append("  ".join(cells).rstrip())
+    versus = versus_lines(capacity)
+    if versus:
+        lines += ["", "async vs sync, as a ratio of capacities:", *[f"  {v}" for v in versus]]
+    return "\n".join(lines) + "\n"
+
+
+def print_capacity(capacity: list[dict[str, Any]], console: Console | None = None) -> None:
+    console = console or Console(highlight=False)
+    console.print(escape(text(capacity)), soft_wrap=True, end="")
+
+
+def markdown(capacity: list[dict[str, Any]]) -> str:
+    lines = ["## Capacity", "", "| " + " | ".join(HEADERS) + " |",
+             "|" + "|".join("---:" if h in ("capacity rps", "bracket", "p95 SLO") else "---"
+                            for h in HEADERS) + "|"]
+    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |"
+              for r in rows(capacity)]
+    lines += ["", *[f"- {line}" for line in versus_lines(capacity)], ""]
+    return "\n".join(lines)
+
+
+class CapacitySummary(Observer):
+    """Prints the capacity table when the run is sealed (the answer, before the path)."""
+
+    def __init__(self, console: Console | None = None) -> None:
+        self.console = console or Console(highlight=False)
+
+    def run_done(self, path: Path, records: list[CellRecord], status: str) -> None:
+        try:
+            capacity = json.loads((path / "summary.json").read_text()).get("capacity")
+        except (OSError, ValueError):
+            return
+        if capacity:
+            print_capacity(capacity, self.console)

@@ -1,0 +1,60 @@
+"""`loadlab capacity`: per configuration, the highest offered rate that holds its SLO.
+
+A bench whose cells are chosen as it goes: for each (server, scenario, flavor, client)
+of the plan, search.py picks the next open-model rate from the steps so far; each step
+is a normal cell (a fresh server, warmup, the measured window) archived like any other,
+so `compare` reads a capacity run too. Each configuration's result goes into
+summary.json's `capacity` list as soon as its search ends.
+"""
+
+from __future__ import annotations
+
+from ..archive.records import CellRecord
+from ..config import Matrix
+from ..observe import Observer
+from ..plan import Cell, Plan, open_users
+from ..search import MAX_STEPS, Objective, Search, result, start_rate
+from .bench import Bench, Options
+
+
+class CapacityRun(Bench):
+    """A Bench over configurations: `plan.cells` gives one cell per configuration (its
+    rate unused); the search replaces it with steps."""
+
+    def __init__(self, matrix: Matrix, plan: Plan, options: Options,
+                 objectives: dict[str, Objective],
+                 observers: list[Observer] | None = None) -> None:
+        super().__init__(matrix, plan, options, observers, mode="capacity")
+        self.objectives = objectives
+        self.archive.manifest["capacity"] = {
+            "slo": {name: o.describe() for name, o in objectives.items()},
+            "search": {"growth": Search.growth, "precision": Search.precision,
+                       "max_steps": MAX_STEPS},
+        }
+        self.archive.capacity = []
+        self.archive.save_manifest()
+        self._index = 0
+
+    def _total(self) -> int:
+        return len(self.plan.cells) * MAX_STEPS  # at most: a search stops early
+
+    def _measure_all(self) -> None:
+        for config in self.plan.cells:
+            self._search(config)
+
+    def _search(self, config: Cell) -> None:
+        objective = self.objectives[config.scenario.name]
+        search = Search(start_rate(config.server, config.scenario.typical_ms))
+        records: list[CellRecord] = []
+        while (rate := search.next_rate()) is not None:
+            trial = 1 + sum(r == rate for r, _ in search.steps)
+            cell = Cell(self._index, config.server, config.scenario, config.flavor,
+                        config.client, open_users(rate, config.scenario), trial, rate)
+            self._index += 1
+            record = self._measure(cell)
+            records.append(record)
+            search.record(rate, not objective.misses(record))
+        key = {"server": config.server.name, "scenario": config.scenario.name,
+               "flavor": config.flavor, "client": config.client}
+        self.archive.add_capacity(result(config.server, key, objective, search, records,
+                                         self.matrix.rules))

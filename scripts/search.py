@@ -1,0 +1,203 @@
+"""The capacity search, as pure logic: which rate to offer next, whether a step held the
+objective, and what the result is. No processes: run/capacity.py measures the steps.
+
+Like Nighthawk's adaptive load controller: offer a rate; grow it geometrically until a
+step fails (or shrink it until one passes); then bisect the bracket [highest pass,
+lowest fail] until it is within `precision` of the pass; then hold the best rate once
+more to confirm it. A confirmation that fails counts as a fail at that rate and the
+search goes on below it. At most `max_steps` steps, so the time per configuration is
+bounded by max_steps x (warmup + duration + the per-cell overhead).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .archive.records import CellRecord
+from .config import Rules, ServerSpec
+
+GROWTH = 2.0
+PRECISION = 0.05
+MAX_STEPS = 18
+MIN_RATE = 1.0
+
+
+def held_schedule(record: CellRecord, min_achieved_ratio: float,
+                  max_start_lag_ms: float) -> bool:
+    """An open-model cell kept its schedule: enough achieved, starts on time."""
+    return (record.rate is not None and record.achieved_rps is not None
+            and record.achieved_rps >= min_achieved_ratio * record.rate
+            and (record.start_lag_p99_ms or 0.0) <= max_start_lag_ms)
+
+
+@dataclass(frozen=True)
+class Objective:
+    """What a step must hold: p95 (corrected) within the SLO, few failures, and the
+    offered rate actually achieved on schedule."""
+
+    p95_ms: float
+    max_failure_ratio: float = 0.01
+    min_achieved_ratio: float = 0.99
+    max_start_lag_ms: float = 50.0
+
+    @classmethod
+    def of(cls, p95_ms: float, rules: Rules, max_failure_ratio: float | None = None
+           ) -> Objective:
+        return cls(p95_ms, rules.high_failure_ratio if max_failure_ratio is None
+                   else max_failure_ratio, rules.min_achieved_ratio, rules.max_start_lag_ms)
+
+    def held_schedule(self, record: CellRecord) -> bool:
+        return held_schedule(record, self.min_achieved_ratio, self.max_start_lag_ms)
+
+    def misses(self, record: CellRecord) -> list[str]:
+        """Why a step failed the objective; empty when it held."""
+        if record.status != "ok":
+            return [f"the cell failed: {(record.error or '').splitlines()[0]}"]
+        out = []
+        p95 = record.latency_ms.get("p95")
+        if p95 is None or p95 > self.p95_ms:
+            out.append(f"p95 {p95 if p95 is not None else '-'} ms > {self.p95_ms:g} ms")
+        if record.failure_ratio > self.max_failure_ratio:
+            out.append(f"failures {record.failure_ratio:.1%} > {self.max_failure_ratio:.1%}")
+        if not self.held_schedule(record):
+            out.append(f"achieved {record.achieved_rps} of {record.rate:g} rps"
+                       f" (start lag p99 {record.start_lag_p99_ms} ms)")
+        return out
+
+    def describe(self) -> dict[str, Any]:
+        return {"p95_ms": self.p95_ms, "latency": "corrected",
+                "max_failure_ratio": self.max_failure_ratio,
+                "min_achieved_ratio": self.min_achieved_ratio,
+                "max_start_lag_ms": self.max_start_lag_ms}
+
+
+@dataclass
+class Search:
+    """The state of one configuration's search: every step's rate and verdict."""
+
+    start: float
+    growth: float = GROWTH
+    precision: float = PRECISION
+    max_steps: int = MAX_STEPS
+    steps: list[tuple[float, bool]] = field(default_factory=list)
+
+    @property
+    def passes(self) -> list[float]:
+        """Rates that held, unless the same rate also failed (a failed confirmation)."""
+        failed = {r for r, ok in self.steps if not ok}
+        return [r for r, ok in self.steps if ok and r not in failed]
+
+    @property
+    def fails(self) -> list[float]:
+        return [r for r, ok in self.steps if not ok]
+
+    @property
+    def bracket(self) -> tuple[float | None, float | None]:
+        """(highest pass below the lowest fail, lowest fail)."""
+        hi = min(self.fails, default=None)
+        lo = max((r for r in self.passes if hi is None or r < hi), default=None)
+        return lo, hi
+
+    @property
+    def confirmed(self) -> bool:
+        lo, _ = self.bracket
+        return lo is not None and sum(r == lo and ok for r, ok in self.steps) >= 2
+
+    @property
+    def converged(self) -> bool:
+        lo, hi = self.bracket
+        return (lo is not None and hi is not None and hi - lo <= self.precision * lo
+                and self.confirmed)
+
+    @property
+    def hopeless(self) -> bool:
+        """Fails even at the lowest rate: no capacity at this objective."""
+        return MIN_RATE in self.fails
+
+    def next_rate(self) -> float | None:
+        """The rate to offer next, or None when the search is over."""
+        if len(self.steps) >= self.max_steps or self.converged or self.hopeless:
+            return None
+        lo, hi = self.bracket
+        if not self.steps:
+            return round(max(MIN_RATE, self.start), 2)
+        if hi is None:
+            return round(lo * self.growth, 2)  # every step passed: grow
+        if lo is None:
+            return round(max(MIN_RATE, hi / self.growth), 2)  # every step failed: shrink
+        if hi - lo <= self.precision * lo:
+            return lo  # narrow enough: hold the best once more
+        return round((lo + hi) / 2, 2)
+
+    def record(self, rate: float, passed: bool) -> None:
+        self.steps.append((rate, passed))
+
+
+def start_rate(spec: ServerSpec, typical_ms: float) -> float:
+    """Where to start: half what the server's concurrency allows at the unloaded latency
+    (Little's law), kept between 2 and 500 requests/s, to two significant digits."""
+    rate = min(500.0, max(2.0, 0.5 * concurrency(spec) / (typical_ms / 1000)))
+    return float(f"{rate:.2g}")
+
+
+def concurrency(spec: ServerSpec) -> int:
+    """Requests the server can serve at once: workers x (threads or connections)."""
+    return spec.workers * spec.concurrency
+
+
+def limit(record: CellRecord, spec: ServerSpec, rules: Rules) -> str:
+    """What limited the configuration, read off its first failing step."""
+    w = record.warnings
+    if "generator-hot" in w or "generator-behind" in w:
+        return f"generator (Locust at {record.generator_cpu_pct or 0:.0f}% CPU)"
+    if "upstream-hot" in w:
+        return f"upstream (the stand-in at {record.upstream_cpu_pct or 0:.0f}% CPU)"
+    if record.server_cpu_pct is not None and record.server_cpu_pct >= rules.hot_cpu_pct:
+        return f"server CPU ({record.server_cpu_pct:.0f}%)"
+    if spec.interface == "wsgi":
+        return (f"server concurrency ({concurrency(spec)} = {spec.workers} workers x"
+                f" {spec.concurrency})")
+    if record.status != "ok":
+        return "the cell failed"
+    return "latency (no saturated resource seen: the objective itself)"
+
+
+def step_describe(record: CellRecord, passed: bool, misses: list[str]) -> dict[str, Any]:
+    raw, cor = record.latency_raw_ms, record.latency_ms
+    return {
+        "rate": record.rate, "achieved_rps": record.achieved_rps, "passed": passed,
+        "misses": misses, "users": record.users, "trial": record.trial,
+        "p50_ms": cor.get("p50"), "p95_ms": cor.get("p95"), "p99_ms": cor.get("p99"),
+        "raw_p50_ms": raw.get("p50"), "raw_p95_ms": raw.get("p95"),
+        "raw_p99_ms": raw.get("p99"), "failures": record.failures,
+        "failure_ratio": round(record.failure_ratio, 4), "late": record.late,
+        "start_lag_p99_ms": record.start_lag_p99_ms,
+        "server_cpu_pct": record.server_cpu_pct,
+        "generator_cpu_pct": record.generator_cpu_pct,
+        "upstream_cpu_pct": record.upstream_cpu_pct, "warnings": list(record.warnings),
+        "path": record.path,
+    }
+
+
+def result(spec: ServerSpec, key: dict[str, Any], objective: Objective, search: Search,
+           records: list[CellRecord], rules: Rules) -> dict[str, Any]:
+    """One configuration's capacity record (summary.json's `capacity` list)."""
+    lo, hi = search.bracket
+    judged = [(r, not objective.misses(r)) for r in records]
+    first_fail = next((r for r, ok in judged if not ok and r.rate == hi), None)
+    passing = [r for r, ok in judged if ok and r.rate == lo]
+    service_ms = min((r.latency_raw_ms.get("p50") or 0 for r in passing), default=None)
+    bound = (round(concurrency(spec) / (service_ms / 1000), 1)
+             if service_ms and spec.interface == "wsgi" else None)
+    return {
+        **key, "interface": spec.interface,
+        "capacity_rps": lo or 0.0,
+        "bracket": [lo, hi], "confirmed": search.confirmed, "converged": search.converged,
+        "slo": objective.describe(),
+        "limit": limit(first_fail, spec, rules) if first_fail else
+                 ("not reached: every step held" if hi is None else None),
+        "concurrency": concurrency(spec),
+        "concurrency_bound_rps": bound,  # C / S, S the raw p50 at the best step
+        "steps": [step_describe(r, ok, objective.misses(r)) for r, ok in judged],
+    }

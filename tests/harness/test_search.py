@@ -1,0 +1,82 @@
+"""search.py on synthetic servers: a threshold the search must find within its
+precision, confirmed; and the objective's reasons for failing a step."""
+
+from __future__ import annotations
+
+import pytest
+
+from scripts.archive.records import CellRecord
+from scripts.config import Rules, ServerSpec
+from scripts.search import MAX_STEPS, MIN_RATE, Objective, Search, limit, start_rate
+
+
+def run(search: Search, capacity: float, flaky: set[float] = frozenset()) -> Search:
+    """Drive the search against a server that holds any rate <= capacity."""
+    while (rate := search.next_rate()) is not None:
+        search.record(rate, rate <= capacity and rate not in flaky)
+    return search
+
+
+@pytest.mark.parametrize("start,capacity", [(18, 40), (500, 37), (2, 1234), (100, 100)])
+def test_finds_the_threshold_within_precision_and_confirms_it(start, capacity):
+    s = run(Search(start), capacity)
+    lo, hi = s.bracket
+    assert s.converged and s.confirmed
+    assert lo <= capacity < hi and (hi - lo) <= 0.05 * lo
+    assert len(s.steps) <= MAX_STEPS
+    assert s.steps[-1] == (lo, True)  # the last step holds the best rate again
+
+
+def test_a_failed_confirmation_moves_the_search_below():
+    s = Search(10)
+    for rate, ok in [(10, True), (20, True), (40, False), (30, False), (25, True),
+                     (27.5, False), (26.25, False), (25, False)]:
+        s.record(rate, ok)
+    lo, hi = s.bracket
+    assert hi == 25 and lo == 20  # 25 passed once, then failed: not a pass
+    assert s.next_rate() == 22.5
+
+
+def test_hopeless_and_bounded():
+    s = run(Search(8), capacity=0.5)
+    assert s.hopeless and s.bracket == (None, MIN_RATE)
+    s = Search(10, max_steps=3)
+    run(s, capacity=1e9)
+    assert len(s.steps) == 3 and not s.converged and s.bracket == (40, None)
+
+
+def record(**kw) -> CellRecord:
+    base = dict(server="s", interface="wsgi", scenario="sleep", flavor="sync", client=None,
+                users=6, trial=1, rate=40.0, achieved_rps=40.0, requests=200,
+                latency_ms={"p95": 60.0}, start_lag_p99_ms=1.0)
+    return CellRecord(**{**base, **kw})
+
+
+def test_objective_misses():
+    o = Objective.of(150, Rules())
+    assert o.misses(record()) == []
+    assert "p95" in o.misses(record(latency_ms={"p95": 151.0}))[0]
+    assert "failures" in o.misses(record(failures=10))[0]
+    assert "achieved 39.0 of 40" in o.misses(record(achieved_rps=39.0))[0]
+    assert "start lag" in o.misses(record(start_lag_p99_ms=80.0))[0]
+    assert "failed" in o.misses(record(status="failed", error="boom"))[0]
+
+
+def spec(interface="wsgi", workers=2, concurrency=1) -> ServerSpec:
+    return ServerSpec("srv", interface, "gunicorn", (), workers, concurrency)
+
+
+def test_limit_names_the_saturated_resource():
+    rules = Rules()
+    assert limit(record(warnings=["generator-hot"], generator_cpu_pct=97), spec(),
+                 rules).startswith("generator")
+    assert limit(record(server_cpu_pct=99), spec(), rules).startswith("server CPU")
+    assert limit(record(server_cpu_pct=5), spec(workers=1, concurrency=4),
+                 rules) == "server concurrency (4 = 1 workers x 4)"
+    assert limit(record(server_cpu_pct=5), spec("asgi", 1, 1000), rules).startswith("latency")
+
+
+def test_start_rate_is_half_the_concurrency_bound():
+    assert start_rate(spec(workers=2, concurrency=1), 55.0) == 18.0  # 0.5 * 2 / 0.055
+    assert start_rate(spec("asgi", 1, 1000), 2.0) == 500.0
+    assert start_rate(spec(workers=1, concurrency=1), 5000.0) == 2.0
