@@ -16,7 +16,7 @@ SCENARIO  ?= weather
 A ?=
 B ?=
 
-.PHONY: help setup bench ui serve compare fidelity test lint clean distclean
+.PHONY: help setup bench capacity ui serve compare fidelity test lint clean distclean
 
 help: ## this list
 	@echo "loadlab: should this Django view be async, and on which server?"
@@ -39,6 +39,10 @@ setup: $(STAMP) ## create .venv (Python >= 3.12) and install everything
 
 bench: $(STAMP) ## run the matrix: [PROFILE=quick] [SERVERS=a,b] [SCENARIOS=x,y] [LABEL=name]
 	$(LOADLAB) bench $(if $(PROFILE),--profile $(PROFILE)) $(if $(SERVERS),--servers $(SERVERS)) \
+	  $(if $(SCENARIOS),--scenarios $(SCENARIOS)) $(if $(LABEL),--label $(LABEL))
+
+capacity: $(STAMP) ## the load each configuration holds within its SLO: [SERVERS=a,b] [SCENARIOS=x,y]
+	$(LOADLAB) capacity $(if $(SERVERS),--servers $(SERVERS)) \
 	  $(if $(SCENARIOS),--scenarios $(SCENARIOS)) $(if $(LABEL),--label $(LABEL))
 
 ui: $(STAMP) ## Locust web UI on 127.0.0.1:8089: SERVER=uvicorn [SCENARIO=weather]

@@ -79,7 +79,7 @@ class SyncAsync:
 
 @dataclass
 class ServerRace:
-    """One flavor (and client, users) across servers; rows are B = server vs A = best."""
+    """One flavor (and client, load) across servers; rows are B = server vs A = best."""
 
     flavor: str
     client: str | None
@@ -88,6 +88,7 @@ class ServerRace:
     best_side: Folded | None
     rows: list[Row]
     failed: list[str] = field(default_factory=list)
+    rate: float | None = None  # the open model's offered rate (users is then 0)
 
     @property
     def best_flags(self) -> list[str]:
@@ -96,7 +97,8 @@ class ServerRace:
     @property
     def label(self) -> str:
         client = f" [{self.client}]" if self.client else ""
-        return f"{self.flavor}{client} u{self.users}"
+        load = f"r{self.rate:g}" if self.rate is not None else f"u{self.users}"
+        return f"{self.flavor}{client} {load}"
 
 
 @dataclass
@@ -263,12 +265,12 @@ def _sync_async(keys: list[CellKey], groups: dict[CellKey, list[CellRecord]],
         note = ""
         if sync_key not in groups:
             others = [k for k in keys if k.server == key.server and k.flavor == twin
-                      and k.users == key.users]
+                      and (k.users, k.rate) == (key.users, key.rate)]
             if not others:
                 continue
             sync_key = others[0]
             note = f"no {twin} cell with client {key.client}; {twin} uses {sync_key.client}"
-        label = f"{key.server} {key.flavor} vs {twin}{key.client_part} u{key.users}"
+        label = f"{key.server} {key.flavor} vs {twin}{key.client_part} {key.load}"
         row = make_row(label, key, groups[sync_key], groups[key], min_effect, note)
         out.append(SyncAsync(key.server, key.flavor, row, twin))
     return out
@@ -278,15 +280,15 @@ def _server_races(keys: list[CellKey], groups: dict[CellKey, list[CellRecord]],
                   min_effect: float) -> list[ServerRace]:
     by_flavor: dict[tuple, list[CellKey]] = {}
     for key in keys:
-        by_flavor.setdefault((key.flavor, key.client, key.users), []).append(key)
+        by_flavor.setdefault((key.flavor, key.client, key.users, key.rate), []).append(key)
     out = []
-    for (flavor, client, users), fkeys in sorted(
+    for (flavor, client, users, rate), fkeys in sorted(
             by_flavor.items(), key=lambda i: CellKey("", "", *i[0]).sort_key()):
         sides = {k: fold(groups[k]) for k in fkeys}
         alive = [k for k in fkeys if not sides[k].failed and sides[k].values["rps"] is not None]
         failed = [k.server for k in fkeys if k not in alive]
         if not alive:
-            out.append(ServerRace(flavor, client, users, None, None, [], failed))
+            out.append(ServerRace(flavor, client, users, None, None, [], failed, rate))
             continue
         best = max(alive, key=lambda k: sides[k].values["rps"] or 0.0)
         rows = [
@@ -294,7 +296,8 @@ def _server_races(keys: list[CellKey], groups: dict[CellKey, list[CellRecord]],
             for k in sorted(alive, key=lambda k: -(sides[k].values["rps"] or 0.0))
             if k != best
         ]
-        out.append(ServerRace(flavor, client, users, best.server, sides[best], rows, failed))
+        out.append(ServerRace(flavor, client, users, best.server, sides[best], rows, failed,
+                              rate))
     return out
 
 

@@ -66,6 +66,10 @@ class Progress(Observer):
     def run_done(self, path: Path, records: list[CellRecord], status: str) -> None:
         if self.verdict:
             print_verdict(records)
+            if any(r.rate is None for r in records):
+                Console(highlight=False).print(
+                    "[dim]each row is one closed-loop point (throughput = users / latency):"
+                    " for which server holds more load, run `make capacity`.[/]")
         colour = {"complete": "green", "interrupted": "yellow"}.get(status, "red")
         failed = sum(r.status != "ok" for r in records)
         tail = f", {failed} failed" if failed else ""

@@ -57,7 +57,7 @@ def _bang(flags: list[str]) -> str:
 
 def _variant(key: CellKey, users: bool) -> str:
     """`flavor [client]`, plus `uN` when the comparison has several user counts."""
-    return f"{key.flavor}{key.client_part}" + (f" u{key.users}" if users else "")
+    return f"{key.flavor}{key.client_part}" + (f" {key.load}" if users else "")
 
 
 def _heading(text: str) -> Text:
@@ -73,7 +73,7 @@ def _between(c: Between) -> RenderableType:
         Text(f"B = {c.run_b}  against  A = {c.run_a}", style="bold"),
         Text(c.method, style="dim"),
     ]
-    users = len({r.key.users for r in c.rows}) > 1
+    users = len({r.key.load for r in c.rows}) > 1
     t = _table()
     t.add_column("cell", ratio=1, overflow="fold")
     t.add_column("A rps", justify="right", no_wrap=True)
@@ -124,7 +124,7 @@ def _within(c: Within) -> RenderableType:
     ]
     keys = [p.row.key for sc in c.scenarios for p in sc.sync_async]
     keys += [r.key for sc in c.scenarios for race in sc.servers for r in race.rows]
-    users = len({k.users for k in keys}) > 1
+    users = len({k.load for k in keys}) > 1
     footnotes: list[str] = []
     for sc in c.scenarios:
         if sc.sync_async:
@@ -173,7 +173,7 @@ def _servers(sc: ScenarioWithin, users: bool) -> Table:
     t.add_column("p95 vs best", justify="right", no_wrap=True)
     for race in sc.servers:
         client = f" [{race.client}]" if race.client else ""
-        _add(t, _heading(f"{race.flavor}{client}" + (f" u{race.users}" if users else "")))
+        _add(t, _heading(race.label if users else f"{race.flavor}{client}"))
         if race.best_side is None:
             _add(t, "  all failed: " + ", ".join(race.failed))
             continue

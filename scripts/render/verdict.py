@@ -21,7 +21,8 @@ from .common import fmt_ms
 
 def _cells(row: Row) -> list[str]:
     return [
-        row.scenario, row.server, f"{row.key.flavor}{row.key.client_part}",
+        row.scenario, row.server, f"{row.key.flavor}{row.key.client_part}"
+        + (f" {row.key.load}" if row.key.rate is not None else ""),
         "-" if row.rps is None else f"{row.rps:,.1f}",
         fmt_ms(row.p95_ms),
         f"{row.failure_ratio:.1%}" if row.failure_ratio else "",
