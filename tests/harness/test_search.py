@@ -48,7 +48,8 @@ def test_hopeless_and_bounded():
 def record(**kw) -> CellRecord:
     base = dict(server="s", interface="wsgi", scenario="sleep", flavor="sync", client=None,
                 users=6, trial=1, rate=40.0, achieved_rps=40.0, requests=200,
-                latency_ms={"p95": 60.0}, start_lag_p99_ms=1.0)
+                latency_ms={"p95": 60.0}, start_lag_p99_ms=1.0, duration_s=5.0,
+                offered_per_second=[40] * 5)
     return CellRecord(**{**base, **kw})
 
 
@@ -57,7 +58,17 @@ def test_objective_misses():
     assert o.misses(record()) == []
     assert "p95" in o.misses(record(latency_ms={"p95": 151.0}))[0]
     assert "failures" in o.misses(record(failures=10))[0]
-    assert "achieved 39.0 of 40" in o.misses(record(achieved_rps=39.0))[0]
+    assert "achieved 39.0 of 40" in o.misses(record(achieved_rps=39.0))[0]  # 195 of 200
+    assert o.misses(record(achieved_rps=39.8)) == []  # 199 of 200: the edge's slack
+
+
+def test_the_schedule_is_judged_on_what_the_window_scheduled():
+    """9.1 requests/s over 2 whole seconds schedules 18; 18 answered holds it."""
+    o = Objective.of(150, Rules())
+    held = record(rate=9.1, achieved_rps=9.0, duration_s=2.0, offered_per_second=[9, 9])
+    assert o.misses(held) == []
+    behind = record(rate=9.1, achieved_rps=8.0, duration_s=2.0, offered_per_second=[9, 9])
+    assert "18 scheduled" in o.misses(behind)[0]
     assert "start lag" in o.misses(record(start_lag_p99_ms=80.0))[0]
     assert "failed" in o.misses(record(status="failed", error="boom"))[0]
 
