@@ -18,7 +18,7 @@ from ..analysis.fold import fold, median
 from ..archive.folder import Run
 from ..archive.records import PERCENTILES, CellRecord
 from ..cells import CellKey
-from . import md
+from . import md, usl
 from .common import legend
 
 LATENCY_KEYS = (*PERCENTILES, "max")
@@ -237,6 +237,9 @@ def _run_charts(run: Run, figs: _Figures) -> list[str]:
         out.append(figs.html(_percentiles(go, scenario, groups)))
         if any(c.rps_per_second for cells in groups.values() for c in cells):
             out.append(figs.html(_timeline(go, scenario, groups)))
+        sweep = usl.figure(go, scenario, run.cells)
+        if sweep is not None:
+            out.append(figs.html(sweep))
     return out
 
 

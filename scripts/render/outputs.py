@@ -11,7 +11,7 @@ from ..analysis.compare import Between, Within
 from ..archive.folder import Run, load_run
 from ..archive.records import CellRecord
 from ..observe import Observer
-from . import capacity, html, json, md, table
+from . import capacity, html, json, md, table, usl
 from .verdict import write_markdown
 
 FORMATS = ("table", "md", "json", "html")
@@ -24,9 +24,11 @@ class RunOutputs(Observer):
         write_markdown(run_dir / "summary.md", manifest, records)
         try:
             run = load_run(run_dir)
-            if run.capacity:
+            extra = (capacity.markdown(run.capacity) if run.capacity else "") + usl.markdown(
+                run.cells)
+            if extra:
                 with open(run_dir / "summary.md", "a") as f:
-                    f.write("\n" + capacity.markdown(run.capacity))
+                    f.write("\n" + extra)
             html.write_report(run, run_dir / "report.html")
         except Exception as exc:  # the numbers are safe in summary.json
             (run_dir / "report-error.log").write_text(traceback.format_exc())
