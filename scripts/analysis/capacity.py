@@ -44,3 +44,49 @@ def versus_sync(capacity: list[dict[str, Any]]) -> list[Versus]:
         out.append(Versus(rec["scenario"], rec["server"], rec["flavor"], rec["client"], twin,
                           base["client"], ratio, note))
     return out
+
+
+@dataclass(frozen=True)
+class CapacityDelta:
+    """One configuration's capacity in run B against run A. The brackets are the
+    uncertainty: a change is called only when they do not overlap."""
+
+    label: str
+    a_rps: float
+    b_rps: float
+    a_bracket: list[float | None]
+    b_bracket: list[float | None]
+    ratio: float | None
+    called: bool
+
+    @property
+    def marker(self) -> str:
+        return "" if self.called else "~"
+
+
+def _label(rec: dict[str, Any]) -> str:
+    client = f" [{rec['client']}]" if rec.get("client") else ""
+    return f"{rec['server']} {rec['scenario']}/{rec['flavor']}{client}"
+
+
+def _span(bracket: list[float | None], rps: float) -> tuple[float, float]:
+    """[low, high] the capacity may be in: [highest pass, lowest fail]."""
+    lo, hi = bracket
+    return (lo if lo is not None else 0.0), (hi if hi is not None else float("inf")) or rps
+
+
+def between(cap_a: list[dict[str, Any]], cap_b: list[dict[str, Any]]) -> list[CapacityDelta]:
+    """Every configuration both capacity runs searched, B against A."""
+    by_a = {_label(r): r for r in cap_a}
+    out = []
+    for rec in cap_b:
+        a = by_a.get(_label(rec))
+        if a is None:
+            continue
+        lo_a, hi_a = _span(a["bracket"], a["capacity_rps"])
+        lo_b, hi_b = _span(rec["bracket"], rec["capacity_rps"])
+        called = hi_b <= lo_a or hi_a <= lo_b  # brackets apart: a real change
+        ratio = rec["capacity_rps"] / a["capacity_rps"] if a["capacity_rps"] else None
+        out.append(CapacityDelta(_label(rec), a["capacity_rps"], rec["capacity_rps"],
+                                 a["bracket"], rec["bracket"], ratio, called))
+    return out

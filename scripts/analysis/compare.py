@@ -17,7 +17,7 @@ from ..archive.folder import Run
 from ..archive.records import CellRecord
 from ..cells import CellKey
 from ..errors import CompareError
-from . import stats
+from . import capacity, stats
 from .fold import METRICS, Folded, fold, metric_value, ok
 
 LOWER_IS_BETTER = {"rps": False, "p50": True, "p95": True, "p99": True}
@@ -141,6 +141,7 @@ class Between:
     settings: list[SettingDiff]
     min_effect: float = stats.DEFAULT_MIN_EFFECT
     notes: list[str] = field(default_factory=list)
+    capacity: list[capacity.CapacityDelta] = field(default_factory=list)  # capacity runs
 
 
 # -- one row ----------------------------------------------------------------------
@@ -331,6 +332,7 @@ def between(run_a: Run, run_b: Run, min_effect: float = stats.DEFAULT_MIN_EFFECT
         settings=setting_diffs(run_a.manifest, run_b.manifest),
         min_effect=min_effect,
         notes=_notes(rows),
+        capacity=capacity.between(run_a.capacity or [], run_b.capacity or []),
     )
 
 

@@ -20,6 +20,11 @@ def _table(header: list[str], rows: list[list[str]], left: int = 1,
     return lines
 
 
+def _bracket(bracket: list[float | None]) -> str:
+    lo, hi = bracket
+    return f"{num(lo)} .. {num(hi)}"
+
+
 def _bang(flags: list[str]) -> str:
     return " !" if flags else ""
 
@@ -40,6 +45,15 @@ def _between(c: Between) -> list[str]:
                  *[geo_delta(c.geomean[m]) for m in ("rps", "p50", "p95", "p99")]])
     out += _table(["cell", "A rps", "B rps", "rps", "p50", "p95", "p99"], rows)
     out += ["", legend(c.min_effect), "", *[f"_{n}_" for n in c.notes], ""]
+    if c.capacity:
+        out += ["**Capacity** (a change is called only when the brackets do not overlap)",
+                ""]
+        out += _table(["configuration", "A rps", "A bracket", "B rps", "B bracket", "B/A"],
+                      [[d.label, num(d.a_rps), _bracket(d.a_bracket), num(d.b_rps),
+                        _bracket(d.b_bracket),
+                        "-" if d.ratio is None else f"{d.marker}x{d.ratio:.2f}"]
+                       for d in c.capacity])
+        out.append("")
     flagged = [f"- {r.label}: {', '.join(r.flags)}" for r in c.rows if r.flags]
     if flagged:
         out += ["**Flagged cells**", "", *flagged, ""]

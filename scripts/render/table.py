@@ -106,6 +106,15 @@ def _notes(c: Between) -> list[RenderableType]:
         out.append(Text(f"Only in A ({len(c.only_a)}): " + "; ".join(c.only_a)))
     if c.only_b:
         out.append(Text(f"Only in B ({len(c.only_b)}): " + "; ".join(c.only_b)))
+    if c.capacity:
+        t = _table("Capacity, B against A (called only when the brackets do not overlap)")
+        for h in ("configuration", "A rps", "B rps", "B/A"):
+            t.add_column(h, justify="left" if h == "configuration" else "right",
+                         no_wrap=h != "configuration")
+        for d in c.capacity:
+            _add(t, d.label, num(d.a_rps), num(d.b_rps),
+                 "-" if d.ratio is None else f"{d.marker}x{d.ratio:.2f}")
+        out.append(t)
     if c.settings:
         s = _table("Settings that differ")
         s.add_column("setting", overflow="fold")

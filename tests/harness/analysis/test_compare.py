@@ -212,3 +212,27 @@ def test_unwritable_output_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture
     a = str(make_run(tmp_path, "A", Spec(), seed=1))
     code, _, err = run_main(capsys, a, None, "md", str(tmp_path / "no" / "dir" / "x.md"))
     assert code == 2 and err.count("\n") == 1 and "x.md" in err and "Traceback" not in err
+
+
+def test_capacity_runs_compare_by_capacity_with_brackets(tmp_path, capsys):
+    from scripts.analysis.capacity import between as capacity_between
+
+    def cap(server, rps, lo, hi):
+        return {"server": server, "scenario": "sleep", "flavor": "sync", "client": None,
+                "capacity_rps": rps, "bracket": [lo, hi]}
+
+    a = [cap("x", 40, 40, 42), cap("y", 80, 78, 82)]
+    b = [cap("x", 41, 41, 43), cap("y", 60, 59, 62), cap("z", 5, 5, 6)]
+    deltas = {d.label: d for d in capacity_between(a, b)}
+    assert set(deltas) == {"x sleep/sync", "y sleep/sync"}  # z only in B
+    assert not deltas["x sleep/sync"].called  # brackets overlap: ~
+    assert deltas["y sleep/sync"].called and deltas["y sleep/sync"].ratio == 0.75
+    run_a = make_run(tmp_path, "A", Spec(), seed=1)
+    run_b = make_run(tmp_path, "B", Spec(), seed=2)
+    for run, capacity in ((run_a, a), (run_b, b)):
+        summary = json.loads((run / "summary.json").read_text())
+        (run / "summary.json").write_text(json.dumps({**summary, "capacity": capacity}))
+    code, out, _ = run_main(capsys, str(run_a), str(run_b), "md")
+    assert code == 0 and "**Capacity**" in out
+    assert "| y sleep/sync | 80.0 | 78.0 .. 82.0 | 60.0 | 59.0 .. 62.0 | x0.75 |" in out
+    assert "| x sleep/sync | 40.0 | 40.0 .. 42.0 | 41.0 | 41.0 .. 43.0 | ~x1.02 |" in out
