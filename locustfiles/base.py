@@ -40,6 +40,9 @@ from app.scenarios import get as get_scenario
 HIGHEST_US = 120_000_000  # two minutes: past any client timeout
 SIGNIFICANT_DIGITS = 3
 LATE_MS = 5.0  # a start lag above this counts as late (gevent's timer jitter is below)
+# The unloaded-latency probe also reads the app's `Server-Timing: app;dur=<ms>` (the view's
+# own time: the service time S of the concurrency bound). Off in measured cells.
+SERVER_TIMING = os.environ.get("LOADLAB_SERVER_TIMING") == "1"
 
 
 def _hist() -> HdrHistogram:
@@ -130,6 +133,8 @@ class ScenarioUser(FastHttpUser):
             problem = self.validate(response)
             if problem:
                 response.failure(problem)
+            elif SERVER_TIMING:
+                recorder.record_service(response.headers.get("Server-Timing", ""))
         if intended is not None:
             recorder.record_open(self.flavor, intended, started, time.time(),
                                  failed=problem is not None)
@@ -167,6 +172,7 @@ class Recorder:
         self.seconds: dict[tuple[str, int], list[Any]] = {}
         # (request name, second) -> {"corrected": hist, "lag": hist, "late": n}
         self.open: dict[tuple[str, int], dict[str, Any]] = {}
+        self.service = [0, 0.0]  # Server-Timing answers seen, their total ms
 
     def record(self, name: str, response_time_ms: float, failed: bool) -> None:
         key = (name, int(time.time()))
@@ -178,6 +184,12 @@ class Recorder:
         else:
             slot[0].record_value(_us(response_time_ms))
             slot[1] += 1
+
+    def record_service(self, header: str) -> None:
+        for part in header.split(";"):
+            if part.strip().startswith("dur="):
+                self.service[0] += 1
+                self.service[1] += float(part.strip()[4:])
 
     def record_open(self, name: str, intended: float, started: float, ended: float,
                     failed: bool) -> None:
@@ -209,6 +221,8 @@ class Recorder:
             names.setdefault(name, {})[str(second)] = slot
         data: dict[str, Any] = {"unit": "us", "significant_digits": SIGNIFICANT_DIGITS,
                                 "names": names}
+        if self.service[0]:
+            data["service"] = {"count": self.service[0], "sum_ms": self.service[1]}
         if schedule.active:
             data["open"] = {
                 "rate": schedule.rate, "arrival": schedule.arrival,

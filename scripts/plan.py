@@ -59,6 +59,11 @@ class Cell:
                        self.users, self.rate)
 
     @property
+    def key_one(self) -> CellKey:
+        """The same configuration at one user: whose unloaded latency bounds this one."""
+        return CellKey(self.server.name, self.scenario.name, self.flavor, self.client, 1)
+
+    @property
     def path(self) -> str:
         return self.key.path(self.trial)
 

@@ -12,7 +12,7 @@ from app.scenarios import sync_counterpart
 
 from ..archive.records import CellRecord
 from ..cells import CellKey
-from .fold import Folded, fold
+from .fold import Folded, fold, median
 
 
 @dataclass
@@ -24,6 +24,12 @@ class Row:
     vs_sync: float | None
     flags: list[str]
     trials: int
+    bound_rps: float | None = None  # the tighter asymptotic bound, median over trials
+    mixed: bool = False  # vs_sync pairs a load-bound cell with one that is not
+
+    @property
+    def load_bound(self) -> bool:
+        return "load-bound" in self.flags
 
     @property
     def scenario(self) -> str:
@@ -34,12 +40,14 @@ class Row:
         return self.key.server
 
 
-def _row(key: CellKey, folded: Folded) -> Row:
+def _row(key: CellKey, folded: Folded, cells: list[CellRecord]) -> Row:
     measured = folded.failed_trials < folded.trials
     flags = sorted(set(folded.warnings) | ({"failed"} if folded.failed_trials else set()))
+    bounds = [min(b for b in (c.bound_users_rps, c.bound_concurrency_rps) if b is not None)
+              for c in cells if c.bound_users_rps is not None]
     return Row(key, folded.values["rps"] if measured else None,
                folded.values["p95"] if measured else None, folded.failure_ratio,
-               vs_sync=None, flags=flags, trials=folded.trials)
+               vs_sync=None, flags=flags, trials=folded.trials, bound_rps=median(bounds))
 
 
 def rows(records: list[CellRecord]) -> list[Row]:
@@ -47,7 +55,7 @@ def rows(records: list[CellRecord]) -> list[Row]:
     groups: dict[CellKey, list[CellRecord]] = {}
     for r in records:
         groups.setdefault(r.key, []).append(r)
-    folded = {key: _row(key, fold(cells)) for key, cells in groups.items()}
+    folded = {key: _row(key, fold(cells), cells) for key, cells in groups.items()}
     for key, row in folded.items():
         if row.rps is None:
             continue
@@ -63,6 +71,7 @@ def rows(records: list[CellRecord]) -> list[Row]:
                          == (key.server, key.scenario, twin, key.users)), None)
         if base and base.rps:
             row.vs_sync = row.rps / base.rps
+            row.mixed = row.load_bound != base.load_bound
     order: dict[tuple[str, str], int] = {}
     for r in records:
         order.setdefault((r.scenario, r.server), len(order))

@@ -50,6 +50,13 @@ class CellRecord:
     unsent: int = 0
     start_lag_p99_ms: float | None = None
     offered_per_second: list[int] = field(default_factory=list)
+    # Closed-loop bounds (operational analysis): X <= users / R0, R0 the unloaded latency
+    # (mean at 1 user, measured once per run); X <= C / S for a server of known
+    # concurrency C (WSGI: workers x threads), S the view's own time at 1 user.
+    unloaded_ms: float | None = None
+    service_ms: float | None = None
+    bound_users_rps: float | None = None
+    bound_concurrency_rps: float | None = None
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
     path: str = ""  # the cell folder, relative to the run folder

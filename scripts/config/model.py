@@ -133,6 +133,10 @@ class Rules:
     # start lag's p99 under max_start_lag_ms; else `generator-behind` or `overloaded`.
     min_achieved_ratio: float = 0.99
     max_start_lag_ms: float = 50.0
+    # A closed-loop cell within this share of users / R0 while its server's CPU is under
+    # load_bound_cpu_pct is `load-bound`: it measured latency, not the server's capacity.
+    load_bound_ratio: float = 0.9
+    load_bound_cpu_pct: float = 80.0
 
 
 @dataclass(frozen=True)

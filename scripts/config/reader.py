@@ -176,6 +176,9 @@ def load_matrix(path: str | Path | None = None) -> Matrix:
         min_achieved_ratio=float(rules_table.number("min_achieved_ratio", 0.99, lo=0,
                                                     hi=1)),
         max_start_lag_ms=float(rules_table.number("max_start_lag_ms", 50.0, lo=0)),
+        load_bound_ratio=float(rules_table.number("load_bound_ratio", 0.9, lo=0, hi=1)),
+        load_bound_cpu_pct=float(rules_table.number("load_bound_cpu_pct", 80.0, lo=0,
+                                                    hi=10_000)),
     )
     rules_table.done()
     profiles = _read_profiles(top, file, servers, clients)

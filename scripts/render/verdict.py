@@ -7,6 +7,7 @@ not test significance; `loadlab compare RUN` does, with the per-second samples.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -24,27 +25,41 @@ def _cells(row: Row) -> list[str]:
         row.scenario, row.server, f"{row.key.flavor}{row.key.client_part}"
         + (f" {row.key.load}" if row.key.rate is not None else ""),
         "-" if row.rps is None else f"{row.rps:,.1f}",
+        "" if row.bound_rps is None else f"{row.bound_rps:,.0f}",
         fmt_ms(row.p95_ms),
         f"{row.failure_ratio:.1%}" if row.failure_ratio else "",
-        "" if row.vs_sync is None else f"{row.vs_sync:.2f}x",
+        "" if row.vs_sync is None else f"{row.vs_sync:.2f}x" + ("*" if row.mixed else ""),
         ",".join(row.flags),
     ]
 
 
-HEADERS = ["scenario", "server", "flavor", "rps", "p95", "fail", "vs sync", "flags"]
+PIPE_WIDTH = 200
+HEADERS = ["scenario", "server", "flavor", "rps", "bound", "p95", "fail", "vs sync", "flags"]
+NUMERIC = ("rps", "bound", "p95", "fail", "vs sync")
+VS_SYNC = HEADERS.index("vs sync")
+BOUND_NOTE = ("bound: the most a closed loop of these users can get, min(users / R0,"
+              " C / S); R0 the latency and S the view's time at 1 user, C the server's"
+              " concurrency (WSGI). load-bound: rps within 10% of users / R0 with the server's"
+              " CPU to spare, so the row measured latency, not capacity.")
+MIXED_NOTE = ("* one side is load-bound and the other is not: the ratio compares a latency"
+              " with a capacity. `make capacity` answers which holds more load.")
 
 
 def print_verdict(records: list[CellRecord], console: Console | None = None) -> None:
-    console = console or Console(highlight=False)
+    # Piped to a file, rich would assume 80 columns and cut cells ("1,41…"): never cut
+    # a number to fit; a terminal keeps its own width.
+    console = console or Console(highlight=False,
+                                 width=None if sys.stdout.isatty() else PIPE_WIDTH)
     if not records:
         return
     table = Table(title="verdict: each flavor against sync on the same server",
                   title_justify="left", show_edge=False, pad_edge=False)
     for h in HEADERS:
-        table.add_column(h, justify="right" if h in ("rps", "p95", "fail", "vs sync")
-                         else "left", no_wrap=h != "flags")
+        table.add_column(h, justify="right" if h in NUMERIC else "left",
+                         no_wrap=h != "flags")
     last = None
-    for row in rows(records):
+    found = rows(records)
+    for row in found:
         cells = [escape(c) for c in _cells(row)]  # "[httpx]" is text, not markup
         if last and last != (row.scenario, row.server):
             table.add_section()
@@ -52,12 +67,19 @@ def print_verdict(records: list[CellRecord], console: Console | None = None) -> 
         if row.vs_sync is not None:
             colour = "green" if row.vs_sync >= 1.25 else "red" if row.vs_sync <= 0.8 else ""
             if colour:
-                cells[6] = f"[{colour}]{cells[6]}[/]"
+                cells[VS_SYNC] = f"[{colour}]{cells[VS_SYNC]}[/]"
         table.add_row(*cells)
     console.print(table)
     console.print("[dim]vs sync: throughput ratio of a single run (median over trials);"
                   " differences under ~25% are noise here. `loadlab compare RUN` tests"
                   " significance.[/]")
+    for note in _notes(found):
+        console.print(f"[dim]{escape(note)}[/]")
+
+
+def _notes(found: list[Row]) -> list[str]:
+    notes = [BOUND_NOTE] if any(r.bound_rps is not None for r in found) else []
+    return notes + ([MIXED_NOTE] if any(r.mixed for r in found) else [])
 
 
 def markdown(manifest: dict[str, Any], records: list[CellRecord]) -> str:
@@ -75,10 +97,11 @@ def markdown(manifest: dict[str, Any], records: list[CellRecord]) -> str:
         f" {manifest.get('pinning', {})}",
         "",
         "| " + " | ".join(HEADERS) + " |",
-        "|" + "|".join("---:" if h in ("rps", "p95", "fail", "vs sync") else "---"
-                       for h in HEADERS) + "|",
+        "|" + "|".join("---:" if h in NUMERIC else "---" for h in HEADERS) + "|",
     ]
-    lines += ["| " + " | ".join(_cells(row)) + " |" for row in rows(records)]
+    found = rows(records)
+    lines += ["| " + " | ".join(_cells(row)) + " |" for row in found]
+    lines += ["", *_notes(found)] if _notes(found) else []
     failed = [r for r in records if r.status != "ok"]
     if failed:
         lines += ["", "## failed cells", ""]

@@ -18,15 +18,24 @@ from pathlib import Path
 from ..archive import manifest
 from ..archive.records import CellRecord
 from ..archive.writer import Archive
+from ..cells import CellKey
 from ..config import Matrix, Pinning
 from ..errors import CellError, CellFailed, Interrupted, NotReady, PortInUse, ServiceError
 from ..observe import Observer, Observers
 from ..plan import Cell, Plan
+from ..search import concurrency
 from . import collect, loadgen, recover, services, supervise
 from .sampler import Sampler
 from .signals import Signals, ignore_interrupts, interrupts
 
 STOP_GRACE_S = 5.0
+PROBE_WARMUP_S, PROBE_DURATION_S = 0.3, 1.0  # the 1-user probe of the unloaded latency
+
+
+def _unloaded(m: loadgen.Measurement) -> tuple[float | None, float | None]:
+    """(R0, S) of a 1-user measurement: mean latency, mean view time (Server-Timing)."""
+    mean = m.latency_ms.get("mean")
+    return (mean or None), m.service_ms
 
 
 @dataclass
@@ -60,6 +69,8 @@ class Bench:
         self.tmp = self.archive.tmp
         self.upstream: supervise.Process | None = None
         self.upstream_url = ""
+        # (R0, S) per configuration at 1 user, measured once per run
+        self.unloaded: dict[CellKey, tuple[float | None, float | None]] = {}
 
     # --- the run ---------------------------------------------------------------------------
 
@@ -171,20 +182,10 @@ class Bench:
             record.ready_s = round(ready_s, 3)
             self.progress.cell_phase(cell, "server-ready")
             profile = self.plan.profile
-            locust = supervise.Process(
-                "locust", loadgen.headless_argv(
-                    scenario=cell.scenario.name, flavor=cell.flavor, host=base_url,
-                    users=cell.users, spawn_rate=profile.spawn_rate,
-                    warmup_s=profile.warmup_s, duration_s=profile.duration_s,
-                    cell_dir=cell_dir, processes=self.options.processes,
-                ),
-                log_path=cell_dir / "locust.log",
-                env=loadgen.env(cell_dir=cell_dir, warmup_s=profile.warmup_s,
-                                duration_s=profile.duration_s,
-                                catalog_rows=self.matrix.app.catalog_rows, rate=cell.rate,
-                                arrival=profile.arrival, processes=self.options.processes),
-                cpus=self.pinning.cpus("generator"),
-            ).start()
+            if cell.rate is None and cell.users > 1 and cell.key_one not in self.unloaded:
+                self.unloaded[cell.key_one] = self._probe(cell, server, base_url, cell_dir)
+            locust = self._locust(cell, base_url, cell_dir, cell.users, profile.warmup_s,
+                                  profile.duration_s)
             roles = {"server": server.tree, "generator": locust.tree,
                      "upstream": self.upstream.tree if self.upstream else list}
             with Sampler(roles, cell_dir / "resources.csv") as sampler:
@@ -194,6 +195,12 @@ class Bench:
             measurement = loadgen.read_measurement(cell_dir)
             collect.fill(record, measurement, cell_dir, self.matrix.rules, sampler,
                          self.options.processes)
+            if cell.rate is None and cell.users == 1:  # the cell is its own probe
+                self.unloaded.setdefault(cell.key_one, _unloaded(measurement))
+            r0, service = self.unloaded.get(cell.key_one, (None, None))
+            finite = cell.server.interface == "wsgi"
+            collect.bounds(record, r0, service, concurrency(cell.server) if finite else None,
+                           self.matrix.rules)
         except (NotReady, PortInUse, CellError) as exc:
             record.status = "failed"
             record.error = str(exc)
@@ -206,11 +213,48 @@ class Bench:
                     proc.stop(STOP_GRACE_S)
         return record
 
-    def _wait_locust(self, cell: Cell, server: supervise.Process,
-                     locust: supervise.Process) -> None:
+    def _locust(self, cell: Cell, base_url: str, out: Path, users: int, warmup_s: float,
+                duration_s: float, server_timing: bool = False) -> supervise.Process:
+        """Locust against the cell's server, writing into `out`, started."""
+        out.mkdir(parents=True, exist_ok=True)
+        profile = self.plan.profile
+        return supervise.Process(
+            "locust", loadgen.headless_argv(
+                scenario=cell.scenario.name, flavor=cell.flavor, host=base_url,
+                users=users, spawn_rate=profile.spawn_rate, warmup_s=warmup_s,
+                duration_s=duration_s, cell_dir=out, processes=self.options.processes,
+            ),
+            log_path=out / "locust.log",
+            env=loadgen.env(cell_dir=out, warmup_s=warmup_s, duration_s=duration_s,
+                            catalog_rows=self.matrix.app.catalog_rows, rate=cell.rate,
+                            arrival=profile.arrival, processes=self.options.processes,
+                            server_timing=server_timing),
+            cpus=self.pinning.cpus("generator"),
+        ).start()
+
+    def _probe(self, cell: Cell, server: supervise.Process, base_url: str,
+               cell_dir: Path) -> tuple[float | None, float | None]:
+        """(R0, S): the mean latency and the view's own time at 1 user, on the cell's
+        fresh server before its load (a single user leaves no queue behind)."""
+        out = cell_dir / "probe"
+        locust = self._locust(cell, base_url, out, 1, PROBE_WARMUP_S, PROBE_DURATION_S,
+                              server_timing=True)
+        try:
+            self._wait_locust(cell, server, locust, 1, PROBE_WARMUP_S, PROBE_DURATION_S)
+            return _unloaded(loadgen.read_measurement(out))
+        except CellError:
+            return None, None  # no bounds for this configuration; the cell goes on
+        finally:
+            locust.stop(STOP_GRACE_S)
+
+    def _wait_locust(self, cell: Cell, server: supervise.Process, locust: supervise.Process,
+                     users: int | None = None, warmup_s: float | None = None,
+                     duration_s: float | None = None) -> None:
         profile = self.plan.profile
         deadline = time.monotonic() + loadgen.run_bound_s(
-            cell.users, profile.spawn_rate, profile.warmup_s, profile.duration_s) + 15
+            users or cell.users, profile.spawn_rate,
+            profile.warmup_s if warmup_s is None else warmup_s,
+            profile.duration_s if duration_s is None else duration_s) + 15
         while locust.alive:
             if not server.alive:
                 raise CellFailed(f"server {cell.server.name} exited with code"

@@ -84,3 +84,23 @@ def _resources(record: CellRecord, sampler: Sampler, window: tuple[float, float]
         record.upstream_cpu_pct = upstream["cpu_pct"]
         if upstream["cpu_pct"] >= rules.hot_cpu_pct:
             record.warnings.append("upstream-hot")
+
+
+def bounds(record: CellRecord, unloaded_ms: float | None, service_ms: float | None,
+           concurrency: int | None, rules: Rules) -> None:
+    """The closed-loop cell's asymptotic bounds, and `load-bound` when it sat at
+    users / R0 with its server's CPU to spare (its rps is then users / latency)."""
+    if record.rate is not None or not unloaded_ms:
+        return
+    record.unloaded_ms = unloaded_ms
+    record.bound_users_rps = round(record.users / (unloaded_ms / 1000), 1)
+    if concurrency and service_ms:
+        record.service_ms = service_ms
+        record.bound_concurrency_rps = round(concurrency / (service_ms / 1000), 1)
+    users_bound = record.bound_users_rps
+    server_binds = (record.bound_concurrency_rps is not None  # then it is saturated
+                    and record.bound_concurrency_rps <= users_bound / rules.load_bound_ratio)
+    if (record.status == "ok" and not server_binds
+            and record.rps >= rules.load_bound_ratio * record.bound_users_rps
+            and (record.server_cpu_pct or 0.0) < rules.load_bound_cpu_pct):
+        record.warnings.append("load-bound")

@@ -67,9 +67,11 @@ def web_ui_argv(*, scenario: str, host: str, web_port: int, cell_dir: Path,
 
 def env(*, cell_dir: Path, warmup_s: float, duration_s: float, catalog_rows: int,
         rate: float | None = None, arrival: str = "uniform",
-        processes: int = 1) -> dict[str, str]:
-    """What locustfiles/base.py reads: the window, and the open model's rate."""
+        processes: int = 1, server_timing: bool = False) -> dict[str, str]:
+    """What locustfiles/base.py reads: the window, the open model's rate, and whether
+    to read the app's Server-Timing (the unloaded-latency probe only)."""
     return {
+        "LOADLAB_SERVER_TIMING": "1" if server_timing else "0",
         "LOADLAB_CELL_DIR": str(cell_dir),
         "LOADLAB_WARMUP_S": f"{warmup_s:g}",
         "LOADLAB_DURATION_S": f"{duration_s:g}",
@@ -126,6 +128,7 @@ class Measurement:
     failures_per_second: list[int] = field(default_factory=list)
     p95_ms_per_second: list[float] = field(default_factory=list)
     open: OpenLoad | None = None
+    service_ms: float | None = None  # mean Server-Timing of the view (probe only)
 
     @property
     def rps(self) -> float:
@@ -206,12 +209,16 @@ def read_measurement(cell_dir: Path, name: str | None = None,
     per_second: dict[int, list[Any]] = {s: [0, 0, None] for s in range(first, last)}
     open_load: OpenLoad | None = None
     offered = dict.fromkeys(range(first, last), 0)
+    service = [0, 0.0]
     for path in sorted(cell_dir.glob("latency-*.json")):
         try:
             data = json.loads(path.read_text())
             names = data["names"]
         except (OSError, ValueError, KeyError):
             raise MeasurementError(f"{path.name} is unreadable") from None
+        if "service" in data:
+            service[0] += data["service"]["count"]
+            service[1] += data["service"]["sum_ms"]
         if "open" in data:
             open_load = open_load or OpenLoad(0.0, data["open"]["arrival"], _new(), _new(),
                                               0, 0)
@@ -262,4 +269,5 @@ def read_measurement(cell_dir: Path, name: str | None = None,
         failures_per_second=fails,
         p95_ms_per_second=p95s,
         open=open_load and replace(open_load, offered_per_second=list(offered.values())),
+        service_ms=round(service[1] / service[0], 3) if service[0] else None,
     )

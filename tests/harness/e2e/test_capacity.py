@@ -120,3 +120,28 @@ def test_bad_input_is_one_line_and_exit_2(results):
         assert done.code == 2, (args, done.err)
         assert done.err.count("\n") == 1 and expect in done.err, done.err
     assert not any(results.iterdir())
+
+
+def test_closed_loop_bounds_and_load_bound(results):
+    """8 users on 50 ms sleeps. gunicorn-sync: the 2 workers bind (C / S = 40 rps), not
+    the users (8 / R0 ~ 150). uvicorn's async view: nothing binds but the users, so it
+    sits at 8 / R0 with the CPU idle: load-bound, and its ratio to sync is marked."""
+    done = loadlab("bench", "--profile", "smoke", "--servers", "gunicorn-sync,uvicorn",
+                   "--scenarios", "sleep", "--users", "8", "--duration", "3",
+                   "--warmup", "0.5", "--results", str(results))
+    assert done.code == 0, done.err
+    run = only_run(results)
+    cells = {(c["server"], c["flavor"]): c for c in read_json(run / "summary.json")["cells"]}
+    sync = cells["gunicorn-sync", "sync"]
+    assert 36 <= sync["bound_concurrency_rps"] <= 44, sync
+    assert sync["bound_users_rps"] > 2 * sync["bound_concurrency_rps"]
+    assert sync["rps"] <= 1.05 * sync["bound_concurrency_rps"]
+    assert "load-bound" not in sync["warnings"]
+    fast = cells["uvicorn", "async"]
+    assert fast["bound_concurrency_rps"] is None  # ASGI: no finite concurrency known
+    assert fast["rps"] <= 1.05 * fast["bound_users_rps"]
+    assert "load-bound" in fast["warnings"], fast
+    assert (run / fast["path"] / "probe" / "window.json").is_file()
+    summary = (run / "summary.md").read_text()
+    assert "| rps | bound | p95 |" in summary
+    assert "load-bound" in summary and "users / R0" in summary
