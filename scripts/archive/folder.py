@@ -118,7 +118,7 @@ def load_run(path: str | Path) -> Run:
     for i, raw in enumerate(summary["cells"]):
         try:
             cells.append(CellRecord.from_dict(raw))
-        except TypeError as exc:
+        except (TypeError, AttributeError) as exc:  # a missing field; not an object
             raise RunFolderError(f"{summary_path}: cell {i} is malformed ({exc})") from None
     capacity = summary.get("capacity")
     if capacity is not None and not isinstance(capacity, list):

@@ -7,6 +7,7 @@ report.html) are written by whoever `finish` is handed, never imported here.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -76,7 +77,10 @@ class Archive:
         write_summary(self.tmp, self.records, self.capacity)
         self.save_manifest()
         if outputs is not None:
-            self.report_error = outputs(self.tmp)
+            try:
+                self.report_error = outputs(self.tmp)
+            except Exception as exc:  # the numbers are safe in summary.json: seal anyway
+                self.report_error = f"outputs not written: {type(exc).__name__}: {exc}"
         if not rename:
             return self.tmp
         self.tmp.rename(self.final)
@@ -124,7 +128,8 @@ def seal_abandoned(tmp: Path, outputs: Outputs | None = None) -> Path:
     write_summary(tmp, records, capacity)
     write_json(tmp / "manifest.json", manifest)
     if outputs is not None:
-        outputs(tmp)
+        with contextlib.suppress(Exception):  # the numbers are safe in summary.json
+            outputs(tmp)
     _, final = _free_name(tmp.parent, tmp.name.removeprefix(PARTIAL_PREFIX), make_tmp=False)
     tmp.rename(final)
     return final

@@ -135,6 +135,8 @@ _REQUIRED = object()
 
 def _check_range(value: float, lo: float | None, hi: float | None,
                  fail: Callable[[str], None]) -> None:
+    if value != value:  # NaN (TOML allows it) compares false with every bound
+        fail("must be a number, not nan")
     if lo is not None and value < lo:
         fail(f"must be >= {lo:g}, not {value!r}")
     if hi is not None and value > hi:
