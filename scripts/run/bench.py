@@ -29,7 +29,9 @@ from .sampler import Sampler
 from .signals import Signals, ignore_interrupts, interrupts
 
 STOP_GRACE_S = 5.0
-PROBE_WARMUP_S, PROBE_DURATION_S = 0.3, 1.0  # the 1-user probe of the unloaded latency
+# The 1-user probe of the unloaded latency. Only whole wall-clock seconds inside the
+# window are measured, so a window under 2 s may hold none: 2 s always holds one.
+PROBE_WARMUP_S, PROBE_DURATION_S = 0.3, 2.0
 
 
 def _unloaded(m: loadgen.Measurement) -> tuple[float | None, float | None]:

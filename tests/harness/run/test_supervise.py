@@ -13,6 +13,8 @@ import signal
 import socket
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import psutil
@@ -239,8 +241,12 @@ def test_wait_http_ready_returns_once_it_answers(started, tmp_path):
     port = free_port()
     proc = started([sys.executable, "-m", "http.server", "--bind", LOOPBACK, str(port)],
                    name="http", cwd=tmp_path)
-    took = proc.wait_http_ready(f"http://{LOOPBACK}:{port}/missing?x=1", timeout=120)
-    assert took >= 0 and proc.alive
+    url = f"http://{LOOPBACK}:{port}/missing?x=1"
+    proc.wait_http_ready(url, timeout=120)
+    assert proc.alive
+    with pytest.raises(urllib.error.HTTPError) as answered:  # any HTTP answer means ready
+        urllib.request.urlopen(url, timeout=5)
+    assert answered.value.code == 404
     assert not port_is_free(port)
 
 
