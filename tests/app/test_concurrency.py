@@ -1,8 +1,11 @@
 """Concurrency semantics at a fixed upstream latency: behaviour, not speed.
 
-The margins are generous (the machine is noisy): lower bounds are exact by
-construction (n calls one after another cannot take less than n latencies), upper
-bounds leave most of a latency for Django, the client and the scheduler.
+No test bounds a time from above by a constant (the machine is noisy and shared).
+Lower bounds are exact by construction: n calls one after another cannot take less
+than n latencies, calls at once not less than one. Gathering is then shown by
+comparing two measurements of the same test: the gathered flavor against the flavor
+that makes the same calls one after another, with a wide margin (1/5 or 1/2 expected,
+0.6 or 0.75 asserted; one after another would give 1).
 Each measurement follows a warm-up request in the same event loop, as under ASGI.
 """
 
@@ -46,29 +49,28 @@ def _wsgi_seconds(path: str) -> float:
     return time.perf_counter() - start
 
 
-def test_async_weather_takes_about_one_latency(client_kind):
-    assert LATENCY <= _asgi_seconds("/weather/async/") < 2 * LATENCY
+def test_weather_gathers_the_five_cities_and_sync_waits_for_each(client_kind):
+    """Under ASGI and under WSGI (a loop per request still gathers): about one latency,
+    against about five for the sync view. (aiohttp has no sync API: sync uses httpx.)"""
+    sequential = _wsgi_seconds("/weather/sync/")
+    gathered_asgi = _asgi_seconds("/weather/async/")
+    gathered_wsgi = _wsgi_seconds("/weather/async/")
+    times = {"sequential": sequential, "asgi": gathered_asgi, "wsgi": gathered_wsgi}
+    assert sequential >= 5 * LATENCY, times
+    assert gathered_asgi >= LATENCY and gathered_wsgi >= LATENCY, times
+    assert gathered_asgi < 0.6 * sequential, times
+    assert gathered_wsgi < 0.6 * sequential, times
 
 
-@pytest.mark.parametrize("kind", ["httpx", "httpx-per-call"])  # aiohttp: sync uses httpx
-def test_sync_weather_takes_about_five_latencies(settings, kind):
-    settings.LOADLAB_CLIENT = kind
-    # httpx-per-call adds a client (an SSL context) per call: ~25 ms each, on top.
-    assert 5 * LATENCY <= _wsgi_seconds("/weather/sync/") < 8 * LATENCY
-
-
-def test_home_async_sequential_takes_the_sum(client_kind):
-    assert 2 * LATENCY <= _asgi_seconds("/home/async-sequential/") < 3 * LATENCY
-
-
-def test_home_async_takes_the_max(client_kind):
-    assert LATENCY <= _asgi_seconds("/home/async/") < 1.7 * LATENCY
-
-
-def test_home_sync_takes_the_sum():
-    assert 2 * LATENCY <= _wsgi_seconds("/home/sync/") < 3 * LATENCY
-
-
-def test_async_weather_gathers_under_wsgi_too():
-    """A loop per request still gathers: async wins per request even under WSGI."""
-    assert LATENCY <= _wsgi_seconds("/weather/async/") < 2 * LATENCY
+def test_home_async_gathers_the_two_services_and_the_others_take_the_sum(client_kind):
+    sequential_sync = _wsgi_seconds("/home/sync/")
+    sequential_async = _asgi_seconds("/home/async-sequential/")
+    gathered = _asgi_seconds("/home/async/")
+    times = {"sync": sequential_sync, "async-sequential": sequential_async,
+             "async": gathered}
+    assert sequential_sync >= 2 * LATENCY and sequential_async >= 2 * LATENCY, times
+    assert gathered >= LATENCY, times
+    # async-sequential is async with no gain: it waits like the sync view, and
+    # gathering is what halves the wait
+    assert gathered < 0.75 * sequential_async, times
+    assert gathered < 0.75 * sequential_sync, times

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from django.test import Client, override_settings
@@ -19,10 +20,15 @@ from tests.app.support import aget
 
 @pytest.mark.parametrize("path", ["/hello/sync/", "/hello/async/"])
 def test_timing_adds_elapsed_and_server_timing_in_both_handlers(client, path):
-    for response in (client.get(path), aget(path)):
+    for get in (client.get, aget):
+        start = time.perf_counter()
+        response = get(path)
+        seen_ms = (time.perf_counter() - start) * 1000
         body = response.json()
         assert body["message"] == "Hello, world!"
-        assert 0 <= body["elapsed"] < 1000
+        # timed inside the request: some of what the caller saw, never more (in ms;
+        # test_views' sleep test shows it is not seconds either)
+        assert 0 < body["elapsed"] <= seen_ms, (body["elapsed"], seen_ms)
         duration = float(response["Server-Timing"].removeprefix("app;dur="))
         assert duration == body["elapsed"]
 

@@ -6,13 +6,13 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import psutil
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from .procs import ROOT, Tracked, new_tag, tagged_env
 
 
 @dataclass
@@ -23,12 +23,50 @@ class Done:
 
 
 def loadlab(*args: str, timeout: float = 240, env: dict | None = None) -> Done:
-    """Run `loadlab ARGS` as a user would, in its own process group."""
-    done = subprocess.run(
-        [sys.executable, "-m", "scripts.cli", *args], cwd=ROOT, capture_output=True,
-        text=True, timeout=timeout, env={**os.environ, **(env or {})},
-    )
-    return Done(done.returncode, done.stdout, done.stderr)
+    """Run `loadlab ARGS` as a user would, in a session (and process group) of its own.
+
+    The test fails if it does not finish within `timeout` seconds, or if any process
+    it started outlives it (after procs.GRACE_S seconds): either way its whole tree is
+    killed first (procs.Tracked.finish) and the failure names what had to be killed.
+    """
+    command = " ".join(("loadlab", *args))
+    tag = new_tag()
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        popen = subprocess.Popen(
+            [sys.executable, "-m", "scripts.cli", *args], cwd=ROOT, stdin=subprocess.DEVNULL,
+            stdout=out, stderr=err, start_new_session=True, env=tagged_env(tag, env),
+        )
+        tracked = Tracked(popen, tag)
+        try:
+            try:
+                popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                killed = tracked.finish()
+                pytest.fail(f"`{command}` did not finish within {timeout:g}s; killed its"
+                            f" tree: {killed}\nstderr tail:\n{_read(err)[-2000:]}")
+            killed = tracked.finish()
+            if killed:
+                pytest.fail(f"`{command}` exited with {popen.returncode} but left processes"
+                            f" running; killed: {killed}\nstderr tail:\n{_read(err)[-2000:]}")
+        finally:
+            tracked.finish(grace=0)  # interrupted meanwhile: still leave nothing running
+        return Done(popen.returncode, _read(out), _read(err))
+
+
+def _read(file) -> str:  # type: ignore[no-untyped-def]
+    file.seek(0)
+    return file.read().decode(errors="replace")
+
+
+def require(available: bool, why: str) -> None:
+    """Skip when a tool a test needs is missing, with the reason; under CI (the CI
+    environment variable set), fail instead: CI must not go green without the test."""
+    if available:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{why}; CI is set, so this test must run (.ci/run installs it)",
+                    pytrace=False)
+    pytest.skip(why)
 
 
 def only_run(results: Path) -> Path:
@@ -39,25 +77,6 @@ def only_run(results: Path) -> Path:
 
 def read_json(path: Path):
     return json.loads(path.read_text())
-
-
-def descendants(pid: int) -> list[psutil.Process]:
-    try:
-        return psutil.Process(pid).children(recursive=True)
-    except psutil.NoSuchProcess:
-        return []
-
-
-def survivors(procs: list[psutil.Process]) -> list[str]:
-    """Processes from `procs` still running (zombies count as gone)."""
-    alive = []
-    for p in procs:
-        try:
-            if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
-                alive.append(f"{p.pid} {' '.join(p.cmdline()[:4])}")
-        except psutil.NoSuchProcess:
-            pass
-    return alive
 
 
 @pytest.fixture

@@ -12,18 +12,31 @@ holds exactly the cells that had finished, each ok.
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
-from ..conftest import only_run, read_json
+import pytest
+
+from scripts.run.supervise import free_port
+
+from .. import conftest
+from ..conftest import loadlab, only_run, read_json
 from ..procs import (
+    Tracked,
+    alive,
     assert_all_gone,
     assert_loopback_only,
+    carrying,
     cmdline,
     is_locust,
     is_server,
+    new_tag,
+    port_free,
     running,
     snapshot,
+    tagged_env,
     wait_for,
 )
 
@@ -55,7 +68,7 @@ def check_interrupted(results: Path, signame: str, finished: int) -> dict:
     assert run.name.endswith("-intr")
     manifest = read_json(run / "manifest.json")
     assert manifest["status"] == "interrupted"
-    assert signame in (manifest.get("error") or "")
+    assert signame in str(manifest.get("error")), manifest.get("error")
     assert manifest["finished"]
     cells = read_json(run / "summary.json")["cells"]
     assert len(cells) == finished, [c["path"] for c in cells]
@@ -161,3 +174,42 @@ def test_a_second_sigint_leaves_no_orphans(tmp_path, results):
         assert lab.wait() == 130, lab.err
         assert_all_gone(snap)
     check_interrupted(results, "SIGINT", finished=0)
+
+
+# --- the net under every test here ----------------------------------------------------------
+
+
+def test_the_orphan_check_finds_kills_and_names_a_detached_grandchild():
+    """A process that left its parent's session and outlived it is still found (by the
+    tag it inherited), killed, and named; nothing reports a clean exit as an orphan."""
+    clean = subprocess.Popen([sys.executable, "-c", "pass"], start_new_session=True,
+                             env=tagged_env(tag := new_tag()))
+    clean.wait(30)
+    assert Tracked(clean, tag).finish(grace=0) == []
+
+    leaver = ("import subprocess, sys; subprocess.Popen([sys.executable, '-c',"
+              " 'import time; time.sleep(120)  # orphan'], start_new_session=True)")
+    parent = subprocess.Popen([sys.executable, "-c", leaver], start_new_session=True,
+                              env=tagged_env(tag := new_tag()))
+    assert parent.wait(30) == 0
+    (orphan,) = carrying(tag)
+    killed = Tracked(parent, tag).finish(grace=0.5)
+    assert len(killed) == 1 and "# orphan" in killed[0], killed
+    assert not alive(orphan) and carrying(tag) == []
+
+
+def test_a_cli_call_that_does_not_finish_is_reaped_and_fails_naming_its_tree(monkeypatch):
+    """`loadlab serve` runs until Ctrl-C: past the call's timeout its whole tree is killed
+    and the test fails saying what was killed, with nothing left listening."""
+    tag = new_tag()
+    monkeypatch.setattr(conftest, "new_tag", lambda: tag)
+    port, upstream_port = free_port(), free_port()
+    with pytest.raises(pytest.fail.Exception) as failed:
+        loadlab("serve", "--server", "uvicorn", "--port", str(port),
+                "--upstream-port", str(upstream_port), timeout=5)
+    message = str(failed.value)
+    assert "did not finish within 5s" in message, message
+    assert "scripts.cli serve --server uvicorn" in message
+    assert "(loadlab itself)" in message
+    assert carrying(tag) == []
+    assert port_free(port) and port_free(upstream_port)

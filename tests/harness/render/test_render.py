@@ -68,8 +68,24 @@ def test_json_is_valid_and_has_rows(comparisons: tuple) -> None:
         row["verdicts"]["rps"])
     assert any(r["verdicts"]["rps"]["significant"] for r in b["rows"])
     assert "Mann-Whitney U" in b["method"] and b["geomean"]["rps"] < 1
-    assert w["kind"] == "within" and w["scenarios"][0]["sync_async"][0]["winner"] in (
-        None, "sync", "async", "async-sequential")
+    # run A draws every flavor from one distribution: no flavor may be called a winner
+    assert w["kind"] == "within"
+    winners = [sa["winner"] for s in w["scenarios"] for sa in s["sync_async"]]
+    assert len(winners) == 8 and set(winners) == {None}, winners
+
+
+@pytest.mark.parametrize(("shift", "winner"), [(0.7, "sync"), (1.3, "async")])
+def test_within_names_the_flavor_that_is_faster(tmp_path: Path, shift: float,
+                                                 winner: str) -> None:
+    """async's throughput shifted by `shift`, async-sequential's left alone."""
+    spec = Spec(servers=LONG.servers, scenarios=LONG.scenarios, clients=LONG.clients,
+                shift=lambda k: shift if k[2] == "async" else 1.0)
+    w = json.loads(render_json.render_json(within(load_run(make_run(tmp_path, "r", spec,
+                                                                    seed=2)))))
+    found = {(sa["server"], sa["async_flavor"], sa["winner"])
+             for s in w["scenarios"] for sa in s["sync_async"]}
+    assert found == {(server, flavor, winner if flavor == "async" else None)
+                     for server in LONG.servers for flavor in ("async", "async-sequential")}
 
 
 def test_html_is_self_contained(comparisons: tuple, tmp_path: Path) -> None:
