@@ -197,7 +197,7 @@ def result(spec: ServerSpec, key: dict[str, Any], objective: Objective, search: 
     bound = (round(concurrency(spec) / (service_ms / 1000), 1)
              if service_ms and spec.interface == "wsgi" else None)
     return {
-        **key, "interface": spec.interface,
+        **key, "interface": spec.interface, "model": spec.model,
         "capacity_rps": lo or 0.0,
         "bracket": [lo, hi], "confirmed": search.confirmed, "converged": search.converged,
         "slo": objective.describe(),

@@ -26,6 +26,8 @@ class Row:
     trials: int
     bound_rps: float | None = None  # the tighter asymptotic bound, median over trials
     mixed: bool = False  # vs_sync pairs a load-bound cell with one that is not
+    model: str = ""  # the server's concurrency model (config.model.MODELS)
+    interface: str = ""
 
     @property
     def load_bound(self) -> bool:
@@ -47,7 +49,8 @@ def _row(key: CellKey, folded: Folded, cells: list[CellRecord]) -> Row:
               for c in cells if c.bound_users_rps is not None]
     return Row(key, folded.values["rps"] if measured else None,
                folded.values["p95"] if measured else None, folded.failure_ratio,
-               vs_sync=None, flags=flags, trials=folded.trials, bound_rps=median(bounds))
+               vs_sync=None, flags=flags, trials=folded.trials, bound_rps=median(bounds),
+               model=cells[0].model, interface=cells[0].interface)
 
 
 def rows(records: list[CellRecord]) -> list[Row]:

@@ -57,6 +57,11 @@ class CellRecord:
     service_ms: float | None = None
     bound_users_rps: float | None = None
     bound_concurrency_rps: float | None = None
+    # How the server serves requests at once (config.model.MODELS); "" in runs recorded
+    # before it was kept (analysis reads them by interface).
+    model: str = ""
+    # The commonest exceptions in the server's log during the cell, [line, count]
+    server_errors: list[list[Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
     path: str = ""  # the cell folder, relative to the run folder

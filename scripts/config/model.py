@@ -20,11 +20,22 @@ from ..paths import LOOPBACK
 
 INTERFACES = ("wsgi", "asgi")
 ARRIVALS = ("uniform", "poisson")
+# How a server serves requests at once: the three ways a Django team weighs (threads,
+# greenlets, an event loop) and one process per request as the baseline.
+MODELS = ("processes", "threads", "greenlets", "event-loop")
 # What a server's `args` may say in braces; the plan fills them in.
 PLACEHOLDERS = ("host", "port", "workers", "threads", "connections")
 
 
 # --- the pieces --------------------------------------------------------------------------
+
+
+def default_model(interface: str, threads: int | None) -> str:
+    """The concurrency model a server without a `model` key has: ASGI serves on an
+    event loop; WSGI on threads when it has a thread pool, else one request per process."""
+    if interface == "asgi":
+        return "event-loop"
+    return "threads" if threads and threads > 1 else "processes"
 
 
 @dataclass(frozen=True)
@@ -43,6 +54,7 @@ class ServerSpec:
     optional: bool = False
     requires: tuple[str, ...] = ()
     ready_timeout_s: float = 30.0  # from start until it answers, else the cell fails
+    model: str = ""  # one of MODELS; the reader fills it in (default_model)
 
     @property
     def packages(self) -> tuple[str, ...]:
@@ -78,6 +90,7 @@ class ServerSpec:
             "threads": self.threads,
             "connections": self.connections,
             "concurrency": self.concurrency,
+            "model": self.model,
             "args": list(self.args),
             "available": self.available,
             "optional": self.optional,

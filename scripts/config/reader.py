@@ -19,6 +19,7 @@ from ..paths import ROOT
 from .model import (
     ARRIVALS,
     INTERFACES,
+    MODELS,
     PLACEHOLDERS,
     AppSettings,
     ClientSpec,
@@ -28,6 +29,7 @@ from .model import (
     Rules,
     ServerSpec,
     UpstreamSettings,
+    default_model,
 )
 
 DEFAULT_MATRIX = ROOT / "matrix.toml"
@@ -203,19 +205,22 @@ def _read_servers(top: _Table, file: Path) -> dict[str, ServerSpec]:
     for name, data in tables.items():
         t = _Table(data, f"servers.{name}", file)
         args = t.str_list("args", _REQUIRED)
+        interface = t.str("interface", _REQUIRED, choices=INTERFACES)
+        threads = t.number("threads", None, lo=1, hi=10_000, integer=True)
         spec = ServerSpec(
             name=name,
-            interface=t.str("interface", _REQUIRED, choices=INTERFACES),
+            interface=interface,
             module=t.str("module", _REQUIRED),
             args=args,
             workers=t.number("workers", 1, lo=1, hi=256, integer=True),
             concurrency=t.number("concurrency", 1, lo=1, integer=True),
             summary=t.str("summary", ""),
-            threads=t.number("threads", None, lo=1, hi=10_000, integer=True),
+            threads=threads,
             connections=t.number("connections", None, lo=1, integer=True),
             optional=t.bool("optional", False),
             requires=t.str_list("requires", ()),
             ready_timeout_s=float(t.number("ready_timeout_s", 30.0, lo=0.1, hi=3600)),
+            model=t.str("model", default_model(interface, threads), choices=MODELS),
         )
         t.done()
         for arg in args:

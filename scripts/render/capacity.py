@@ -11,8 +11,12 @@ from rich.console import Console
 from rich.markup import escape
 
 from ..analysis.capacity import versus_sync
+from ..analysis.ways import best_ways, from_capacity
 from ..archive.records import CellRecord
 from ..observe import Observer
+from . import ways
+
+WAYS_MEASURE = "capacity rps at the story's p95 objective"
 
 HEADERS = ["scenario", "server", "flavor", "capacity rps", "bracket", "p95 SLO", "limited by"]
 
@@ -59,6 +63,9 @@ def text(capacity: list[dict[str, Any]]) -> str:
     versus = versus_lines(capacity)
     if versus:
         lines += ["", "async vs sync, as a ratio of capacities:", *[f"  {v}" for v in versus]]
+    side_by_side = ways.text(best_ways(from_capacity(capacity)), WAYS_MEASURE)
+    if side_by_side:
+        lines += ["", side_by_side.rstrip("\n")]
     return "\n".join(lines) + "\n"
 
 
@@ -74,6 +81,8 @@ def markdown(capacity: list[dict[str, Any]]) -> str:
     lines += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |"
               for r in rows(capacity)]
     lines += ["", *[f"- {line}" for line in versus_lines(capacity)], ""]
+    side_by_side = ways.markdown(best_ways(from_capacity(capacity)), WAYS_MEASURE)
+    lines += [side_by_side] if side_by_side else []
     return "\n".join(lines)
 
 

@@ -16,8 +16,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..analysis.verdict import Row, rows
+from ..analysis.ways import best_ways, from_rows
 from ..archive.records import CellRecord
+from . import ways
 from .common import fmt_ms
+
+WAYS_MEASURE = "closed-loop rps; a load-bound row measured latency, not capacity"
 
 
 def _cells(row: Row) -> list[str]:
@@ -75,6 +79,26 @@ def print_verdict(records: list[CellRecord], console: Console | None = None) -> 
                   " significance.[/]")
     for note in _notes(found):
         console.print(f"[dim]{escape(note)}[/]")
+    errors = server_errors(records)
+    if errors:
+        console.print("\n[bold]the server's own errors[/] (from each cell's server.log):")
+        for line in errors:
+            console.print(f"  {escape(line)}", soft_wrap=True)
+    side_by_side = ways.text(best_ways(from_rows(found)), WAYS_MEASURE)
+    if side_by_side:
+        console.print("\n" + escape(side_by_side), soft_wrap=True, end="")
+
+
+def server_errors(records: list[CellRecord]) -> list[str]:
+    """One line per cell whose server logged exceptions: its commonest one, counted."""
+    lines = []
+    for r in records:
+        if r.server_errors:
+            line, n = r.server_errors[0]
+            more = len(r.server_errors) - 1
+            lines.append(f"{r.label}: {n:,}x {line}"
+                         + (f" (and {more} other kind{'s' * (more > 1)})" if more else ""))
+    return lines
 
 
 def _notes(found: list[Row]) -> list[str]:
@@ -102,6 +126,12 @@ def markdown(manifest: dict[str, Any], records: list[CellRecord]) -> str:
     found = rows(records)
     lines += ["| " + " | ".join(_cells(row)) + " |" for row in found]
     lines += ["", *_notes(found)] if _notes(found) else []
+    side_by_side = ways.markdown(best_ways(from_rows(found)), WAYS_MEASURE)
+    lines += ["", side_by_side.rstrip("\n")] if side_by_side else []
+    errors = server_errors(records)
+    if errors:
+        lines += ["", "## the server's own errors", "",
+                  *[f"- {line.replace('|', '/')}" for line in errors]]
     failed = [r for r in records if r.status != "ok"]
     if failed:
         lines += ["", "## failed cells", ""]

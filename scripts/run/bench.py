@@ -172,7 +172,7 @@ class Bench:
     def _run_cell(self, cell: Cell) -> CellRecord:
         cell_dir = self.tmp / cell.path
         cell_dir.mkdir(parents=True)
-        record = collect.new_record(cell.key, cell.server.interface, cell.trial, cell.users)
+        record = collect.new_record(cell.key, cell.server, cell.trial, cell.users)
         server: supervise.Process | None = None
         locust: supervise.Process | None = None
         try:

@@ -13,17 +13,19 @@ from app.scenarios import SCENARIOS_BY_NAME
 from ..archive.folder import write_json
 from ..archive.records import CellRecord
 from ..cells import CellKey
-from ..config import Rules
+from ..config import Rules, ServerSpec
 from ..search import held_schedule
+from . import serverlog
 from .loadgen import Measurement
 from .sampler import Sampler
 
 
-def new_record(key: CellKey, interface: str, trial: int,
+def new_record(key: CellKey, server: ServerSpec, trial: int,
                users: int | None = None) -> CellRecord:
     """An empty record for the cell `key`, trial `trial` (status ok until it fails);
     `users` is the open model's concurrency cap (the key's users otherwise)."""
-    return CellRecord(server=key.server, interface=interface, scenario=key.scenario,
+    return CellRecord(server=key.server, interface=server.interface, model=server.model,
+                      scenario=key.scenario,
                       flavor=key.flavor, client=key.client,
                       users=key.users if users is None else users, trial=trial,
                       path=key.path(trial), rate=key.rate)
@@ -48,6 +50,8 @@ def fill(record: CellRecord, m: Measurement, cell_dir: Path, rules: Rules,
         record.warnings.append("high-failure-ratio")
     if record.requests < rules.min_requests:
         record.warnings.append("few-requests")
+    record.server_errors = [[line, n] for line, n in serverlog.exceptions(
+        cell_dir / "server.log")]
 
 
 def _open(record: CellRecord, m: Measurement, rules: Rules) -> None:

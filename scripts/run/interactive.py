@@ -168,7 +168,7 @@ def _archive_session(archive: Archive, matrix: Matrix, spec: ServerSpec, scenari
             continue
         key = CellKey(spec.name, scenario.name, flavor,
                       client if scenario.uses_upstream else None, users)
-        record = collect.new_record(key, spec.interface, trial=1)
+        record = collect.new_record(key, spec, trial=1)
         cell_dir = archive.tmp / record.path
         cell_dir.mkdir(parents=True)
         for name in LOCUST_FILES:

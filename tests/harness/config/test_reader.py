@@ -69,6 +69,7 @@ def test_a_minimal_matrix_loads_with_the_documented_defaults(tmp_path):
     assert (web.interface, web.module, web.workers, web.concurrency) == ("wsgi", "gunicorn",
                                                                           1, 1)
     assert web.threads is None and web.connections is None and not web.optional
+    assert web.model == "processes"  # WSGI without a thread pool
     assert web.args == ("app.wsgi:application", "--bind", "{host}:{port}", "--workers",
                         "{workers}")
     quick = m.profile(None)
@@ -213,6 +214,8 @@ def test_an_unknown_key_is_a_typo(tmp_path, text, words):
                  id="default-profile-number"),
     pytest.param(MINIMAL.replace('interface = "wsgi"', 'interface = "rsgi"'),
                  ("servers.web.interface", "wsgi, asgi", "'rsgi'"), id="interface-choice"),
+    pytest.param(MINIMAL.replace('interface = "wsgi"', 'interface = "wsgi"\nmodel = "fibers"'),
+                 ("servers.web.model", "greenlets", "'fibers'"), id="model-choice"),
     pytest.param(MINIMAL.replace("duration_s = 3", 'duration_s = 3\narrival = "burst"'),
                  ("profiles.quick.arrival", "'burst'"), id="arrival-choice"),
 ])
@@ -358,3 +361,15 @@ def test_a_binary_file(tmp_path):
     path = tmp_path / "matrix.toml"
     path.write_bytes(b"\xff\xfe\x00garbage")
     assert "not a text file" in error_of(path)
+
+
+@pytest.mark.parametrize(("extra", "model"), [
+    ('interface = "asgi"', "event-loop"),
+    ('interface = "wsgi"\nthreads = 8', "threads"),
+    ('interface = "wsgi"\nthreads = 1', "processes"),
+    ('interface = "wsgi"\nmodel = "greenlets"', "greenlets"),
+])
+def test_a_servers_model_is_read_or_follows_from_how_it_serves(tmp_path, extra, model):
+    m = load_matrix(write(tmp_path, MINIMAL.replace('interface = "wsgi"', extra)))
+    assert m.servers["web"].model == model
+    assert m.servers["web"].describe()["model"] == model  # the manifest records it

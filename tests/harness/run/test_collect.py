@@ -11,11 +11,12 @@ from hdrh.histogram import HdrHistogram
 
 from scripts.archive.records import PERCENTILES
 from scripts.cells import CellKey
-from scripts.config import Rules
+from scripts.config import Rules, load_matrix
 from scripts.run import loadgen
 from scripts.run.collect import fill, new_record
 from scripts.run.sampler import Sample, Sampler
 
+SERVERS = load_matrix().servers
 WINDOW = (1000.25, 1003.5)  # three whole seconds: 1001, 1002, 1003
 
 
@@ -37,7 +38,7 @@ def measurement(ok=(40, 50, 60), failed=(0, 0, 0), latencies_us=None,
 
 def record(scenario="weather", client="httpx", users=20, **kw):
     key = CellKey("uvicorn", scenario, "async", client, users, **kw)
-    return new_record(key, "asgi", trial=2)
+    return new_record(key, SERVERS["uvicorn"], trial=2)
 
 
 def sampler(tmp_path, **cpu_by_role) -> Sampler:
@@ -54,15 +55,16 @@ def sampler(tmp_path, **cpu_by_role) -> Sampler:
 
 def test_new_record_takes_its_identity_from_the_key():
     key = CellKey("gunicorn-sync", "weather", "async", "aiohttp", 20)
-    r = new_record(key, "wsgi", trial=3)
-    assert r.key == key and r.trial == 3 and r.interface == "wsgi"
+    r = new_record(key, SERVERS["gunicorn-sync"], trial=3)
+    assert r.key == key and r.trial == 3
+    assert (r.interface, r.model) == ("wsgi", "processes")
     assert r.path == key.path(3) and r.label == key.label
     assert r.status == "ok" and r.requests == 0 and r.warnings == []
 
 
 def test_new_record_of_an_open_model_cell_keeps_its_user_cap():
     key = CellKey("uvicorn", "hello", "sync", None, rate=40.0)
-    r = new_record(key, "asgi", trial=1, users=64)
+    r = new_record(key, SERVERS["uvicorn"], trial=1, users=64)
     assert r.users == 64 and r.rate == 40.0
     assert r.key == key  # the cap is not part of the identity
     assert r.path == "cells/uvicorn/hello-sync-r40-t1"

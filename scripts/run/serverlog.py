@@ -1,0 +1,38 @@
+"""What a server said went wrong: the exceptions in its log, counted.
+
+A cell whose requests fail says only "500" from Locust's side; the server's log says
+why (e.g. asgiref's "You cannot use AsyncToSync in the same thread as an async event
+loop" when async views run on gevent's greenlets). Each traceback's final line is its
+exception; the commonest few go into the cell's record and summary.md.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+TOP = 3
+MAX_LEN = 200  # characters of one exception line kept
+_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Warning|Operation|Interrupt)"
+                        r"\b(: .*)?$")
+
+
+def exceptions(path: Path, top: int = TOP) -> list[tuple[str, int]]:
+    """The `top` commonest exceptions that ended a traceback in the log at `path`."""
+    try:
+        lines = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return []
+    found: Counter[str] = Counter()
+    in_traceback = False
+    for line in lines:
+        if line.startswith("Traceback (most recent call last):"):
+            in_traceback = True
+        elif in_traceback and line and not line[0].isspace():
+            if _EXCEPTION.match(line):
+                found[line[:MAX_LEN]] += 1
+                in_traceback = False
+            elif not line.startswith(("During handling", "The above exception")):
+                in_traceback = False  # not an exception line: the traceback was cut
+    return found.most_common(top)

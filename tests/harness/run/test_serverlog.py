@@ -1,0 +1,44 @@
+"""The exceptions in a server's log, counted: each traceback's final line."""
+
+from __future__ import annotations
+
+from scripts.run.serverlog import exceptions
+
+TRACEBACK = """\
+Internal Server Error: /sleep/async/
+Traceback (most recent call last):
+  File "/x/django/core/handlers/exception.py", line 56, in inner
+    response = get_response(request)
+RuntimeError: You cannot use AsyncToSync in the same thread as an async event loop
+"""
+CHAINED = """\
+Traceback (most recent call last):
+  File "/x/a.py", line 1, in f
+KeyError: 'a'
+
+During handling of the above exception, another exception occurred:
+
+Traceback (most recent call last):
+  File "/x/b.py", line 2, in g
+django.core.exceptions.SynchronousOnlyOperation: You cannot call this from an async context
+"""
+
+
+def test_exceptions_are_counted_commonest_first(tmp_path):
+    log = tmp_path / "server.log"
+    log.write_text("[INFO] Booting worker\n" + TRACEBACK * 3 + CHAINED
+                   + "RuntimeError: not after a traceback, not counted\n")
+    assert exceptions(log) == [
+        ("RuntimeError: You cannot use AsyncToSync in the same thread as an async event loop", 3),
+        ("KeyError: 'a'", 1),
+        ("django.core.exceptions.SynchronousOnlyOperation: You cannot call this from an"
+         " async context", 1),
+    ]
+    assert exceptions(log, top=1)[0][1] == 3
+
+
+def test_a_cut_traceback_and_a_missing_log_count_nothing(tmp_path):
+    log = tmp_path / "server.log"
+    log.write_text("Traceback (most recent call last):\n  File \"x\"\n[INFO] shutting down\n")
+    assert exceptions(log) == []
+    assert exceptions(tmp_path / "absent.log") == []
