@@ -152,20 +152,42 @@ def concurrency(spec: ServerSpec) -> int:
     return spec.workers * spec.concurrency
 
 
+CONCURRENCY_SHARE = 0.8  # in flight / concurrency from which the server's slots are full
+NEAR_HOT_SHARE = 0.8  # of hot_cpu_pct: queueing sets in before the core reads 100 %
+
+
+def in_flight(record: CellRecord) -> float | None:
+    """Requests in the server at once, by Little's law: achieved rate x raw median."""
+    r = record.latency_raw_ms.get("p50") or record.latency_ms.get("p50")
+    x = record.achieved_rps if record.achieved_rps is not None else record.rps
+    return x * r / 1000 if r and x else None
+
+
 def limit(record: CellRecord, spec: ServerSpec, rules: Rules) -> str:
-    """What limited the configuration, read off its first failing step."""
+    """What limited the configuration, read off its first failing step: the generator,
+    the upstream, failures (with the server's own commonest error), the server's CPU,
+    its concurrency (only when Little's law puts that many requests in flight), else
+    latency with nothing saturated."""
     w = record.warnings
     if "generator-hot" in w or "generator-behind" in w:
         return f"generator (Locust at {record.generator_cpu_pct or 0:.0f}% CPU)"
     if "upstream-hot" in w:
         return f"upstream (the stand-in at {record.upstream_cpu_pct or 0:.0f}% CPU)"
-    if record.server_cpu_pct is not None and record.server_cpu_pct >= rules.hot_cpu_pct:
-        return f"server CPU ({record.server_cpu_pct:.0f}%)"
-    if spec.interface == "wsgi":
-        return (f"server concurrency ({concurrency(spec)} = {spec.workers} workers x"
-                f" {spec.concurrency})")
     if record.status != "ok":
         return "the cell failed"
+    if record.requests and record.failure_ratio > rules.high_failure_ratio:
+        why = f": {record.server_errors[0][0][:100]}" if record.server_errors else ""
+        return f"failures ({record.failure_ratio:.0%}{why})"
+    cpu = record.server_cpu_pct
+    if cpu is not None and cpu >= rules.hot_cpu_pct:
+        return f"server CPU ({cpu:.0f}%)"
+    busy = in_flight(record)
+    if spec.interface == "wsgi" and busy is not None and (
+            busy >= CONCURRENCY_SHARE * concurrency(spec)):
+        return (f"server concurrency ({concurrency(spec)} = {spec.workers} workers x"
+                f" {spec.concurrency}; ~{busy:.0f} in flight)")
+    if cpu is not None and cpu >= NEAR_HOT_SHARE * rules.hot_cpu_pct:
+        return f"server CPU, nearly ({cpu:.0f}%: queueing before the core is full)"
     return "latency (no saturated resource seen: the objective itself)"
 
 

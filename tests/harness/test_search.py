@@ -82,9 +82,24 @@ def test_limit_names_the_saturated_resource():
     assert limit(record(warnings=["generator-hot"], generator_cpu_pct=97), spec(),
                  rules).startswith("generator")
     assert limit(record(server_cpu_pct=99), spec(), rules).startswith("server CPU")
-    assert limit(record(server_cpu_pct=5), spec(workers=1, concurrency=4),
-                 rules) == "server concurrency (4 = 1 workers x 4)"
+    # 40 rps x 100 ms = 4 in flight: a server of 4 slots is full, one of 1000 is not
+    busy = {"latency_raw_ms": {"p50": 100.0}}
+    assert limit(record(server_cpu_pct=5, **busy), spec(workers=1, concurrency=4),
+                 rules) == "server concurrency (4 = 1 workers x 4; ~4 in flight)"
+    assert limit(record(server_cpu_pct=5, **busy), spec(workers=2, concurrency=1000),
+                 rules).startswith("latency")
     assert limit(record(server_cpu_pct=5), spec("asgi", 1, 1000), rules).startswith("latency")
+    assert limit(record(server_cpu_pct=75, **busy), spec(workers=2, concurrency=1000),
+                 rules).startswith("server CPU, nearly (75%")
+
+
+def test_limit_puts_failures_first_with_the_servers_reason():
+    failing = record(requests=100, failures=30, server_cpu_pct=99,
+                     server_errors=[["RuntimeError: You cannot use AsyncToSync", 30]])
+    assert limit(failing, spec(), Rules()) == (
+        "failures (30%: RuntimeError: You cannot use AsyncToSync)")
+    assert limit(record(requests=100, failures=30), spec(), Rules()) == "failures (30%)"
+    assert limit(record(status="failed"), spec(), Rules()) == "the cell failed"
 
 
 def test_start_rate_is_half_the_concurrency_bound():
