@@ -139,6 +139,29 @@ SCENARIOS: tuple[Scenario, ...] = (
         typical_ms=3.0,
     ),
     Scenario(
+        name="queries",
+        summary="The parallel-ORM trap: three independent 50 ms queries, gathered or not.",
+        flavors=_flavors(
+            "queries",
+            "app.catalog.queries",
+            ("sync", "queries_sync", "three queries one after another"),
+            (
+                "async",
+                "queries_async",
+                "asyncio.gather over the async ORM: still one after another",
+            ),
+            (
+                "async-threads",
+                "queries_async_threads",
+                "one thread and connection per query: really parallel",
+            ),
+        ),
+        uses_db=True,
+        query="ms=50",
+        slo_p95_ms=450.0,  # three times three sequential 50 ms queries
+        typical_ms=160.0,
+    ),
+    Scenario(
         name="mixed",
         summary="Async views around blocking code: sync_to_async and fire-and-forget work.",
         flavors=_flavors(

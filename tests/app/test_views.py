@@ -12,6 +12,7 @@ from django.test import AsyncClient, Client, RequestFactory
 from django.urls import resolve
 from django.utils.module_loading import import_string
 
+from app.catalog import queries
 from app.catalog import views as catalog
 from app.scenarios import SCENARIOS
 from app.stories import cpu, hello, home, mixed, params, sleep, weather
@@ -44,6 +45,9 @@ PUBLIC = {
     "/catalog/async/": catalog.catalog_async,
     "/catalog/sync-list/": catalog.catalog_sync_list,
     "/catalog/async-list/": catalog.catalog_async_list,
+    "/queries/sync/": queries.queries_sync,
+    "/queries/async/": queries.queries_async,
+    "/queries/async-threads/": queries.queries_async_threads,
     "/mixed/sync/": mixed.mixed_sync,
     "/mixed/async/": mixed.mixed_async,
     "/mixed/async-background/": mixed.mixed_async_background,
@@ -79,7 +83,8 @@ def test_async_views_are_coroutines_and_sync_views_are_not():
 def test_index_lists_every_scenario_with_its_urls(client):
     body = client.get("/").json()
     listed = {s["name"]: s for s in body["scenarios"]}
-    assert list(listed) == ["hello", "sleep", "weather", "home", "catalog", "mixed", "cpu"]
+    assert list(listed) == ["hello", "sleep", "weather", "home", "catalog", "queries", "mixed",
+                            "cpu"]
     assert listed["home"]["flavors"] == {"sync": "/home/sync/",
                                          "async-sequential": "/home/async-sequential/",
                                          "async": "/home/async/"}
@@ -251,6 +256,31 @@ def test_catalog_lists_filter_and_limit(client, products, path):
     assert [p["id"] for p in body["products"]] == sorted(p["id"] for p in body["products"])
     assert client.get(path).json()["count"] == 10  # default: tea, 50 rows / 5 categories
     assert client.get(path, {"category": "nope"}).status_code == 400
+
+
+# --- queries: the parallel-ORM trap --------------------------------------------------------
+
+
+def test_the_trap_gather_is_as_slow_as_sync_and_threads_are_parallel(transactional_db):
+    """Three 100 ms queries (SQLite's pg_sleep here; PostgreSQL's in e2e/test_postgres).
+    Physics: no flavor beats one query; sync and the gathered async ORM run them one
+    after another (>= 3 x 100 ms); a thread per query overlaps them, so its wall time
+    is well under the gathered one's, in the same test."""
+    ms = 100
+    wall = {}
+    for flavor in ("sync", "async", "async-threads"):
+        path = f"/queries/{flavor}/?ms={ms}"
+        response = aget(path) if flavor.startswith("async") else Client().get(path)
+        body = response.json()
+        assert response.status_code == 200 and body["queries"] == 3, body
+        assert body["wall_ms"] >= ms and body["sum_ms"] >= 3 * ms, body
+        wall[flavor] = body["wall_ms"]
+    assert wall["sync"] >= 3 * ms and wall["async"] >= 3 * ms, wall  # the trap
+    assert wall["async"] >= 2 * wall["async-threads"], wall  # really parallel
+
+
+def test_the_trap_refuses_a_bad_ms(client, db):
+    assert client.get("/queries/sync/?ms=x").status_code == 400
 
 
 def test_catalog_flavors_agree(client, products):
