@@ -10,6 +10,8 @@ contract"), so the harness can set it per cell and record it:
 - DATABASE_URL               postgres://user:pass@host:port/name?sslmode=... (psycopg 3)
                              instead of SQLite.
 - LOADLAB_DB_POOL=1          Django's psycopg connection pool (needs psycopg[pool]).
+- LOADLAB_CONN_MAX_AGE       Django's CONN_MAX_AGE in seconds (default 0: a connection
+                             per request).
 - LOADLAB_UPSTREAM_URL       base URL of the upstream stand-in (app/upstream.py).
 - LOADLAB_UPSTREAM_TIMEOUT   seconds before an upstream call gives up (default 2).
 - LOADLAB_CLIENT             httpx | httpx-per-call | aiohttp (see app/clients.py).
@@ -65,6 +67,7 @@ DATABASES = {
         sqlite_default=STATE_DIR / "db.sqlite3",
         pool=_flag("LOADLAB_DB_POOL"),
     )
+    | {"CONN_MAX_AGE": int(os.environ.get("LOADLAB_CONN_MAX_AGE") or 0)}
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -90,6 +90,14 @@ def build_parser() -> Parser:
         p.add_argument("--matrix", type=Path, default=ROOT / "matrix.toml",
                        help="the matrix file (default: matrix.toml)")
 
+    def with_database(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--db", choices=("sqlite", "postgres"),
+                       help="the catalog's database: SQLite, or a PostgreSQL cluster started"
+                            " for the run (default: the matrix's [database] engine; with"
+                            " DATABASE_URL set, that server)")
+        p.add_argument("--allow-remote", action="store_true",
+                       help="let DATABASE_URL point at a host other than loopback")
+
     p = sub.add_parser("list", help="servers, scenarios, clients, profiles, and the runs")
     with_matrix(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -108,6 +116,7 @@ def build_parser() -> Parser:
 
     p = sub.add_parser("bench", help="run the plan and archive the run")
     with_matrix(p)
+    with_database(p)
     p.add_argument("--profile", help="load profile (default: the matrix's default)")
     p.add_argument("--servers", type=_names, help="comma-separated server names")
     p.add_argument("--scenarios", type=_names, help="comma-separated scenario names")
@@ -133,6 +142,7 @@ def build_parser() -> Parser:
     p = sub.add_parser("capacity", help="the highest offered rate each configuration"
                        " holds within its latency objective")
     with_matrix(p)
+    with_database(p)
     p.add_argument("--profile", default="capacity",
                    help="which servers, scenarios and clients, and the step length"
                         " (default: capacity)")
@@ -157,6 +167,7 @@ def build_parser() -> Parser:
 
     p = sub.add_parser("serve", help="the app and the upstream stand-in, for manual poking")
     with_matrix(p)
+    with_database(p)
     p.add_argument("--server", required=True, help="a server name from the matrix")
     p.add_argument("--port", type=_port, default=8000)
     p.add_argument("--upstream-port", type=_port, default=9000)
@@ -164,6 +175,7 @@ def build_parser() -> Parser:
 
     p = sub.add_parser("ui", help="the Locust web UI against one server; archived on exit")
     with_matrix(p)
+    with_database(p)
     p.add_argument("--server", required=True, help="a server name from the matrix")
     p.add_argument("--scenario", default="weather", help="scenario (default: weather)")
     p.add_argument("--client", help="HTTP client for upstream calls (default: httpx)")

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.scenarios import SCENARIOS
 
@@ -37,6 +38,9 @@ from .plan import Choices, build_plan
 from .render.capacity import CapacitySummary
 from .render.outputs import RunOutputs, emit_comparison
 from .render.progress import Progress
+
+if TYPE_CHECKING:
+    from .run.database import Database
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -165,10 +169,11 @@ def cmd_bench(matrix: Matrix, args: argparse.Namespace) -> int:
         pin=not args.no_pin,
     ))
     _check_results_dir(args.results)
+    database = _database(matrix, args)
     _recover(args.results)
     bench = Bench(matrix, plan, Options(
         results=args.results, label=args.label, command=["loadlab", "bench", *sys.argv[2:]],
-        port=args.port, processes=args.processes, pin=not args.no_pin,
+        port=args.port, processes=args.processes, pin=not args.no_pin, database=database,
     ), [Progress(quiet=args.quiet), RunOutputs()])
     return EXIT_FOR_STATUS[bench.run()]
 
@@ -196,16 +201,24 @@ def cmd_capacity(matrix: Matrix, args: argparse.Namespace) -> int:
                          " give --slo-p95-ms MS or set [slo] in the matrix")
     plan = replace(plan, cells=tuple(c for c in plan.cells if c.scenario.name in objectives))
     _check_results_dir(args.results)
+    database = _database(matrix, args)
     _recover(args.results)
     run = CapacityRun(matrix, plan, Options(
         results=args.results, label=args.label or "capacity",
         command=["loadlab", "capacity", *sys.argv[2:]], port=args.port,
-        pin=not args.no_pin), objectives,
+        pin=not args.no_pin, database=database), objectives,
         [CapacitySummary(), Progress(quiet=args.quiet, verdict=False), RunOutputs()])
     status = run.run()
     if args.json:
         print(json.dumps(run.archive.capacity or [], indent=2))
     return EXIT_FOR_STATUS[status]
+
+
+def _database(matrix: Matrix, args: argparse.Namespace) -> Database:
+    """The run's database, checked before anything starts (exit 2 if it cannot be)."""
+    from .run.database import Database
+
+    return Database.choose(matrix, args.db, args.allow_remote)
 
 
 def _check_results_dir(path: Path) -> None:
@@ -216,8 +229,9 @@ def _check_results_dir(path: Path) -> None:
 def cmd_serve(matrix: Matrix, args: argparse.Namespace) -> int:
     from .run.interactive import serve
 
-    status = serve(matrix, _installed(matrix, args.server), _client(matrix, args.client),
-                   args.port, args.upstream_port)
+    spec, client = _installed(matrix, args.server), _client(matrix, args.client)
+    status = serve(matrix, spec, client, args.port, args.upstream_port,
+                   _database(matrix, args))
     return EXIT_OK if status == "complete" else EXIT_FAILED
 
 
@@ -231,10 +245,11 @@ def cmd_ui(matrix: Matrix, args: argparse.Namespace) -> int:
     except KeyError as exc:
         raise UsageError(f"loadlab ui: {exc.args[0]}") from None
     _check_results_dir(args.results)
+    spec, client = _installed(matrix, args.server), _client(matrix, args.client)
+    database = _database(matrix, args)
     _recover(args.results)
-    status = ui(matrix, _installed(matrix, args.server), scenario,
-                _client(matrix, args.client), args.port, args.web_port, args.results,
-                args.label, RunOutputs())
+    status = ui(matrix, spec, scenario, client, args.port, args.web_port, args.results,
+                args.label, RunOutputs(), database)
     return EXIT_OK if status == "complete" else EXIT_FAILED
 
 

@@ -8,6 +8,7 @@ The CLI (scripts/cli.py) is the only place that turns them into an exit status::
     |   +-- RunFolderError                a path that is not a readable run folder
     |   +-- CompareError                  runs that cannot be compared
     |   +-- ToolMissing                   an external tool (wrk) is not installed
+    |   +-- DatabaseUnavailable           PostgreSQL missing, or DATABASE_URL remote/down
     +-- ServiceError             exit 1   a service would not come up
     |   +-- NotReady                      a process exited or never answered
     |   +-- PortInUse                     something else listens where ours should
@@ -59,6 +60,11 @@ class CompareError(UsageError):
 
 class ToolMissing(UsageError):
     """An external tool is not installed; the message says how to install it."""
+
+
+class DatabaseUnavailable(UsageError):
+    """The database cannot be used as asked: PostgreSQL's binaries missing, a remote
+    DATABASE_URL without --allow-remote, or one that does not answer."""
 
 
 class ServiceError(LoadlabError):

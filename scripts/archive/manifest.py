@@ -13,7 +13,8 @@ LATENCY_RULE = ("harness HdrHistogram, successful requests, whole seconds of the
 
 def build(*, mode: str, command: list[str], matrix: Matrix, profile: dict[str, Any],
           plan: dict[str, Any], upstream: UpstreamSettings, pinning: Pinning,
-          app_env: dict[str, str], processes: int = 1) -> dict[str, Any]:
+          app_env: dict[str, str], processes: int = 1,
+          database: dict[str, Any] | None = None) -> dict[str, Any]:
     """The manifest's body. `app_env` is the environment every server gets (with
     placeholders where it varies per cell), so a reader sees the app's switches."""
     return {
@@ -24,6 +25,7 @@ def build(*, mode: str, command: list[str], matrix: Matrix, profile: dict[str, A
         "plan": plan,
         "upstream": {**upstream.__dict__, "url": None},
         "app": {**matrix.app.__dict__, "env": app_env},
+        "database": database or {"engine": matrix.database.engine},
         "pinning": pinning.describe(),
         "generator": {"tool": "locust", "user_class": "FastHttpUser",
                       "processes": processes},

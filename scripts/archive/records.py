@@ -62,6 +62,14 @@ class CellRecord:
     model: str = ""
     # The commonest exceptions in the server's log during the cell, [line, count]
     server_errors: list[list[Any]] = field(default_factory=list)
+    # PostgreSQL cells: the app's connections (pg_stat_activity, every ~250 ms) in the
+    # window, those still open 5 s after the load stopped, and connection errors
+    # (refused, pool timeouts) counted apart from the other failures.
+    db_connections_peak: int | None = None
+    db_connections_mean: float | None = None
+    db_active_peak: int | None = None
+    db_idle_after_load: int | None = None
+    db_connection_errors: int = 0
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
     path: str = ""  # the cell folder, relative to the run folder

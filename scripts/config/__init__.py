@@ -4,6 +4,7 @@ from ..errors import ConfigError
 from .model import (
     AppSettings,
     ClientSpec,
+    DatabaseSettings,
     Matrix,
     Pinning,
     Profile,
@@ -14,6 +15,6 @@ from .model import (
 from .reader import DEFAULT_MATRIX, load_matrix
 
 __all__ = [
-    "DEFAULT_MATRIX", "AppSettings", "ClientSpec", "ConfigError", "Matrix", "Pinning",
-    "Profile", "Rules", "ServerSpec", "UpstreamSettings", "load_matrix",
+    "DEFAULT_MATRIX", "AppSettings", "ClientSpec", "ConfigError", "DatabaseSettings", "Matrix",
+    "Pinning", "Profile", "Rules", "ServerSpec", "UpstreamSettings", "load_matrix",
 ]

@@ -135,6 +135,36 @@ class AppSettings:
         }
 
 
+ENGINES = ("sqlite", "postgres")
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    """The catalog's database: SQLite (embedded, the default) or a PostgreSQL cluster
+    the harness starts for the run (or DATABASE_URL's server). Recorded in the manifest."""
+
+    engine: str = "sqlite"
+    conn_max_age: int = 0  # Django's CONN_MAX_AGE, seconds (0: a connection per request)
+    pool: bool = False  # Django's psycopg pool (PostgreSQL only)
+    max_connections: int = 100  # the cluster's
+    shared_buffers: str = "128MB"  # the cluster's
+
+    def env(self) -> dict[str, str]:
+        return {"LOADLAB_CONN_MAX_AGE": str(self.conn_max_age),
+                "LOADLAB_DB_POOL": "1" if self.pool else "0"}
+
+    def cluster_settings(self) -> dict[str, str]:
+        """postgres -c settings: the ones that shape results, and synchronous_commit off
+        (faster seeding; the measured reads commit nothing)."""
+        return {"max_connections": str(self.max_connections),
+                "shared_buffers": self.shared_buffers, "synchronous_commit": "off"}
+
+    def describe(self) -> dict[str, Any]:
+        return {"engine": self.engine, "conn_max_age": self.conn_max_age, "pool": self.pool,
+                "max_connections": self.max_connections,
+                "shared_buffers": self.shared_buffers}
+
+
 @dataclass(frozen=True)
 class Rules:
     """When a cell is flagged rather than silently reported."""
@@ -221,6 +251,7 @@ class Matrix:
     clients: dict[str, ClientSpec]
     profiles: dict[str, Profile]
     slo_p95_ms: dict[str, float] = field(default_factory=dict)  # [slo]: per scenario
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
 
     def slo(self, scenario: str, default: float | None) -> float | None:
         """The p95 objective of a scenario: the matrix's [slo], else the story's."""

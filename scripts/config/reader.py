@@ -18,11 +18,13 @@ from ..errors import ConfigError
 from ..paths import ROOT
 from .model import (
     ARRIVALS,
+    ENGINES,
     INTERFACES,
     MODELS,
     PLACEHOLDERS,
     AppSettings,
     ClientSpec,
+    DatabaseSettings,
     Matrix,
     Pinning,
     Profile,
@@ -171,6 +173,7 @@ def load_matrix(path: str | Path | None = None) -> Matrix:
     clients = _read_clients(top, file)
     upstream = _read_upstream(_Table(top.table("upstream", {}), "upstream", file))
     app = _read_app(_Table(top.table("app", {}), "app", file))
+    database = _read_database(_Table(top.table("database", {}), "database", file))
     pinning = _read_pinning(_Table(top.table("pinning", {}), "pinning", file))
     rules_table = _Table(top.table("rules", {}), "rules", file)
     rules = Rules(
@@ -194,7 +197,7 @@ def load_matrix(path: str | Path | None = None) -> Matrix:
         defaults.fail("profile", f"no profile called {default_profile!r}")
     top.done()
     return Matrix(file, default_profile, pinning, upstream, app, rules, servers, clients,
-                  profiles, slo)
+                  profiles, slo, database)
 
 
 def _read_servers(top: _Table, file: Path) -> dict[str, ServerSpec]:
@@ -273,6 +276,22 @@ def _read_app(t: _Table) -> AppSettings:
     )
     t.done()
     return app
+
+
+def _read_database(t: _Table) -> DatabaseSettings:
+    database = DatabaseSettings(
+        engine=t.str("engine", "sqlite", choices=ENGINES),
+        conn_max_age=t.number("conn_max_age", 0, lo=0, hi=86_400, integer=True),
+        pool=t.bool("pool", False),
+        max_connections=t.number("max_connections", 100, lo=5, hi=10_000, integer=True),
+        shared_buffers=t.str("shared_buffers", "128MB"),
+    )
+    t.done()
+    if database.pool and database.engine != "postgres":
+        t.fail("pool", "is Django's PostgreSQL pool: set engine = \"postgres\"")
+    if database.pool and database.conn_max_age:
+        t.fail("conn_max_age", "must be 0 with pool = true (Django refuses both)")
+    return database
 
 
 def _read_pinning(t: _Table) -> Pinning:

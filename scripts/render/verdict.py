@@ -79,6 +79,15 @@ def print_verdict(records: list[CellRecord], console: Console | None = None) -> 
                   " significance.[/]")
     for note in _notes(found):
         console.print(f"[dim]{escape(note)}[/]")
+    connections = connection_rows(records)
+    if connections:
+        table = Table(title="PostgreSQL connections (pg_stat_activity, the app's database)",
+                      title_justify="left", show_edge=False, pad_edge=False)
+        for h in DB_HEADERS:
+            table.add_column(h, justify="left" if h == "cell" else "right")
+        for row in connections:
+            table.add_row(*[escape(c) for c in row])
+        console.print(table)
     errors = server_errors(records)
     if errors:
         console.print("\n[bold]the server's own errors[/] (from each cell's server.log):")
@@ -99,6 +108,19 @@ def server_errors(records: list[CellRecord]) -> list[str]:
             lines.append(f"{r.label}: {n:,}x {line}"
                          + (f" (and {more} other kind{'s' * (more > 1)})" if more else ""))
     return lines
+
+
+DB_HEADERS = ["cell", "peak", "mean", "active peak", "open 5 s after", "conn errors"]
+
+
+def connection_rows(records: list[CellRecord]) -> list[list[str]]:
+    """PostgreSQL cells: the app's connections during and after the load."""
+    def num(v: float | None) -> str:
+        return "-" if v is None else f"{v:g}"
+
+    return [[r.label, num(r.db_connections_peak), num(r.db_connections_mean),
+             num(r.db_active_peak), num(r.db_idle_after_load), f"{r.db_connection_errors:,}"]
+            for r in records if r.db_connections_peak is not None]
 
 
 def _notes(found: list[Row]) -> list[str]:
@@ -128,6 +150,12 @@ def markdown(manifest: dict[str, Any], records: list[CellRecord]) -> str:
     lines += ["", *_notes(found)] if _notes(found) else []
     side_by_side = ways.markdown(best_ways(from_rows(found)), WAYS_MEASURE)
     lines += ["", side_by_side.rstrip("\n")] if side_by_side else []
+    connections = connection_rows(records)
+    if connections:
+        lines += ["", "## PostgreSQL connections", "",
+                  "| " + " | ".join(DB_HEADERS) + " |",
+                  "|---|" + "---:|" * (len(DB_HEADERS) - 1),
+                  *["| " + " | ".join(row) + " |" for row in connections]]
     errors = server_errors(records)
     if errors:
         lines += ["", "## the server's own errors", "",

@@ -9,6 +9,7 @@ returns the run's status, which the CLI maps to an exit code.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 import traceback
@@ -24,7 +25,8 @@ from ..errors import CellError, CellFailed, Interrupted, NotReady, PortInUse, Se
 from ..observe import Observer, Observers
 from ..plan import Cell, Plan
 from ..search import concurrency
-from . import collect, loadgen, recover, services, supervise
+from . import collect, loadgen, pgstat, recover, services, supervise
+from .database import Database
 from .sampler import Sampler
 from .signals import Signals, ignore_interrupts, interrupts
 
@@ -51,6 +53,7 @@ class Options:
     upstream_port: int = 0
     processes: int = 1
     pin: bool = True
+    database: Database | None = None  # chosen and checked by the CLI; else the matrix's
 
 
 class Bench:
@@ -63,11 +66,14 @@ class Bench:
         self.options = options
         self.progress = Observers(observers or [])
         self.pinning: Pinning = matrix.pinning.resolved() if options.pin else Pinning(False)
+        self.database = options.database or Database.choose(matrix)
         self.archive = Archive(options.results, options.label, manifest.build(
             mode=mode, command=options.command, matrix=matrix,
             profile=plan.profile.describe(), plan=plan.describe(), upstream=plan.upstream,
             pinning=self.pinning, processes=options.processes,
-            app_env=services.app_env(matrix, "<upstream url>", "<cell client>")))
+            app_env=services.app_env(matrix, "<upstream url>", "<cell client>",
+                                     self.database.env(redact=True)),
+            database=self.database.describe()))
         self.tmp = self.archive.tmp
         self.upstream: supervise.Process | None = None
         self.upstream_url = ""
@@ -125,6 +131,7 @@ class Bench:
             return "failed"
         finally:
             supervise.stop_all()
+            self.database.close()
         if signals.hit and status != "interrupted":  # came while stopping or archiving
             status = "interrupted"
             error = f"interrupted by {signals.hit[0]} after the last cell"
@@ -161,8 +168,12 @@ class Bench:
     def _prepare(self) -> None:
         logs = self.tmp / "logs"
         if any(c.scenario.uses_db for c in self.plan.cells):
-            self.progress.note("preparing the catalog database (migrate + seed)")
-            services.prepare_db(self.matrix, logs / "prepare.log")
+            self.progress.note(f"preparing the catalog database ({self.database.engine},"
+                               f" {self.database.source}: migrate + seed)")
+            self.database.open(logs)
+            self.archive.manifest["database"] = self.database.describe()
+            self.archive.manifest["app"]["env"] = services.app_env(
+                self.matrix, "<upstream url>", "<cell client>", self.database.env(redact=True))
         self.upstream, self.upstream_url = services.start_upstream(
             self.plan.upstream, self.options.upstream_port, logs / "upstream.log",
             self.pinning.cpus("upstream"))
@@ -179,7 +190,8 @@ class Bench:
             self.progress.cell_phase(cell, "server-starting")
             server, base_url, ready_s = services.start_server(
                 cell.server, self.options.port,
-                services.app_env(self.matrix, self.upstream_url, cell.client),
+                services.app_env(self.matrix, self.upstream_url, cell.client,
+                                 self.database.env()),
                 cell_dir / "server.log", self.pinning.cpus("server"))
             record.ready_s = round(ready_s, 3)
             self.progress.cell_phase(cell, "server-ready")
@@ -190,13 +202,23 @@ class Bench:
                                   profile.duration_s)
             roles = {"server": server.tree, "generator": locust.tree,
                      "upstream": self.upstream.tree if self.upstream else list}
-            with Sampler(roles, cell_dir / "resources.csv") as sampler:
+            counting = self.database.counted and cell.scenario.uses_db
+            connections = (pgstat.ConnectionSampler(self.database.url, self.database.name,
+                                                    cell_dir / "connections.csv")
+                           if counting else contextlib.nullcontext())
+            with Sampler(roles, cell_dir / "resources.csv") as sampler, connections:
                 self.progress.cell_phase(cell, "measuring")
                 self._wait_locust(cell, server, locust)
+            if counting:  # with the server still up: what it keeps open after the load
+                record.db_idle_after_load = pgstat.left_after_load(
+                    self.database.url, self.database.name, since=time.time())
             server.stop(STOP_GRACE_S)
             measurement = loadgen.read_measurement(cell_dir)
             collect.fill(record, measurement, cell_dir, self.matrix.rules, sampler,
                          self.options.processes)
+            if counting:
+                for key, value in connections.summary(measurement.window).items():
+                    setattr(record, key, value)
             if cell.rate is None and cell.users == 1:  # the cell is its own probe
                 self.unloaded.setdefault(cell.key_one, _unloaded(measurement))
             r0, service = self.unloaded.get(cell.key_one, (None, None))

@@ -50,8 +50,9 @@ def fill(record: CellRecord, m: Measurement, cell_dir: Path, rules: Rules,
         record.warnings.append("high-failure-ratio")
     if record.requests < rules.min_requests:
         record.warnings.append("few-requests")
-    record.server_errors = [[line, n] for line, n in serverlog.exceptions(
-        cell_dir / "server.log")]
+    found = serverlog.exceptions(cell_dir / "server.log", top=None)
+    record.server_errors = [[line, n] for line, n in found[:serverlog.TOP]]
+    record.db_connection_errors = serverlog.connection_errors(found)
 
 
 def _open(record: CellRecord, m: Measurement, rules: Rules) -> None:

@@ -22,6 +22,7 @@ from ..config import Matrix, ServerSpec
 from ..errors import Interrupted, MeasurementError, NotReady, ServiceError
 from ..paths import state_dir
 from . import collect, loadgen, recover, services, supervise
+from .database import Database
 from .signals import Signals, interrupts
 
 LOCUST_FILES = ("locust_stats.csv", "locust_stats_history.csv", "locust_failures.csv",
@@ -42,27 +43,32 @@ def _wait(*procs: supervise.Process) -> supervise.Process | None:
     return next(p for p in procs if not p.alive)
 
 
-def serve(matrix: Matrix, spec: ServerSpec, client: str, port: int, upstream_port: int) -> str:
+def serve(matrix: Matrix, spec: ServerSpec, client: str, port: int, upstream_port: int,
+          database: Database | None = None) -> str:
     """The app and the upstream stand-in in the foreground; Ctrl-C stops both.
     Returns "complete" when stopped by the user, "failed" when something died."""
+    database = database or Database.choose(matrix)
     # The handlers stay until everything is stopped: a signal during cleanup is noted,
     # never raised, so it cannot orphan the upstream.
     with interrupts() as signals:
-        return _serve(matrix, spec, client, port, upstream_port, signals)
+        return _serve(matrix, spec, client, port, upstream_port, database, signals)
 
 
 def _serve(matrix: Matrix, spec: ServerSpec, client: str, port: int, upstream_port: int,
-           signals: Signals) -> str:
+           database: Database, signals: Signals) -> str:
     logs = state_dir() / "serve"
     pinning = matrix.pinning.resolved()
     try:
-        services.prepare_db(matrix, logs / "prepare.log")
+        database.open(logs)
         upstream, upstream_url = services.start_upstream(
             matrix.upstream, upstream_port, logs / "upstream.log", pinning.cpus("upstream"))
         server, url, _ = services.start_server(
-            spec, port, services.app_env(matrix, upstream_url, client),
+            spec, port, services.app_env(matrix, upstream_url, client, database.env()),
             logs / "server.log", pinning.cpus("server"))
         _say(f"{spec.name} ({spec.interface}, client {client}) serving {url}/")
+        if database.engine == "postgres":
+            _say(f"database: PostgreSQL ({database.source})"
+                 f" {database.env(redact=True)['DATABASE_URL']}")
         _say(f"upstream stand-in at {upstream_url}/ ; logs in {logs}")
         _say("try: " + "  ".join(f"{url}{p}" for p in ("/hello/async/", "/weather/async/")))
         _say("Ctrl-C to stop")
@@ -80,25 +86,28 @@ def _serve(matrix: Matrix, spec: ServerSpec, client: str, port: int, upstream_po
     finally:
         signals.defer()
         supervise.stop_all()
+        database.close()
     _say("stopped")
     return "complete"
 
 
 def ui(matrix: Matrix, spec: ServerSpec, scenario: Scenario, client: str, port: int,
-       web_port: int, results: Path, label: str | None, outputs: Outputs | None = None) -> str:
+       web_port: int, results: Path, label: str | None, outputs: Outputs | None = None,
+       database: Database | None = None) -> str:
     """Locust's web UI on 127.0.0.1 against one server; the session is archived on exit
     (with `outputs` written into the folder). Returns the run's status."""
+    database = database or Database.choose(matrix)
     try:
         with interrupts() as signals:  # until archived: a late signal is noted, not raised
             return _ui(matrix, spec, scenario, client, port, web_port, results, label,
-                       signals, outputs)
+                       signals, outputs, database)
     finally:
         supervise.keep_ledger(None)
 
 
 def _ui(matrix: Matrix, spec: ServerSpec, scenario: Scenario, client: str, port: int,
         web_port: int, results: Path, label: str | None, signals: Signals,
-        outputs: Outputs | None) -> str:
+        outputs: Outputs | None, database: Database) -> str:
     pinning = matrix.pinning.resolved()
     archive = Archive(results, label or f"ui-{spec.name}-{scenario.name}", manifest.build(
         mode="ui", command=["loadlab", *sys.argv[1:]], matrix=matrix,
@@ -106,20 +115,23 @@ def _ui(matrix: Matrix, spec: ServerSpec, scenario: Scenario, client: str, port:
                  " is excluded", "warmup_s": 0, "trials": 1},
         plan={"servers": [spec.describe()], "scenario": scenario.name, "client": client},
         upstream=matrix.upstream, pinning=pinning,
-        app_env=services.app_env(matrix, "<upstream url>", client)))
+        app_env=services.app_env(matrix, "<upstream url>", client,
+                                 database.env(redact=True)),
+        database=database.describe()))
     supervise.keep_ledger(archive.tmp / recover.LEDGER)  # for a hard stop's survivors
     session = archive.tmp / "session"
     status, error = "complete", None
     try:
         supervise.ensure_port_free(web_port)
         if scenario.uses_db:
-            services.prepare_db(matrix, archive.tmp / "logs" / "prepare.log")
+            database.open(archive.tmp / "logs")
+            archive.manifest["database"] = database.describe()
         upstream, upstream_url = services.start_upstream(
             matrix.upstream, 0, archive.tmp / "logs" / "upstream.log",
             pinning.cpus("upstream"))
         archive.manifest["upstream"]["url"] = upstream_url
         server, url, _ = services.start_server(
-            spec, port, services.app_env(matrix, upstream_url, client),
+            spec, port, services.app_env(matrix, upstream_url, client, database.env()),
             session / "server.log", pinning.cpus("server"))
         classes = [loadgen.class_name(f) for f in scenario.flavor_names]
         locust = supervise.Process(
@@ -150,6 +162,7 @@ def _ui(matrix: Matrix, spec: ServerSpec, scenario: Scenario, client: str, port:
             if proc.name == "locust":
                 proc.stop(10, first=signal.SIGINT)
         supervise.stop_all()
+        database.close()
     _archive_session(archive, matrix, spec, scenario, client, session)
     path = archive.finish(status, error, outputs)
     if archive.report_error:

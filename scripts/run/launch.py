@@ -1,7 +1,9 @@
-"""`python -m scripts.run.launch --parent PID [--cpus 0,1] -- cmd ...`: how every child
-of loadlab starts.
+"""`python -m scripts.run.launch --parent PID [--cpus 0,1] [--user NAME] -- cmd ...`: how
+every child of loadlab starts.
 
 Before exec, in the child itself:
+- with `--user`, it takes that user's identity (PostgreSQL refuses to run as root);
+  first, because a change of credentials clears the parent-death signal below.
 - it asks the kernel for SIGTERM when its parent dies (Linux `PR_SET_PDEATHSIG`), so a
   server, the upstream or Locust stops even when loadlab is killed with SIGKILL or by
   the OOM killer and cannot clean up; gunicorn's master and uvicorn then stop their
@@ -19,11 +21,13 @@ from __future__ import annotations
 
 import ctypes
 import os
+import pwd
 import signal
 import sys
 
 PR_SET_PDEATHSIG = 1
-USAGE = "usage: python -m scripts.run.launch --parent PID [--cpus CPU[,CPU...]] -- cmd [args...]"
+USAGE = ("usage: python -m scripts.run.launch --parent PID [--cpus CPU[,CPU...]] [--user NAME]"
+         " -- cmd [args...]")
 
 
 def die_with_parent(parent: int) -> bool:
@@ -35,29 +39,44 @@ def die_with_parent(parent: int) -> bool:
     return os.getppid() == parent
 
 
-def parse(argv: list[str]) -> tuple[int, set[int] | None, list[str]]:
-    """(parent pid, cpus or None, command); SystemExit(2) with the usage on bad input."""
+def become(user: str) -> None:
+    """Take `user`'s uid, gid and groups (we must be root to do so)."""
+    entry = pwd.getpwnam(user)
+    os.setgroups(os.getgrouplist(user, entry.pw_gid))
+    os.setgid(entry.pw_gid)
+    os.setuid(entry.pw_uid)
+    os.environ["HOME"] = entry.pw_dir
+    os.environ["USER"] = os.environ["LOGNAME"] = user
+
+
+def parse(argv: list[str]) -> tuple[int, set[int] | None, str | None, list[str]]:
+    """(parent pid, cpus or None, user or None, command); SystemExit(2) with the usage
+    on bad input."""
     try:
         split = argv.index("--")
     except ValueError:
         raise SystemExit(USAGE) from None
     opts, command = iter(argv[:split]), argv[split + 1:]
-    parent, cpus = None, None
+    parent, cpus, user = None, None, None
     for flag in opts:
         value = next(opts, None)
         if flag == "--parent" and value is not None and value.isdigit():
             parent = int(value)
         elif flag == "--cpus" and value:
             cpus = {int(c) for c in value.split(",") if c.strip()}
+        elif flag == "--user" and value:
+            user = value
         else:
             raise SystemExit(USAGE)
     if parent is None or not command:
         raise SystemExit(USAGE)
-    return parent, cpus, command
+    return parent, cpus, user, command
 
 
 def main(argv: list[str]) -> None:
-    parent, cpus, command = parse(argv)
+    parent, cpus, user, command = parse(argv)
+    if user:
+        become(user)
     if not die_with_parent(parent):
         raise SystemExit(0)  # loadlab is gone already: start nothing
     if cpus:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ import psutil
 from ..archive.environment import owner_alive
 from ..archive.runs import list_runs
 from ..archive.writer import Outputs, seal_abandoned
+from .postgres import CLUSTER_PREFIX
 
 LEDGER = "processes.jsonl"
 GRACE_S = 5.0
@@ -79,6 +81,23 @@ def stop(entries: list[tuple[dict, psutil.Process]]) -> list[str]:
     return [f"{e.get('name', '?')} {e['pid']}" for e, _ in entries]
 
 
+def cluster_dirs(run_dir: Path) -> list[Path]:
+    """The throwaway PostgreSQL folders the run's ledger says it started (postgres -D
+    <tmp>/loadlab-pg-*/data): a hard stop leaves them behind with the processes."""
+    found = []
+    try:
+        lines = (run_dir / LEDGER).read_text().splitlines()
+    except OSError:
+        return []
+    for line in lines:
+        with contextlib.suppress(ValueError, KeyError, TypeError, AttributeError):
+            argv = json.loads(line)["argv"]
+            data = Path(argv[argv.index("-D") + 1])
+            if data.parent.name.startswith(CLUSTER_PREFIX):
+                found.append(data.parent)
+    return found
+
+
 def recover(results: Path, outputs: Outputs | None = None) -> list[Recovered]:
     """Seal every abandoned run under `results`; the runs of live loadlabs are left."""
     done = []
@@ -86,6 +105,8 @@ def recover(results: Path, outputs: Outputs | None = None) -> list[Recovered]:
         if info.sealed or info.status != "running" or owner_alive(info.owner):
             continue
         stopped = stop(survivors(info.path))
+        for folder in cluster_dirs(info.path):
+            shutil.rmtree(folder, ignore_errors=True)
         final = seal_abandoned(info.path, outputs)
         done.append(Recovered(final, info.cells, stopped))
     return done

@@ -18,8 +18,20 @@ _EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Warning|Operatio
                         r"\b(: .*)?$")
 
 
-def exceptions(path: Path, top: int = TOP) -> list[tuple[str, int]]:
-    """The `top` commonest exceptions that ended a traceback in the log at `path`."""
+# A database connection refused or not handed out: its own failure kind, not a slow view.
+CONNECTION_ERROR = re.compile(r"too many clients|remaining connection slots|PoolTimeout|"
+                              r"couldn't get a connection|connection failed|"
+                              r"connection to server .* failed", re.IGNORECASE)
+
+
+def connection_errors(found: list[tuple[str, int]]) -> int:
+    """How many of `found` (exceptions(), counted) were database connection errors."""
+    return sum(n for line, n in found if CONNECTION_ERROR.search(line))
+
+
+def exceptions(path: Path, top: int | None = TOP) -> list[tuple[str, int]]:
+    """The `top` commonest exceptions that ended a traceback in the log at `path`
+    (every kind when `top` is None)."""
     try:
         lines = path.read_text(errors="replace").splitlines()
     except OSError:

@@ -1,4 +1,5 @@
-"""Bringing the app's world up: the catalog database, the upstream stand-in, a server.
+"""Bringing the app's world up: the upstream stand-in and a server (the catalog
+database is database.py's).
 
 Every command line of a service is built here, from the matrix's data; `bench`,
 `serve` and `ui` start services only through this module, and only the supervisor
@@ -7,22 +8,19 @@ Every command line of a service is built here, from the matrix's data; `bench`,
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from app.scenarios import SCENARIOS_BY_NAME
 
 from ..config import Matrix, ServerSpec, UpstreamSettings
-from ..errors import NotReady, PrepareFailed
-from ..paths import LOOPBACK, state_dir
+from ..errors import NotReady
+from ..paths import LOOPBACK
 from . import supervise
+from .database import sqlite_path
 
 READY_TIMEOUT_S = 30.0
 READY_PATH = SCENARIOS_BY_NAME["hello"].flavor("sync").path
-
-
-def sqlite_path() -> Path:
-    """The catalog's SQLite file, in the state folder (never the test's checkout)."""
-    return state_dir() / "bench.sqlite3"
 
 
 def server_argv(spec: ServerSpec, port: int, host: str = LOOPBACK) -> list[str]:
@@ -38,26 +36,18 @@ def upstream_argv(port: int, host: str = LOOPBACK) -> list[str]:
     )
 
 
-def app_env(matrix: Matrix, upstream_url: str, client: str | None) -> dict[str, str]:
-    """The environment every server gets: the app's switches (docs/DESIGN.md), recorded."""
+def app_env(matrix: Matrix, upstream_url: str, client: str | None,
+            database: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment every server gets: the app's switches (docs/DESIGN.md), recorded.
+    `database` is the run's Database.env(); without it, the SQLite file."""
     return {
         "DJANGO_SETTINGS_MODULE": "app.settings",
         "LOADLAB_UPSTREAM_URL": upstream_url,
         "LOADLAB_CLIENT": client or "httpx",
-        "LOADLAB_SQLITE_PATH": str(sqlite_path()),
+        **(database if database is not None
+           else {"DATABASE_URL": "", "LOADLAB_SQLITE_PATH": str(sqlite_path())}),
         **matrix.app.env(),
     }
-
-
-def prepare_db(matrix: Matrix, log_path: Path) -> None:
-    """Migrate and seed the catalog (idempotent), before any server starts."""
-    env = app_env(matrix, "http://127.0.0.1:9", None)
-    for step in (["migrate", "--noinput"],
-                 ["seed_catalog", "--rows", str(matrix.app.catalog_rows)]):
-        code = supervise.run(f"django {step[0]}", supervise.python_module("django", *step),
-                             log_path=log_path, env=env)
-        if code != 0:
-            raise PrepareFailed(f"django {step[0]} failed (exit {code}); see {log_path}")
 
 
 def start_upstream(settings: UpstreamSettings, port: int, log_path: Path,

@@ -66,12 +66,16 @@ def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def launched(argv: Sequence[str], cpus: Sequence[int] | None) -> list[str]:
+def launched(argv: Sequence[str], cpus: Sequence[int] | None,
+             user: str | None = None) -> list[str]:
     """`argv` started through launch.py: it dies with us (even after our SIGKILL) and
-    runs, with every child it forks, on `cpus` only (all CPUs when None)."""
+    runs, with every child it forks, on `cpus` only (all CPUs when None), as `user`
+    (ours when None)."""
     wrapper = [sys.executable, "-m", "scripts.run.launch", "--parent", str(os.getpid())]
     if cpus:
         wrapper += ["--cpus", ",".join(str(c) for c in cpus)]
+    if user:
+        wrapper += ["--user", user]
     return [*wrapper, "--", *argv]
 
 
@@ -112,8 +116,12 @@ class Process:
         env: Mapping[str, str] | None = None,
         cwd: Path | None = None,
         cpus: Sequence[int] | None = None,
+        user: str | None = None,
+        stop_signal: int = signal.SIGTERM,
     ) -> None:
         self.name = name
+        self.user = user
+        self.stop_signal = stop_signal  # what stop() sends first, unless told otherwise
         self.argv = list(argv)
         self.log_path = Path(log_path)
         self.env = child_env(env)
@@ -141,7 +149,7 @@ class Process:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
             self.popen = subprocess.Popen(
-                launched(self.argv, self.cpus),
+                launched(self.argv, self.cpus, self.user),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -198,11 +206,12 @@ class Process:
         self._forget()
         return code
 
-    def stop(self, grace: float = 5.0, first: int = signal.SIGTERM) -> int | None:
-        """Signal the group (`first`, SIGTERM by default), SIGKILL it after `grace`
-        seconds, and reap every descendant, even one that left the group."""
+    def stop(self, grace: float = 5.0, first: int | None = None) -> int | None:
+        """Signal the group (`first`, else the process's stop_signal), SIGKILL it after
+        `grace` seconds, and reap every descendant, even one that left the group."""
         if self.popen is None:
             return None
+        first = self.stop_signal if first is None else first
         descendants = self.tree()
         if self.popen.poll() is None:
             _signal_group(self.popen.pid, first)
@@ -260,9 +269,11 @@ def run(
     log_path: Path,
     env: Mapping[str, str] | None = None,
     timeout: float = 120.0,
+    user: str | None = None,
+    cwd: Path | None = None,
 ) -> int:
     """Run a command to completion under supervision (it is stopped if we are)."""
-    proc = Process(name, argv, log_path=log_path, env=env).start()
+    proc = Process(name, argv, log_path=log_path, env=env, user=user, cwd=cwd).start()
     try:
         return proc.wait(timeout)
     except subprocess.TimeoutExpired:

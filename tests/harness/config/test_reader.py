@@ -373,3 +373,27 @@ def test_a_servers_model_is_read_or_follows_from_how_it_serves(tmp_path, extra, 
     m = load_matrix(write(tmp_path, MINIMAL.replace('interface = "wsgi"', extra)))
     assert m.servers["web"].model == model
     assert m.servers["web"].describe()["model"] == model  # the manifest records it
+
+
+def test_the_database_table(tmp_path):
+    m = load_matrix(write(tmp_path, MINIMAL + '[database]\nengine = "postgres"\npool = true\n'
+                          'max_connections = 50\nshared_buffers = "64MB"\n'))
+    db = m.database
+    assert (db.engine, db.pool, db.conn_max_age, db.max_connections) == ("postgres", True,
+                                                                          0, 50)
+    assert db.cluster_settings()["shared_buffers"] == "64MB"
+    assert db.env() == {"LOADLAB_CONN_MAX_AGE": "0", "LOADLAB_DB_POOL": "1"}
+    assert load_matrix(write(tmp_path, MINIMAL)).database.engine == "sqlite"
+
+
+@pytest.mark.parametrize(("table", "words"), [
+    ('engine = "mysql"', ("database.engine", "sqlite, postgres")),
+    ("pool = true", ("database.pool", "engine = \"postgres\"")),
+    ('engine = "postgres"\npool = true\nconn_max_age = 60', ("database.conn_max_age",)),
+    ("conn_max_age = -1", ("database.conn_max_age",)),
+    ("poool = true", ("database.poool", "unknown")),
+])
+def test_a_bad_database_table_names_the_key(tmp_path, table, words):
+    message = error_of(write(tmp_path, MINIMAL + "[database]\n" + table + "\n"))
+    for word in words:
+        assert word in message, message

@@ -50,6 +50,8 @@ ARGS = [
     (("serve", "--server", "uvicorn", "--client", "requests"), ("client", "requests")),
     (("ui", "--server", "uvicorn", "--scenario", "nope"), ("scenario", "nope")),
     (("bench", "--bogus"), ("--bogus",)),
+    (("bench", "--db", "mysql"), ("--db", "mysql")),
+    (("capacity", "--db", "oracle"), ("--db", "oracle")),
     (("compare",), ("RUN_A",)),
     (("compare", "/nonexistent/run"), ("/nonexistent/run", "no such run folder")),
     (("compare", str(ROOT / "scripts")), ("scripts", "not a run folder")),
@@ -66,6 +68,25 @@ def test_bad_arguments(tmp_path, args, names):
         args = (*args, "--results", str(results))
     check_one_line(loadlab(*args, timeout=60), *names)
     assert not results.exists(), "a run folder was started for a bad command"
+
+
+DATABASES = [
+    ({"DATABASE_URL": "postgres://app:s3cret@10.9.8.7:5432/shop"}, (), ("--allow-remote",)),
+    ({"DATABASE_URL": "postgres://app:s3cret@127.0.0.1:1/shop"}, (), ("cannot connect",)),
+    ({"DATABASE_URL": "postgres://app@127.0.0.1:1/shop"}, ("--db", "sqlite"), ("unset it",)),
+    ({"LOADLAB_PG_BIN": "/nonexistent"}, ("--db", "postgres"), ("apt-get install postgresql",)),
+]
+
+
+@pytest.mark.parametrize(("env", "extra", "names"), DATABASES,
+                         ids=["remote", "unreachable", "sqlite-and-url", "no-binaries"])
+def test_a_database_that_cannot_be_used(tmp_path, env, extra, names):
+    results = tmp_path / "results"
+    done = loadlab("bench", "--profile", "smoke", "--scenarios", "catalog", *extra,
+                   "--results", str(results), env=env, timeout=60)
+    line = check_one_line(done, *names)
+    assert "s3cret" not in line
+    assert not results.exists(), "a run folder was started for a database it cannot use"
 
 
 def test_results_that_is_a_file(tmp_path):

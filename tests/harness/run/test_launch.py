@@ -15,8 +15,11 @@ from scripts.run import launch, supervise
 
 
 def test_parse():
-    assert launch.parse(["--parent", "42", "--", "a", "b"]) == (42, None, ["a", "b"])
-    assert launch.parse(["--cpus", "0,1", "--parent", "7", "--", "x"]) == (7, {0, 1}, ["x"])
+    assert launch.parse(["--parent", "42", "--", "a", "b"]) == (42, None, None, ["a", "b"])
+    assert launch.parse(["--cpus", "0,1", "--parent", "7", "--", "x"]) == (7, {0, 1}, None,
+                                                                         ["x"])
+    assert launch.parse(["--parent", "7", "--user", "postgres", "--", "x"]) == (
+        7, None, "postgres", ["x"])
     for bad in ([], ["--parent", "1"], ["--", "x"], ["--parent", "z", "--", "x"],
                 ["--parent", "1", "--"], ["--bogus", "1", "--parent", "1", "--", "x"]):
         with pytest.raises(SystemExit):

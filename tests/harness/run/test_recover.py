@@ -86,3 +86,21 @@ def test_recover_seals_abandoned_runs_once_and_leaves_live_ones(tmp_path):
     live = partial_run(tmp_path / "live", {"pid": me.pid, "create_time": me.create_time(),
                                            "hostname": platform.node()}, [])
     assert recover.recover(tmp_path / "live") == [] and live.is_dir()
+
+
+def test_a_hard_stopped_runs_postgres_folder_is_removed_and_no_other(tmp_path):
+    """The ledger names the cluster's folder (postgres -D <tmp>/loadlab-pg-*/data); only
+    folders of that shape are removed, never another path a ledger line mentions."""
+    cluster = tmp_path / f"{recover.CLUSTER_PREFIX}abc"
+    (cluster / "data").mkdir(parents=True)
+    other = tmp_path / "keep-me"
+    (other / "data").mkdir(parents=True)
+    lines = [json.dumps({"name": "postgres", "pid": 1, "pgid": 1,  # init: never the same
+                         "create_time": 0.0,
+                         "argv": ["/usr/lib/postgresql/15/bin/postgres", "-D",
+                                  str(folder / "data"), "-c", "port=1"]})
+             for folder in (cluster, other)]
+    run = partial_run(tmp_path / "results", dead_owner(), [*lines, "not json"])
+    assert recover.cluster_dirs(run) == [cluster]
+    recover.recover(tmp_path / "results")
+    assert not cluster.exists() and other.exists()

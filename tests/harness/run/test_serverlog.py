@@ -42,3 +42,14 @@ def test_a_cut_traceback_and_a_missing_log_count_nothing(tmp_path):
     log.write_text("Traceback (most recent call last):\n  File \"x\"\n[INFO] shutting down\n")
     assert exceptions(log) == []
     assert exceptions(tmp_path / "absent.log") == []
+
+
+def test_connection_errors_are_counted_apart():
+    from scripts.run.serverlog import connection_errors
+
+    found = [("psycopg.OperationalError: connection failed: FATAL:  sorry, too many clients"
+              " already", 4),
+             ("psycopg_pool.PoolTimeout: couldn't get a connection after 30.00 sec", 2),
+             ("RuntimeError: You cannot use AsyncToSync in the same thread", 9)]
+    assert connection_errors(found) == 6
+    assert connection_errors([]) == 0

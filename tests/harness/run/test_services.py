@@ -13,6 +13,7 @@ import pytest
 from scripts.config import load_matrix
 from scripts.paths import LOOPBACK, ROOT, STATE_ENV, state_dir
 from scripts.run import services
+from scripts.run.database import sqlite_path
 
 MATRIX = load_matrix()
 PORT = 18437
@@ -58,7 +59,8 @@ def test_app_env_keeps_the_database_in_the_state_folder():
     db = Path(env["LOADLAB_SQLITE_PATH"])
     assert db.is_absolute()
     assert db.parent == state_dir()
-    assert services.sqlite_path() == db
+    assert sqlite_path() == db
+    assert env["DATABASE_URL"] == ""  # a DATABASE_URL in our environment never leaks in
 
 
 def test_the_test_session_keeps_state_out_of_the_checkout():
