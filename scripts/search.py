@@ -227,5 +227,7 @@ def result(spec: ServerSpec, key: dict[str, Any], objective: Objective, search: 
                  ("not reached: every step held" if hi is None else None),
         "concurrency": concurrency(spec),
         "concurrency_bound_rps": bound,  # C / S, S the raw p50 at the best step
-        "steps": [step_describe(r, ok, objective.misses(r)) for r, ok in judged],
+        "steps": [{**step_describe(r, ok, objective.misses(r)),
+                   "utilisation": round(r.rate / lo, 3) if lo and r.rate else None}
+                  for r, ok in judged],
     }

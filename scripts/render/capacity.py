@@ -86,6 +86,49 @@ def markdown(capacity: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _steps(c: dict[str, Any]) -> list[dict[str, Any]]:
+    """A configuration's steps by offered rate; a rate measured twice keeps the later."""
+    return sorted({s["rate"]: s for s in c["steps"] if s.get("rate")}.values(),
+                  key=lambda s: s["rate"])
+
+
+def figures(go: Any, scenario: str, capacity: list[dict[str, Any]]) -> list[Any]:
+    """Throughput against offered load, and latency against throughput (the hockey
+    stick), one line per configuration, its capacity marked with a star."""
+    configs = [c for c in capacity if c["scenario"] == scenario and c["steps"]]
+    if not configs:
+        return []
+    offered, stick = go.Figure(), go.Figure()
+    top = max(s["rate"] for c in configs for s in c["steps"] if s.get("rate"))
+    offered.add_scatter(x=[0, top], y=[0, top], mode="lines", name="achieved = offered",
+                        line={"dash": "dot", "color": "grey"})
+    for c in configs:
+        steps = _steps(c)
+        name = rows([c])[0][1] + " " + rows([c])[0][2]
+        offered.add_scatter(x=[s["rate"] for s in steps],
+                            y=[s["achieved_rps"] for s in steps], mode="lines+markers",
+                            name=name, legendgroup=name)
+        stick.add_scatter(x=[s["achieved_rps"] for s in steps],
+                          y=[s["p95_ms"] for s in steps], mode="lines+markers", name=name,
+                          legendgroup=name,
+                          text=[f"offered {s['rate']:g} rps" for s in steps])
+        held = next((s for s in reversed(steps) if s["rate"] == c["capacity_rps"]), None)
+        if held is not None:
+            for fig, x, y in ((offered, held["rate"], held["achieved_rps"]),
+                              (stick, held["achieved_rps"], held["p95_ms"])):
+                fig.add_scatter(x=[x], y=[y], mode="markers", legendgroup=name,
+                                showlegend=False, marker={"symbol": "star", "size": 14},
+                                name=f"{name}: capacity {c['capacity_rps']:,.1f} rps")
+    slo = configs[0]["slo"]["p95_ms"]
+    stick.add_hline(y=slo, line_dash="dash", annotation_text=f"p95 objective {slo:g} ms")
+    offered.update_layout(title=f"{scenario}: achieved against offered load (each step)",
+                          xaxis_title="offered rps", yaxis_title="achieved rps")
+    stick.update_layout(title=f"{scenario}: p95 (from the intended start) against"
+                        " throughput", xaxis_title="achieved rps", yaxis_title="p95 ms",
+                        yaxis_type="log")
+    return [offered, stick]
+
+
 class CapacitySummary(Observer):
     """Prints the capacity table when the run is sealed (the answer, before the path)."""
 

@@ -18,7 +18,7 @@ from ..analysis.fold import fold, median
 from ..archive.folder import Run
 from ..archive.records import PERCENTILES, CellRecord
 from ..cells import CellKey
-from . import md, usl
+from . import capacity, md, usl
 from .common import legend
 
 LATENCY_KEYS = (*PERCENTILES, "max")
@@ -230,6 +230,11 @@ def _run_charts(run: Run, figs: _Figures) -> list[str]:
     import plotly.graph_objects as go
 
     out = []
+    if run.capacity:
+        out += ["<h2>Capacity: the load each configuration held at its objective</h2>",
+                _md_table(capacity.markdown(run.capacity).splitlines())]
+        for scenario in dict.fromkeys(c["scenario"] for c in run.capacity):
+            out += [figs.html(fig) for fig in capacity.figures(go, scenario, run.capacity)]
     for scenario, groups in _groups(run).items():
         out.append(f"<h2>{_e(scenario)}</h2>")
         out.append(figs.html(_bars(go, scenario, groups, "rps")))
