@@ -19,7 +19,7 @@ POSTGRES_SCHEMES = {"postgres", "postgresql", "pgsql"}
 
 
 def database_from_env(
-    env: Mapping[str, str], *, sqlite_default: Path, pool: bool = False
+    env: Mapping[str, str], *, sqlite_default: Path, pool: bool | dict[str, int] = False
 ) -> dict[str, Any]:
     url = env.get("DATABASE_URL", "").strip()
     if url:
@@ -29,7 +29,7 @@ def database_from_env(
     return {"ENGINE": "django.db.backends.sqlite3", "NAME": str(path)}
 
 
-def postgres_from_url(url: str, *, pool: bool = False) -> dict[str, Any]:
+def postgres_from_url(url: str, *, pool: bool | dict[str, int] = False) -> dict[str, Any]:
     parts = urlsplit(url)
     if parts.scheme not in POSTGRES_SCHEMES:
         raise ImproperlyConfigured(
@@ -44,7 +44,7 @@ def postgres_from_url(url: str, *, pool: bool = False) -> dict[str, Any]:
             raise ImproperlyConfigured(
                 "LOADLAB_DB_POOL=1 needs psycopg_pool: pip install 'psycopg[pool]'"
             )
-        options["pool"] = True
+        options["pool"] = pool  # True, or psycopg_pool's arguments (min_size, max_size)
     return {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": name,

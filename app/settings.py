@@ -9,7 +9,9 @@ contract"), so the harness can set it per cell and record it:
                              then db.sqlite3).
 - DATABASE_URL               postgres://user:pass@host:port/name?sslmode=... (psycopg 3)
                              instead of SQLite.
-- LOADLAB_DB_POOL=1          Django's psycopg connection pool (needs psycopg[pool]).
+- LOADLAB_DB_POOL=1          Django's psycopg connection pool (needs psycopg[pool]);
+  LOADLAB_DB_POOL_MIN/MAX    its min_size and max_size per process (psycopg_pool's
+                             defaults when unset: 4 and min_size).
 - LOADLAB_CONN_MAX_AGE       Django's CONN_MAX_AGE in seconds (default 0: a connection
                              per request).
 - LOADLAB_UPSTREAM_URL       base URL of the upstream stand-in (app/upstream.py).
@@ -36,6 +38,15 @@ def _flag(name: str, default: bool = False) -> bool:
     if value is None or value == "":
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _pool() -> bool | dict[str, int]:
+    if not _flag("LOADLAB_DB_POOL"):
+        return False
+    sizes = {key: int(os.environ[var]) for key, var in (("min_size", "LOADLAB_DB_POOL_MIN"),
+                                                        ("max_size", "LOADLAB_DB_POOL_MAX"))
+             if os.environ.get(var)}
+    return sizes or True
 
 
 DEBUG = _flag("LOADLAB_DEBUG")
@@ -65,7 +76,7 @@ DATABASES = {
     "default": database_from_env(
         os.environ,
         sqlite_default=STATE_DIR / "db.sqlite3",
-        pool=_flag("LOADLAB_DB_POOL"),
+        pool=_pool(),
     )
     | {"CONN_MAX_AGE": int(os.environ.get("LOADLAB_CONN_MAX_AGE") or 0)}
 }

@@ -146,12 +146,16 @@ class DatabaseSettings:
     engine: str = "sqlite"
     conn_max_age: int = 0  # Django's CONN_MAX_AGE, seconds (0: a connection per request)
     pool: bool = False  # Django's psycopg pool (PostgreSQL only)
+    pool_min_size: int = 4  # per server process (psycopg_pool's default)
+    pool_max_size: int = 4
     max_connections: int = 100  # the cluster's
     shared_buffers: str = "128MB"  # the cluster's
 
     def env(self) -> dict[str, str]:
         return {"LOADLAB_CONN_MAX_AGE": str(self.conn_max_age),
-                "LOADLAB_DB_POOL": "1" if self.pool else "0"}
+                "LOADLAB_DB_POOL": "1" if self.pool else "0",
+                "LOADLAB_DB_POOL_MIN": str(self.pool_min_size),
+                "LOADLAB_DB_POOL_MAX": str(self.pool_max_size)}
 
     def cluster_settings(self) -> dict[str, str]:
         """postgres -c settings: the ones that shape results, and synchronous_commit off
@@ -161,6 +165,7 @@ class DatabaseSettings:
 
     def describe(self) -> dict[str, Any]:
         return {"engine": self.engine, "conn_max_age": self.conn_max_age, "pool": self.pool,
+                "pool_min_size": self.pool_min_size, "pool_max_size": self.pool_max_size,
                 "max_connections": self.max_connections,
                 "shared_buffers": self.shared_buffers}
 

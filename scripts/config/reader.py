@@ -283,12 +283,16 @@ def _read_database(t: _Table) -> DatabaseSettings:
         engine=t.str("engine", "sqlite", choices=ENGINES),
         conn_max_age=t.number("conn_max_age", 0, lo=0, hi=86_400, integer=True),
         pool=t.bool("pool", False),
+        pool_min_size=t.number("pool_min_size", 4, lo=0, hi=10_000, integer=True),
+        pool_max_size=t.number("pool_max_size", 4, lo=1, hi=10_000, integer=True),
         max_connections=t.number("max_connections", 100, lo=5, hi=10_000, integer=True),
         shared_buffers=t.str("shared_buffers", "128MB"),
     )
     t.done()
     if database.pool and database.engine != "postgres":
         t.fail("pool", "is Django's PostgreSQL pool: set engine = \"postgres\"")
+    if database.pool_max_size < database.pool_min_size:
+        t.fail("pool_max_size", f"must be >= pool_min_size ({database.pool_min_size})")
     if database.pool and database.conn_max_age:
         t.fail("conn_max_age", "must be 0 with pool = true (Django refuses both)")
     return database

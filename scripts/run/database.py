@@ -112,7 +112,8 @@ class Database:
                                "source": self.source}
         if self.engine == "sqlite":
             out["path"] = str(sqlite_path())
-            for key in ("pool", "max_connections", "shared_buffers"):
+            for key in ("pool", "pool_min_size", "pool_max_size", "max_connections",
+                        "shared_buffers"):
                 out.pop(key)
         if self.cluster is not None:
             out["cluster"] = self.cluster.describe()

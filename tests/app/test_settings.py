@@ -80,3 +80,12 @@ def test_pool_option(monkeypatch):
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     with pytest.raises(ImproperlyConfigured, match=r"psycopg\[pool\]"):
         postgres_from_url("postgres://h/db", pool=True)
+
+
+def test_pool_sizes_reach_psycopg_pool(monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name: object() if name == "psycopg_pool" else real(name)
+    )
+    sizes = {"min_size": 2, "max_size": 8}
+    assert postgres_from_url("postgres://h/db", pool=sizes)["OPTIONS"] == {"pool": sizes}

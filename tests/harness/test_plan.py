@@ -92,7 +92,8 @@ def test_optional_servers_not_installed_are_skipped_with_a_reason(matrix):
         assert any(spec.name in reason for reason in plan.skipped)
 
 
-def test_default_profile_fits_ten_minutes(matrix):
+def test_default_profile_fits_fifteen_minutes(matrix):
+    """105 cells since gevent and the queries story joined (72 before, ~10 minutes)."""
     plan = build_plan(matrix, Choices())
     assert plan.profile.name == matrix.default_profile
-    assert plan.estimate_s() <= 11 * 60
+    assert plan.estimate_s() <= 16 * 60

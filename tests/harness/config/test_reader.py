@@ -382,7 +382,8 @@ def test_the_database_table(tmp_path):
     assert (db.engine, db.pool, db.conn_max_age, db.max_connections) == ("postgres", True,
                                                                           0, 50)
     assert db.cluster_settings()["shared_buffers"] == "64MB"
-    assert db.env() == {"LOADLAB_CONN_MAX_AGE": "0", "LOADLAB_DB_POOL": "1"}
+    assert db.env() == {"LOADLAB_CONN_MAX_AGE": "0", "LOADLAB_DB_POOL": "1",
+                        "LOADLAB_DB_POOL_MIN": "4", "LOADLAB_DB_POOL_MAX": "4"}
     assert load_matrix(write(tmp_path, MINIMAL)).database.engine == "sqlite"
 
 
@@ -391,6 +392,7 @@ def test_the_database_table(tmp_path):
     ("pool = true", ("database.pool", "engine = \"postgres\"")),
     ('engine = "postgres"\npool = true\nconn_max_age = 60', ("database.conn_max_age",)),
     ("conn_max_age = -1", ("database.conn_max_age",)),
+    ("pool_min_size = 8", ("database.pool_max_size", ">= pool_min_size (8)")),
     ("poool = true", ("database.poool", "unknown")),
 ])
 def test_a_bad_database_table_names_the_key(tmp_path, table, words):

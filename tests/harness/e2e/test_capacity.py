@@ -57,7 +57,7 @@ def test_capacity_of_two_sync_workers_is_40(results):
     assert r["confirmed"] and r["converged"], r["steps"]
     lo, hi = r["bracket"]
     assert hi - lo <= 0.05 * lo
-    assert r["limit"].startswith("server concurrency (2 = 2 workers x 1)"), r["limit"]
+    assert r["limit"].startswith("server concurrency (2 = 2 workers x 1;"), r["limit"]
     assert r["slo"]["p95_ms"] == 150
 
 
@@ -66,7 +66,7 @@ def test_capacity_of_one_worker_with_four_threads_is_80(tmp_path, results):
     matrix.write_text((ROOT / "matrix.toml").read_text() + TEST_SERVER)
     r = capacity(results, "gthread-1x4", "--matrix", str(matrix))
     assert 72 <= r["capacity_rps"] <= 88, r["bracket"]
-    assert r["limit"].startswith("server concurrency (4 = 1 workers x 4)"), r["limit"]
+    assert r["limit"].startswith("server concurrency (4 = 1 workers x 4;"), r["limit"]
 
 
 def test_open_model_below_and_above_capacity(results):

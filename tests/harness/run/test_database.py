@@ -39,6 +39,7 @@ def test_sqlite_is_the_default_and_its_env_says_so():
     env = db.env()
     assert env["DATABASE_URL"] == "" and env["LOADLAB_SQLITE_PATH"].endswith(".sqlite3")
     assert env["LOADLAB_CONN_MAX_AGE"] == "0" and env["LOADLAB_DB_POOL"] == "0"
+    assert db.describe().keys() >= {"engine", "source", "path", "conn_max_age"}
     assert db.describe()["engine"] == "sqlite" and "pool" not in db.describe()
 
 
