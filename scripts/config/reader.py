@@ -289,8 +289,6 @@ def _read_database(t: _Table) -> DatabaseSettings:
         shared_buffers=t.str("shared_buffers", "128MB"),
     )
     t.done()
-    if database.pool and database.engine != "postgres":
-        t.fail("pool", "is Django's PostgreSQL pool: set engine = \"postgres\"")
     if database.pool_max_size < database.pool_min_size:
         t.fail("pool_max_size", f"must be >= pool_min_size ({database.pool_min_size})")
     if database.pool and database.conn_max_age:

@@ -76,9 +76,9 @@ class Database:
     def env(self, redact: bool = False) -> dict[str, str]:
         """What every server and manage.py step gets (DATABASE_URL "" means SQLite);
         `redact` hides a password, for what the run folder keeps."""
-        if self.engine == "sqlite":
+        if self.engine == "sqlite":  # the pool is PostgreSQL's: off for SQLite
             return {"DATABASE_URL": "", "LOADLAB_SQLITE_PATH": str(sqlite_path()),
-                    **self.settings.env()}
+                    **self.settings.env(), "LOADLAB_DB_POOL": "0"}
         url = self.url or "<started with the run>"
         return {"DATABASE_URL": _redacted(url) if redact else url, **self.settings.env()}
 

@@ -389,7 +389,6 @@ def test_the_database_table(tmp_path):
 
 @pytest.mark.parametrize(("table", "words"), [
     ('engine = "mysql"', ("database.engine", "sqlite, postgres")),
-    ("pool = true", ("database.pool", "engine = \"postgres\"")),
     ('engine = "postgres"\npool = true\nconn_max_age = 60', ("database.conn_max_age",)),
     ("conn_max_age = -1", ("database.conn_max_age",)),
     ("pool_min_size = 8", ("database.pool_max_size", ">= pool_min_size (8)")),

@@ -43,6 +43,13 @@ def test_sqlite_is_the_default_and_its_env_says_so():
     assert db.describe()["engine"] == "sqlite" and "pool" not in db.describe()
 
 
+def test_the_pool_is_postgresqls_only():
+    pooled = replace(MATRIX, database=DatabaseSettings(pool=True))  # engine sqlite
+    assert Database.choose(pooled, environ={}).env()["LOADLAB_DB_POOL"] == "0"
+    pg = Database(pooled.database, "postgres", 10, url="postgres://x@127.0.0.1/d")
+    assert pg.env()["LOADLAB_DB_POOL"] == "1"  # e.g. --db postgres over the matrix
+
+
 def test_the_matrix_engine_and_the_flag():
     pg = replace(MATRIX, database=DatabaseSettings(engine="postgres"))
     with pytest.raises(DatabaseUnavailable, match="apt-get install postgresql"):
