@@ -100,6 +100,11 @@ SCENARIOS: tuple[Scenario, ...] = (
             "app.stories.weather",
             ("sync", "weather_sync", "five upstream calls one after another"),
             ("async", "weather_async", "five upstream calls at once with asyncio.gather"),
+            (
+                "async-taskgroup",
+                "weather_async_taskgroup",
+                "the same with a TaskGroup: a failure cancels the other calls",
+            ),
         ),
         uses_upstream=True,
         slo_p95_ms=750.0,  # three times five sequential 50 ms calls

@@ -26,3 +26,7 @@ class Sync(WeatherUser):
 
 class Async(WeatherUser):
     flavor = "async"
+
+
+class AsyncTaskgroup(WeatherUser):
+    flavor = "async-taskgroup"

@@ -1,5 +1,9 @@
 """weather: the round trip through five cities. The sync view waits for each city in
-turn (about 5 upstream latencies); the async view gathers them (about one)."""
+turn (about 5 upstream latencies); the async view gathers them (about one).
+
+The TaskGroup flavor does what gather does when every city answers; when one fails,
+TaskGroup cancels the other calls at once, where gather leaves them running (holding
+the client's connections) after the view has already answered 502."""
 
 import asyncio
 
@@ -28,6 +32,19 @@ async def weather_async(request):
     except UpstreamError as exc:
         return upstream_failed(exc)
     return JsonResponse({"responses": responses})
+
+
+async def weather_async_taskgroup(request):
+    failure: UpstreamError | None = None
+    try:
+        async with async_upstream() as upstream, asyncio.TaskGroup() as group:
+            tasks = [group.create_task(upstream.get_json(f"/weather/{city}"))
+                     for city in CITIES]
+    except* UpstreamError as failed:  # the siblings were cancelled on the first failure
+        failure = failed.exceptions[0]
+    if failure is not None:
+        return upstream_failed(failure)
+    return JsonResponse({"responses": [task.result() for task in tasks]})
 
 
 def upstream_failed(exc: UpstreamError) -> JsonResponse:

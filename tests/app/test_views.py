@@ -38,6 +38,7 @@ PUBLIC = {
     "/sleep/async/": sleep.sleep_async,
     "/weather/sync/": weather.weather_sync,
     "/weather/async/": weather.weather_async,
+    "/weather/async-taskgroup/": weather.weather_async_taskgroup,
     "/home/sync/": home.home_sync,
     "/home/async-sequential/": home.home_async_sequential,
     "/home/async/": home.home_async,
@@ -156,7 +157,7 @@ def test_weather_async_the_literatures_test(client_kind):
     async_to_sync(test_weather)()
 
 
-@pytest.mark.parametrize("path", ["/weather/sync/", "/weather/async/"])
+@pytest.mark.parametrize("path", ["/weather/sync/", "/weather/async/", "/weather/async-taskgroup/"])
 def test_weather_has_the_five_cities_in_order(client, client_kind, path):
     body = client.get(path).json()
     cities = [r["location"]["city"] for r in body["responses"]]
@@ -164,7 +165,7 @@ def test_weather_has_the_five_cities_in_order(client, client_kind, path):
     assert all("temp_c" in r["current"] for r in body["responses"])
 
 
-@pytest.mark.parametrize("path", ["/weather/sync/", "/weather/async/"])
+@pytest.mark.parametrize("path", ["/weather/sync/", "/weather/async/", "/weather/async-taskgroup/"])
 def test_weather_fails_with_502_when_upstream_fails(client, settings, failing_upstream, path):
     settings.LOADLAB_UPSTREAM_URL = failing_upstream
     response = client.get(path)

@@ -93,7 +93,7 @@ def test_optional_servers_not_installed_are_skipped_with_a_reason(matrix):
 
 
 def test_default_profile_fits_fifteen_minutes(matrix):
-    """105 cells since gevent and the queries story joined (72 before, ~10 minutes)."""
+    """110 cells since gevent, the queries story and TaskGroup joined (72 before, ~10 min)."""
     plan = build_plan(matrix, Choices())
     assert plan.profile.name == matrix.default_profile
     assert plan.estimate_s() <= 16 * 60
