@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import psycopg
+
+from .sampler import Periodic
 
 FIELDS = ("time", "total", "active", "idle", "idle_in_transaction", "other")
 QUERY = """
@@ -47,43 +48,30 @@ def count(conn: psycopg.Connection[Any], database: str) -> Count:
     return Count(time.time(), active + idle + in_tx + other, active, idle, in_tx, other)
 
 
-class ConnectionSampler:
+class ConnectionSampler(Periodic):
     """Counts the app's connections every `interval` seconds until stopped; a sample
     that fails (the server restarting) is skipped, never fatal to the cell."""
 
     def __init__(self, url: str, database: str, path: Path, interval: float = 0.25) -> None:
+        super().__init__(path, interval, "loadlab-pgstat")
         self.url = url
         self.database = database
-        self.path = path
-        self.interval = interval
         self.samples: list[Count] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="loadlab-pgstat", daemon=True)
+        self._conn: psycopg.Connection[Any] | None = None
 
-    def __enter__(self) -> ConnectionSampler:
-        self._thread.start()
-        return self
+    def tick(self) -> None:
+        try:
+            self._conn = self._conn or psycopg.connect(self.url, autocommit=True,
+                                                       connect_timeout=2)
+            self.samples.append(count(self._conn, self.database))
+        except psycopg.Error:
+            self.finish()  # reconnect at the next tick
 
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self.write()
-
-    def _loop(self) -> None:
-        conn = None
-        while not self._stop.is_set():
-            try:
-                conn = conn or psycopg.connect(self.url, autocommit=True, connect_timeout=2)
-                self.samples.append(count(conn, self.database))
-            except psycopg.Error:
-                if conn is not None:
-                    with contextlib.suppress(psycopg.Error):
-                        conn.close()
-                conn = None
-            self._stop.wait(self.interval)
-        if conn is not None:
+    def finish(self) -> None:
+        if self._conn is not None:
             with contextlib.suppress(psycopg.Error):
-                conn.close()
+                self._conn.close()
+            self._conn = None
 
     def write(self) -> None:
         with open(self.path, "w", newline="") as f:

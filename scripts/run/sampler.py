@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 import psutil
 
@@ -30,21 +31,19 @@ class Sample:
     processes: int
 
 
-class Sampler:
-    """Samples each role's process tree every `interval` seconds until stopped."""
+class Periodic:
+    """The shape of every sampler of a cell: for the body of a `with`, a background
+    thread calls `tick()` every `interval` seconds; then `finish()` (in that thread)
+    and `write()` (the CSV). `start()` runs once before the thread does."""
 
-    def __init__(self, roles: dict[str, Callable[[], list[psutil.Process]]], path: Path,
-                 interval: float = 1.0) -> None:
-        self.roles = roles
+    def __init__(self, path: Path, interval: float, name: str) -> None:
         self.path = path
         self.interval = interval
-        self.samples: list[Sample] = []
-        self._last: dict[tuple[str, int], tuple[float, float]] = {}
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="loadlab-sampler", daemon=True)
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
 
-    def __enter__(self) -> Sampler:
-        self._sample(record=False)
+    def __enter__(self) -> Self:
+        self.start()
         self._thread.start()
         return self
 
@@ -55,7 +54,37 @@ class Sampler:
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
-            self._sample(record=True)
+            self.tick()
+        self.finish()
+
+    def start(self) -> None:
+        """Before the thread starts (e.g. a baseline sample)."""
+
+    def tick(self) -> None:
+        raise NotImplementedError
+
+    def finish(self) -> None:
+        """In the thread, after its last tick (e.g. close a connection)."""
+
+    def write(self) -> None:
+        raise NotImplementedError
+
+
+class Sampler(Periodic):
+    """Samples each role's process tree every `interval` seconds until stopped."""
+
+    def __init__(self, roles: dict[str, Callable[[], list[psutil.Process]]], path: Path,
+                 interval: float = 1.0) -> None:
+        super().__init__(path, interval, "loadlab-sampler")
+        self.roles = roles
+        self.samples: list[Sample] = []
+        self._last: dict[tuple[str, int], tuple[float, float]] = {}
+
+    def start(self) -> None:
+        self._sample(record=False)  # CPU times to take the first deltas from
+
+    def tick(self) -> None:
+        self._sample(record=True)
 
     def _sample(self, record: bool) -> None:
         now = time.time()

@@ -194,7 +194,7 @@ def test_the_faults_profile_counts_failures_and_stays_up(results):
     assert manifest["upstream"]["hang_rate"] == 0.02
     cells = read_json(run / "summary.json")["cells"]
     assert {(c["scenario"], c["flavor"]) for c in cells} == {
-        ("weather", "sync"), ("weather", "async"),
+        ("weather", "sync"), ("weather", "async"), ("weather", "async-taskgroup"),
         ("home", "sync"), ("home", "async-sequential"), ("home", "async")}
     for scenario in ("weather", "home"):
         mine = [c for c in cells if c["scenario"] == scenario]
