@@ -71,9 +71,7 @@ class Bench:
             mode=mode, command=options.command, matrix=matrix,
             profile=plan.profile.describe(), plan=plan.describe(), upstream=plan.upstream,
             pinning=self.pinning, processes=options.processes,
-            app_env=services.app_env(matrix, "<upstream url>", "<cell client>",
-                                     self.database.env(redact=True)),
-            database=self.database.describe()))
+            app_env=self._recorded_env(), database=self.database.describe()))
         self.tmp = self.archive.tmp
         self.upstream: supervise.Process | None = None
         self.upstream_url = ""
@@ -172,13 +170,18 @@ class Bench:
                                f" {self.database.source}: migrate + seed)")
             self.database.open(logs)
             self.archive.manifest["database"] = self.database.describe()
-            self.archive.manifest["app"]["env"] = services.app_env(
-                self.matrix, "<upstream url>", "<cell client>", self.database.env(redact=True))
+            self.archive.manifest["app"]["env"] = self._recorded_env()  # the URL is known now
         self.upstream, self.upstream_url = services.start_upstream(
             self.plan.upstream, self.options.upstream_port, logs / "upstream.log",
             self.pinning.cpus("upstream"))
         self.archive.manifest["upstream"]["url"] = self.upstream_url
         self.archive.save_manifest()
+
+    def _recorded_env(self) -> dict[str, str]:
+        """The environment every server gets, as the manifest keeps it: placeholders
+        where it varies per cell, no database password."""
+        return services.app_env(self.matrix, "<upstream url>", "<cell client>",
+                                self.database.env(redact=True))
 
     def _run_cell(self, cell: Cell) -> CellRecord:
         cell_dir = self.tmp / cell.path

@@ -126,6 +126,8 @@ def _ui(matrix: Matrix, spec: ServerSpec, scenario: Scenario, client: str, port:
         if scenario.uses_db:
             database.open(archive.tmp / "logs")
             archive.manifest["database"] = database.describe()
+            archive.manifest["app"]["env"] = services.app_env(
+                matrix, "<upstream url>", client, database.env(redact=True))
         upstream, upstream_url = services.start_upstream(
             matrix.upstream, 0, archive.tmp / "logs" / "upstream.log",
             pinning.cpus("upstream"))
