@@ -7,11 +7,12 @@ user points at (loopback only unless they pass --allow-remote).
 
 The cluster: `initdb` with trust authentication (it listens on 127.0.0.1 only and lives
 for one run), no unix socket (a run's path may exceed the socket path limit), and a
-benchmark's settings (SETTINGS): fsync stays on (a real server's write path), but
-synchronous_commit is off, which only makes seeding faster: the catalog's reads commit
-nothing. PostgreSQL refuses to run as root: as root the cluster belongs to the
-`postgres` user (Debian's package creates it) or `nobody`, in a directory of the
-system's temp folder (a test's or a run's folder may not be reachable by that user).
+benchmark's settings (DatabaseSettings.cluster_settings, from [database]): fsync stays
+on (a real server's write path), but synchronous_commit is off, which only makes
+seeding faster: the catalog's reads commit nothing. PostgreSQL refuses to run as
+root: as root the cluster belongs to the `postgres` user (Debian's package creates
+it) or `nobody`, in a directory of the system's temp folder (a test's or a run's
+folder may not be reachable by that user).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import psycopg
+
+from app.dburl import POSTGRES_SCHEMES
 
 from ..errors import DatabaseUnavailable, NotReady, PrepareFailed
 from ..paths import LOOPBACK
@@ -73,7 +76,7 @@ def find_binaries(env: dict[str, str] | None = None) -> Binaries:
             return Binaries(folder, _version(folder))
     where = env.get(BIN_ENV) or "/usr/lib/postgresql/*/bin or PATH"
     raise DatabaseUnavailable(f"--db postgres: PostgreSQL's server binaries (initdb, postgres) are"
-                        f" not in {where}: {INSTALL_HINT}")
+                              f" not in {where}: {INSTALL_HINT}")
 
 
 def _version(folder: Path) -> str:
@@ -95,7 +98,7 @@ def run_as() -> str | None:
             pwd.getpwnam(name)
             return name
     raise DatabaseUnavailable("--db postgres as root needs an unprivileged user to own the"
-                        " cluster (postgres or nobody); none exists")
+                              " cluster (postgres or nobody); none exists")
 
 
 @dataclass
@@ -187,20 +190,20 @@ def check_url(url: str, allow_remote: bool) -> str:
     """An existing server's DATABASE_URL: postgres, loopback (unless allowed), and
     answering. Returns its host for the record."""
     parts = urlsplit(url)
-    if parts.scheme not in ("postgres", "postgresql", "pgsql"):
+    if parts.scheme not in POSTGRES_SCHEMES:
         raise DatabaseUnavailable(f"DATABASE_URL: scheme {parts.scheme!r} is not PostgreSQL's"
-                            " (postgres://user@host:port/name)")
+                                  " (postgres://user@host:port/name)")
     host = parts.hostname or ""
-    if not allow_remote and not _loopback(host):
-        raise DatabaseUnavailable(f"DATABASE_URL points at {host or 'a unix socket'}, not"
-                            " 127.0.0.1: pass --allow-remote to measure against it")
+    if not allow_remote and not _local(host):
+        raise DatabaseUnavailable(f"DATABASE_URL points at {host}, not 127.0.0.1: pass"
+                                  " --allow-remote to measure against it")
     try:
         with psycopg.connect(url, connect_timeout=5):
             pass
     except psycopg.Error as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DatabaseUnavailable(f"DATABASE_URL: cannot connect to {host or 'the server'}:"
-                            f" {first}") from None
+                                  f" {first}") from None
     return host
 
 
@@ -215,9 +218,10 @@ def server_facts(url: str) -> dict[str, Any]:
     return facts
 
 
-def _loopback(host: str) -> bool:
+def _local(host: str) -> bool:
+    """Loopback, or no host at all (a unix socket on this machine)."""
     if host in ("localhost", ""):
-        return host == "localhost"
+        return True
     with contextlib.suppress(ValueError):
         return ipaddress.ip_address(host).is_loopback
     return False

@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 from ..conftest import loadlab, only_run, read_json, require
-from ..procs import running
+from ..procs import assert_all_gone, running, snapshot
 from ..run.test_database import have_postgres
 
 
@@ -91,3 +91,28 @@ def test_ctrl_c_stops_the_cluster_too(tmp_path, results):
     manifest = read_json(only_run(results) / "manifest.json")
     assert manifest["status"] == "interrupted" and manifest["database"]["engine"] == "postgres"
     assert _cluster_dirs() <= before
+
+
+def test_sigkill_the_cluster_dies_with_loadlab_and_its_folder_is_removed(tmp_path, results):
+    """kill -9 (an OOM kill): loadlab cannot clean up. The postmaster's parent-death
+    signal stops it (a smart shutdown, which ends once the servers, dying too, have
+    disconnected); the next loadlab seals the run and removes the cluster's folder."""
+    _need_postgres()
+    before = _cluster_dirs()
+    args = ("bench", "--db", "postgres", "--profile", "smoke", "--servers", "uvicorn",
+            "--scenarios", "catalog", "--flavors", "sync", "--users", "2",
+            "--duration", "30", "--warmup", "0.5", "--results", str(results), "--quiet")
+    with running(tmp_path, *args) as lab:
+        lab.find(lambda p: "listen_addresses=127.0.0.1" in p.cmdline(), 60,
+                 "the postgres cluster")
+        lab.find(lambda p: "locust" in " ".join(p.cmdline()), 60, "Locust")
+        left = _cluster_dirs() - before
+        assert len(left) == 1, left
+        snap = snapshot(lab.pid)
+        lab.signal(signal.SIGKILL)
+        lab.wait()
+        assert_all_gone(snap)  # postgres included: it carries the run's tag
+    assert all(d.exists() for d in left)  # nobody could remove it yet
+    done = loadlab("list", "--results", str(results))
+    assert "sealed an abandoned run" in done.err, done.err
+    assert not any(d.exists() for d in left)

@@ -62,6 +62,8 @@ def test_the_matrix_engine_and_the_flag():
     ("postgres://u@db.example.com/app", False, "--allow-remote"),
     ("mysql://u@127.0.0.1/app", False, "not PostgreSQL's"),
     ("postgres://u@127.0.0.1:1/app", False, "cannot connect"),
+    # no host: a unix socket on this machine is local, not remote (none listens here)
+    ("postgres:///app?host=/nonexistent-socket-dir", False, "cannot connect"),
 ])
 def test_database_url_must_be_loopback_postgres_and_answering(url, allow, words):
     with pytest.raises(DatabaseUnavailable) as info:
