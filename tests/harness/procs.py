@@ -322,7 +322,14 @@ class Loadlab:
 
     def find(self, match: Callable[[psutil.Process], bool], timeout: float,
              what: str) -> psutil.Process:
-        return wait_for(lambda: next((p for p in self.tree() if match(p)), None),
+        """The first live process `match` accepts; one that ends while it is being
+        looked at (initdb's short-lived postgres, a forked helper) is no match."""
+        def safe(p: psutil.Process) -> bool:
+            try:
+                return bool(match(p))
+            except psutil.Error:
+                return False
+        return wait_for(lambda: next((p for p in self.tree() if safe(p)), None),
                         timeout, what, proc=self.popen)
 
     def signal(self, sig: int) -> None:

@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 from ..conftest import loadlab, only_run, read_json, require
-from ..procs import assert_all_gone, running, snapshot
+from ..procs import assert_all_gone, cmdline, running, snapshot
 from ..run.test_database import have_postgres
 
 
@@ -82,9 +82,9 @@ def test_ctrl_c_stops_the_cluster_too(tmp_path, results):
             "--label", "intr", "--quiet")
     with running(tmp_path, *args) as lab:
         # the postmaster (initdb's own short-lived postgres has no listen_addresses)
-        cluster = lab.find(lambda p: "listen_addresses=127.0.0.1" in p.cmdline(), 60,
+        cluster = lab.find(lambda p: "listen_addresses=127.0.0.1" in cmdline(p), 60,
                            "the postgres cluster")
-        lab.find(lambda p: "locust" in " ".join(p.cmdline()), 60, "Locust")
+        lab.find(lambda p: "locust" in cmdline(p), 60, "Locust")
         assert cluster.is_running()
         lab.signal(signal.SIGINT)
         assert lab.wait(60) == 130, lab.err
@@ -103,9 +103,9 @@ def test_sigkill_the_cluster_dies_with_loadlab_and_its_folder_is_removed(tmp_pat
             "--scenarios", "catalog", "--flavors", "sync", "--users", "2",
             "--duration", "30", "--warmup", "0.5", "--results", str(results), "--quiet")
     with running(tmp_path, *args) as lab:
-        lab.find(lambda p: "listen_addresses=127.0.0.1" in p.cmdline(), 60,
+        lab.find(lambda p: "listen_addresses=127.0.0.1" in cmdline(p), 60,
                  "the postgres cluster")
-        lab.find(lambda p: "locust" in " ".join(p.cmdline()), 60, "Locust")
+        lab.find(lambda p: "locust" in cmdline(p), 60, "Locust")
         left = _cluster_dirs() - before
         assert len(left) == 1, left
         snap = snapshot(lab.pid)
