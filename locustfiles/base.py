@@ -7,6 +7,9 @@ milliseconds below 100 ms; this does not. Each Locust process writes its seconds
 `latency-<pid>.json` in LOADLAB_CELL_DIR when it quits; the harness merges them and
 keeps only the seconds of the measured window.
 
+The go file (LOADLAB_GO_FILE): the harness starts Locust while the server boots, so its
+imports overlap the server's; no user spawns until the harness creates that file.
+
 The window: when spawning completes, the controlling process (local or master) waits
 LOADLAB_WARMUP_S, resets Locust's stats (so Locust's own files are steady-state too),
 measures for LOADLAB_DURATION_S, writes `window.json` and quits.
@@ -241,6 +244,14 @@ window: dict[str, float] = {}
 def _on_request(name: str, response_time: float, exception: BaseException | None,
                 **_: Any) -> None:
     recorder.record(name, response_time, exception is not None)
+
+
+@events.test_start.add_listener
+def _wait_for_go(**_: Any) -> None:
+    """Hold the spawn until the server is up (bounded by Locust's --run-time)."""
+    go = os.environ.get("LOADLAB_GO_FILE")
+    while go and not os.path.exists(go):
+        gevent.sleep(0.005)
 
 
 @events.spawning_complete.add_listener

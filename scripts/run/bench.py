@@ -34,6 +34,7 @@ STOP_GRACE_S = 5.0
 # The 1-user probe of the unloaded latency. Only whole wall-clock seconds inside the
 # window are measured, so a window under 2 s may hold none: 2 s always holds one.
 PROBE_WARMUP_S, PROBE_DURATION_S = 0.3, 2.0
+PROBE_HOLD_S = 30.0  # the probe's own Locust, run while the cell's Locust waits
 
 
 def _unloaded(m: loadgen.Measurement) -> tuple[float | None, float | None]:
@@ -190,19 +191,23 @@ class Bench:
         server: supervise.Process | None = None
         locust: supervise.Process | None = None
         try:
+            profile = self.plan.profile
+            port = self.options.port or supervise.free_port()
+            go = cell_dir / "go"  # Locust boots beside the server and waits for this
+            locust = self._locust(cell, f"http://127.0.0.1:{port}", cell_dir, cell.users,
+                                  profile.warmup_s, profile.duration_s, go=go,
+                                  hold_s=cell.server.ready_timeout_s + PROBE_HOLD_S)
             self.progress.cell_phase(cell, "server-starting")
             server, base_url, ready_s = services.start_server(
-                cell.server, self.options.port,
+                cell.server, port,
                 services.app_env(self.matrix, self.upstream_url, cell.client,
                                  self.database.env()),
                 cell_dir / "server.log", self.pinning.cpus("server"))
             record.ready_s = round(ready_s, 3)
             self.progress.cell_phase(cell, "server-ready")
-            profile = self.plan.profile
             if cell.rate is None and cell.users > 1 and cell.key_one not in self.unloaded:
                 self.unloaded[cell.key_one] = self._probe(cell, server, base_url, cell_dir)
-            locust = self._locust(cell, base_url, cell_dir, cell.users, profile.warmup_s,
-                                  profile.duration_s)
+            go.touch()
             roles = {"server": server.tree, "generator": locust.tree,
                      "upstream": self.upstream.tree if self.upstream else list}
             counting = self.database.counted and cell.scenario.uses_db
@@ -238,11 +243,14 @@ class Bench:
             for proc in (locust, server):
                 if proc is not None:
                     proc.stop(STOP_GRACE_S)
+            (cell_dir / "go").unlink(missing_ok=True)  # a signal, not part of the record
         return record
 
     def _locust(self, cell: Cell, base_url: str, out: Path, users: int, warmup_s: float,
-                duration_s: float, server_timing: bool = False) -> supervise.Process:
-        """Locust against the cell's server, writing into `out`, started."""
+                duration_s: float, server_timing: bool = False, go: Path | None = None,
+                hold_s: float = 0.0) -> supervise.Process:
+        """Locust against the cell's server, writing into `out`, started; with `go`, it
+        sends nothing until that file exists (for at most `hold_s` seconds)."""
         out.mkdir(parents=True, exist_ok=True)
         profile = self.plan.profile
         return supervise.Process(
@@ -250,12 +258,13 @@ class Bench:
                 scenario=cell.scenario.name, flavor=cell.flavor, host=base_url,
                 users=users, spawn_rate=profile.spawn_rate, warmup_s=warmup_s,
                 duration_s=duration_s, cell_dir=out, processes=self.options.processes,
+                hold_s=hold_s,
             ),
             log_path=out / "locust.log",
             env=loadgen.env(cell_dir=out, warmup_s=warmup_s, duration_s=duration_s,
                             catalog_rows=self.matrix.app.catalog_rows, rate=cell.rate,
                             arrival=profile.arrival, processes=self.options.processes,
-                            server_timing=server_timing),
+                            server_timing=server_timing, go_file=go),
             cpus=self.pinning.cpus("generator"),
         ).start()
 

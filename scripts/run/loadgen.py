@@ -34,20 +34,23 @@ def locustfile(scenario: str) -> Path:
     return LOCUSTFILES / f"{scenario}.py"
 
 
-def run_bound_s(users: int, spawn_rate: float, warmup_s: float, duration_s: float) -> float:
-    """Locust's own --run-time: a backstop only; the base module quits on time itself."""
-    return math.ceil(users / spawn_rate + warmup_s + duration_s + 20)
+def run_bound_s(users: int, spawn_rate: float, warmup_s: float, duration_s: float,
+                hold_s: float = 0.0) -> float:
+    """Locust's own --run-time: a backstop only; the base module quits on time itself.
+    `hold_s`: how long it may wait for its go file (its clock runs meanwhile)."""
+    return math.ceil(hold_s + users / spawn_rate + warmup_s + duration_s + 20)
 
 
 def headless_argv(*, scenario: str, flavor: str, host: str, users: int, spawn_rate: float,
                   warmup_s: float, duration_s: float, cell_dir: Path,
-                  processes: int = 1) -> list[str]:
+                  processes: int = 1, hold_s: float = 0.0) -> list[str]:
+    bound = run_bound_s(users, spawn_rate, warmup_s, duration_s, hold_s)
     argv = python_module(
         "locust", "-f", str(locustfile(scenario)), "--headless",
         "--host", host, "-u", str(users), "-r", f"{spawn_rate:g}",
-        "--run-time", f"{run_bound_s(users, spawn_rate, warmup_s, duration_s):.0f}s",
+        "--run-time", f"{bound:.0f}s",
         "--csv", str(cell_dir / "locust"), "--html", str(cell_dir / "locust_report.html"),
-        "--only-summary", "--stop-timeout", "1", "--exit-code-on-error", "0",
+        "--only-summary", "--stop-timeout", "0", "--exit-code-on-error", "0",
     )
     if processes > 1:
         argv += ["--processes", str(processes), "--master-bind-host", "127.0.0.1"]
@@ -67,10 +70,14 @@ def web_ui_argv(*, scenario: str, host: str, web_port: int, cell_dir: Path,
 
 def env(*, cell_dir: Path, warmup_s: float, duration_s: float, catalog_rows: int,
         rate: float | None = None, arrival: str = "uniform",
-        processes: int = 1, server_timing: bool = False) -> dict[str, str]:
-    """What locustfiles/base.py reads: the window, the open model's rate, and whether
-    to read the app's Server-Timing (the unloaded-latency probe only)."""
+        processes: int = 1, server_timing: bool = False,
+        go_file: Path | None = None) -> dict[str, str]:
+    """What locustfiles/base.py reads: the window, the open model's rate, whether to
+    read the app's Server-Timing (the unloaded-latency probe only), and the go file:
+    Locust starts while the server boots (its imports take about a second) and sends
+    nothing until the harness creates that file."""
     return {
+        "LOADLAB_GO_FILE": str(go_file) if go_file else "",
         "LOADLAB_SERVER_TIMING": "1" if server_timing else "0",
         "LOADLAB_CELL_DIR": str(cell_dir),
         "LOADLAB_WARMUP_S": f"{warmup_s:g}",
