@@ -7,6 +7,14 @@ lowest fail] until it is within `precision` of the pass; then hold the best rate
 more to confirm it. A confirmation that fails counts as a fail at that rate and the
 search goes on below it. At most `max_steps` steps, so the time per configuration is
 bounded by max_steps x (warmup + duration + the per-cell overhead).
+
+Steps cost ~4 s each, so the growth and the shrink read what a step measured: a step
+that held at a low utilisation of its busiest resource grows by more (up to 4x), one
+near saturation by less (1.25x), so the first failing step leaves a narrower bracket
+to bisect; a step that failed with few good answers (a server that errors under load)
+shrinks to just under its goodput rather than halving, step after step, and the
+bisection halves [pass, goodput of the fail] when that is narrower. Where to probe
+only moves inside the bracket, so the answer is the same search's, in fewer steps.
 """
 
 from __future__ import annotations
@@ -17,7 +25,10 @@ from typing import Any
 from .archive.records import CellRecord
 from .config import Rules, ServerSpec
 
-GROWTH = 2.0
+GROWTH = 2.0  # without a utilisation reading
+MIN_GROWTH, MAX_GROWTH = 1.25, 4.0
+AIM = 0.85  # of the estimated saturation rate: where objectives usually still hold
+GOODPUT_SHARE = 0.9  # shrink to this share of a failed step's good answers per second
 PRECISION = 0.05
 MAX_STEPS = 18
 MIN_RATE = 1.0
@@ -87,6 +98,8 @@ class Search:
     precision: float = PRECISION
     max_steps: int = MAX_STEPS
     steps: list[tuple[float, bool]] = field(default_factory=list)
+    load: dict[float, float] = field(default_factory=dict)  # rate -> utilisation
+    goodput: dict[float, float] = field(default_factory=dict)  # rate -> good answers/s
 
     @property
     def passes(self) -> list[float]:
@@ -128,16 +141,32 @@ class Search:
         lo, hi = self.bracket
         if not self.steps:
             return round(max(MIN_RATE, self.start), 2)
-        if hi is None:
-            return round(lo * self.growth, 2)  # every step passed: grow
-        if lo is None:
-            return round(max(MIN_RATE, hi / self.growth), 2)  # every step failed: shrink
+        if hi is None:  # every step passed: grow, by how much room the step showed
+            u = self.load.get(lo)
+            factor = (min(MAX_GROWTH, max(MIN_GROWTH, AIM / u)) if u and u > 0
+                      else self.growth)
+            return round(lo * factor, 2)
+        if lo is None:  # every step failed: shrink, below its goodput if that was low
+            rate = hi / self.growth
+            good = self.goodput.get(hi)
+            if good is not None:
+                rate = min(rate, GOODPUT_SHARE * good)
+            return round(max(MIN_RATE, rate), 2)
         if hi - lo <= self.precision * lo:
             return lo  # narrow enough: hold the best once more
-        return round((lo + hi) / 2, 2)
+        good = self.goodput.get(hi)  # the fail answered only this many: bisect below it
+        top = good if good is not None and lo < good < hi else hi
+        return round((lo + top) / 2, 2)
 
-    def record(self, rate: float, passed: bool) -> None:
+    def record(self, rate: float, passed: bool, load: float | None = None,
+               goodput: float | None = None) -> None:
+        """One step's verdict; `load` (the busiest resource's share, 0..1) and
+        `goodput` (good answers per second) steer where the next step goes."""
         self.steps.append((rate, passed))
+        if load is not None:
+            self.load[rate] = load
+        if goodput is not None:
+            self.goodput[rate] = goodput
 
 
 def start_rate(spec: ServerSpec, typical_ms: float) -> float:
@@ -150,6 +179,30 @@ def start_rate(spec: ServerSpec, typical_ms: float) -> float:
 def concurrency(spec: ServerSpec) -> int:
     """Requests the server can serve at once: workers x (threads or connections)."""
     return spec.workers * spec.concurrency
+
+
+def utilisation(record: CellRecord, spec: ServerSpec, server_cores: int,
+                shared_core: bool) -> float | None:
+    """The busiest resource's share at a step (1.0: saturated): the server's cores, its
+    slots (WSGI: Little's law's requests in flight over workers x threads), and, when
+    pinned, the one core the generator and the upstream share."""
+    shares = []
+    if record.server_cpu_pct is not None:
+        shares.append(record.server_cpu_pct / (100 * max(1, server_cores)))
+    busy = in_flight(record)
+    if spec.interface == "wsgi" and busy is not None:
+        shares.append(busy / concurrency(spec))
+    if shared_core and record.generator_cpu_pct is not None:
+        shares.append(((record.generator_cpu_pct or 0) + (record.upstream_cpu_pct or 0))
+                      / 100)
+    return round(max(shares), 3) if shares else None
+
+
+def goodput(record: CellRecord) -> float | None:
+    """Good answers per second at a step."""
+    if record.achieved_rps is None:
+        return None
+    return round(record.achieved_rps * (1 - record.failure_ratio), 2)
 
 
 CONCURRENCY_SHARE = 0.8  # in flight / concurrency from which the server's slots are full

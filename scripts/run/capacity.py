@@ -9,11 +9,25 @@ summary.json's `capacity` list as soon as its search ends.
 
 from __future__ import annotations
 
+import os
+
 from ..archive.records import CellRecord
 from ..config import Matrix
 from ..observe import Observer
 from ..plan import Cell, Plan, open_users
-from ..search import MAX_STEPS, Objective, Search, result, start_rate
+from ..search import (
+    AIM,
+    GOODPUT_SHARE,
+    MAX_GROWTH,
+    MAX_STEPS,
+    MIN_GROWTH,
+    Objective,
+    Search,
+    goodput,
+    result,
+    start_rate,
+    utilisation,
+)
 from .bench import Bench, Options
 
 
@@ -28,12 +42,17 @@ class CapacityRun(Bench):
         self.objectives = objectives
         self.archive.manifest["capacity"] = {
             "slo": {name: o.describe() for name, o in objectives.items()},
-            "search": {"growth": Search.growth, "precision": Search.precision,
-                       "max_steps": MAX_STEPS},
+            "search": {"growth": Search.growth, "growth_range": [MIN_GROWTH, MAX_GROWTH],
+                       "aim": AIM, "goodput_share": GOODPUT_SHARE,
+                       "precision": Search.precision, "max_steps": MAX_STEPS},
         }
         self.archive.capacity = []
         self.archive.save_manifest()
         self._index = 0
+        pinned = self.pinning.cpus("server")
+        self._server_cores = len(pinned) if pinned else (os.cpu_count() or 1)
+        self._shared_core = (self.pinning.enabled
+                             and self.pinning.generator == self.pinning.upstream)
 
     def _total(self) -> int:
         return len(self.plan.cells) * MAX_STEPS  # at most: a search stops early
@@ -53,7 +72,10 @@ class CapacityRun(Bench):
             self._index += 1
             record = self._measure(cell)
             records.append(record)
-            search.record(rate, not objective.misses(record))
+            search.record(rate, not objective.misses(record),
+                          load=utilisation(record, config.server, self._server_cores,
+                                           self._shared_core),
+                          goodput=goodput(record))
         key = {"server": config.server.name, "scenario": config.scenario.name,
                "flavor": config.flavor, "client": config.client}
         self.archive.add_capacity(result(config.server, key, objective, search, records,

@@ -7,7 +7,16 @@ import pytest
 
 from scripts.archive.records import CellRecord
 from scripts.config import Rules, ServerSpec
-from scripts.search import MAX_STEPS, MIN_RATE, Objective, Search, limit, start_rate
+from scripts.search import (
+    MAX_STEPS,
+    MIN_RATE,
+    Objective,
+    Search,
+    goodput,
+    limit,
+    start_rate,
+    utilisation,
+)
 
 
 def run(search: Search, capacity: float, flaky: set[float] = frozenset()) -> Search:
@@ -25,6 +34,65 @@ def test_finds_the_threshold_within_precision_and_confirms_it(start, capacity):
     assert lo <= capacity < hi and (hi - lo) <= 0.05 * lo
     assert len(s.steps) <= MAX_STEPS
     assert s.steps[-1] == (lo, True)  # the last step holds the best rate again
+
+
+def steered(search: Search, saturation: float, holds: float) -> Search:
+    """Drive the search against a server that saturates at `saturation` requests/s
+    (its busiest resource at rate / saturation) and holds the objective up to `holds`;
+    past saturation it answers only `saturation` per second."""
+    while (rate := search.next_rate()) is not None:
+        search.record(rate, rate <= holds, load=min(1.0, rate / saturation),
+                      goodput=min(rate, saturation))
+    return search
+
+
+@pytest.mark.parametrize("start,saturation,share", [
+    (500, 950, 0.8), (500, 2500, 0.82), (18, 45, 0.9), (500, 560, 0.7), (2, 1300, 0.75)])
+def test_the_utilisation_steers_growth_to_the_same_answer_in_fewer_steps(
+        start, saturation, share):
+    holds = share * saturation
+    s = steered(Search(start), saturation, holds)
+    plain = run(Search(start), holds)
+    lo, hi = s.bracket
+    assert s.converged and lo <= holds < hi and (hi - lo) <= 0.05 * lo
+    assert len(s.steps) <= len(plain.steps), (s.steps, plain.steps)
+
+
+def test_a_server_failing_under_load_is_searched_from_just_under_its_goodput():
+    """Async views on gevent: from 500 offered only ~16 good answers/s come back. The
+    plain search halves its way down (500, 250, ... 15.6: six failing steps), the
+    steered one jumps under the goodput at once."""
+    s = Search(500)
+    s.record(500, False, load=1.0, goodput=16.0)
+    assert s.next_rate() == 14.4
+    s = steered(Search(500), saturation=16, holds=15)
+    plain = run(Search(500), 15)
+    assert s.converged and len(s.steps) < len(plain.steps) - 3, (s.steps, plain.steps)
+
+
+def test_growth_without_a_reading_is_the_plain_factor_and_is_bounded_with_one():
+    s = Search(10)
+    s.record(10, True)
+    assert s.next_rate() == 20  # no utilisation measured: doubles
+    s = Search(10)
+    s.record(10, True, load=0.01)
+    assert s.next_rate() == 40  # nearly idle: at most 4x
+    s = Search(10)
+    s.record(10, True, load=0.99)
+    assert s.next_rate() == 12.5  # saturated and still holding: at least 1.25x
+
+
+def test_utilisation_is_the_busiest_resource():
+    # 40 rps x 100 ms = 4 requests in flight of 2 x 4 slots: 0.5; CPU 30 % of one core
+    r = record(server_cpu_pct=30.0, latency_raw_ms={"p50": 100.0}, generator_cpu_pct=20.0,
+               upstream_cpu_pct=10.0)
+    assert utilisation(r, spec(workers=2, concurrency=4), 1, shared_core=True) == 0.5
+    assert utilisation(r, spec("asgi", 1, 1000), 1, shared_core=True) == 0.3
+    assert utilisation(r, spec("asgi", 1, 1000), 2, shared_core=False) == 0.15
+    r = record(server_cpu_pct=30.0, generator_cpu_pct=70.0, upstream_cpu_pct=25.0)
+    assert utilisation(r, spec("asgi", 1, 1000), 1, shared_core=True) == 0.95
+    assert utilisation(record(), spec("asgi", 1, 1000), 1, shared_core=False) is None
+    assert goodput(record(achieved_rps=40.0, requests=200, failures=50)) == 30.0
 
 
 def test_a_failed_confirmation_moves_the_search_below():
