@@ -12,13 +12,19 @@ Steps cost ~4 s each, so the growth and the shrink read what a step measured: a 
 that held at a low utilisation of its busiest resource grows by more (up to 4x), one
 near saturation by less (1.25x), so the first failing step leaves a narrower bracket
 to bisect; a step that failed with few good answers (a server that errors under load)
-shrinks to just under its goodput rather than halving, step after step, and the
-bisection halves [pass, goodput of the fail] when that is narrower. Where to probe
-only moves inside the bracket, so the answer is the same search's, in fewer steps.
+shrinks to just under its goodput rather than halving, step after step. Inside a
+bracket, a fail's goodput is a hint of where the capacity is (a server past its
+saturation still answers about its peak rate), used unless a pass already lies above
+it: a goodput well inside the bracket is tried itself; one no higher than the best
+pass is proven with one step just above that pass (failing there converges). Any
+other bracket is halved. Each fail's hint steers one step inside the bracket, no
+more, so the search cannot creep towards it. Where to probe only moves inside the
+bracket, so the answer is the same search's, in fewer steps.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,8 +35,11 @@ GROWTH = 2.0  # without a utilisation reading
 MIN_GROWTH, MAX_GROWTH = 1.25, 4.0
 AIM = 0.85  # of the estimated saturation rate: where objectives usually still hold
 GOODPUT_SHARE = 0.9  # shrink to this share of a failed step's good answers per second
+ROOMY = 0.5  # a pass below this utilisation outranks a fail's goodput (a collapse)
+WIDE = 2.0  # a bracket wider than this ratio is searched like growth, not halved
 PRECISION = 0.05
 MAX_STEPS = 18
+TYPICAL_STEPS = 8  # for the time left: the capacity profile's searches, measured
 MIN_RATE = 1.0
 
 
@@ -99,7 +108,7 @@ class Search:
     max_steps: int = MAX_STEPS
     steps: list[tuple[float, bool]] = field(default_factory=list)
     load: dict[float, float] = field(default_factory=dict)  # rate -> utilisation
-    goodput: dict[float, float] = field(default_factory=dict)  # rate -> good answers/s
+    hint: float | None = None  # the lowest fail's goodput, until a bracket step used it
 
     @property
     def passes(self) -> list[float]:
@@ -126,8 +135,10 @@ class Search:
     @property
     def converged(self) -> bool:
         lo, hi = self.bracket
-        return (lo is not None and hi is not None and hi - lo <= self.precision * lo
-                and self.confirmed)
+        return lo is not None and hi is not None and self._narrow(lo, hi) and self.confirmed
+
+    def _narrow(self, lo: float, hi: float) -> bool:
+        return hi - lo <= self.precision * lo + 1e-9  # rates have two decimals
 
     @property
     def hopeless(self) -> bool:
@@ -142,31 +153,42 @@ class Search:
         if not self.steps:
             return round(max(MIN_RATE, self.start), 2)
         if hi is None:  # every step passed: grow, by how much room the step showed
-            u = self.load.get(lo)
-            factor = (min(MAX_GROWTH, max(MIN_GROWTH, AIM / u)) if u and u > 0
-                      else self.growth)
-            return round(lo * factor, 2)
+            return round(lo * self._growth(lo), 2)
         if lo is None:  # every step failed: shrink, below its goodput if that was low
             rate = hi / self.growth
-            good = self.goodput.get(hi)
+            good = self.hint
             if good is not None:
                 rate = min(rate, GOODPUT_SHARE * good)
             return round(max(MIN_RATE, rate), 2)
-        if hi - lo <= self.precision * lo:
+        if self._narrow(lo, hi):
             return lo  # narrow enough: hold the best once more
-        good = self.goodput.get(hi)  # the fail answered only this many: bisect below it
-        top = good if good is not None and lo < good < hi else hi
-        return round((lo + top) / 2, 2)
+        good, p, u = self.hint, self.precision, self.load.get(lo)
+        roomy = u is not None and u < ROOMY  # the best pass left most of the server idle
+        if good is not None and lo < good * (1 + p) and not roomy:  # the hint stands
+            if good <= lo * (1 + p):  # the fail answered no more than the best pass
+                return math.floor(lo * (1 + p) * 100) / 100  # one step to prove it
+            if good < hi * (1 - p):  # well inside the bracket: try the goodput itself
+                return round(good, 2)
+        if hi > WIDE * lo:  # a wide bracket: grow from the pass, at most to its middle
+            return round(min(lo * self._growth(lo), math.sqrt(lo * hi)), 2)
+        return round((lo + hi) / 2, 2)
+
+    def _growth(self, rate: float) -> float:
+        u = self.load.get(rate)
+        return min(MAX_GROWTH, max(MIN_GROWTH, AIM / u)) if u and u > 0 else self.growth
 
     def record(self, rate: float, passed: bool, load: float | None = None,
                goodput: float | None = None) -> None:
         """One step's verdict; `load` (the busiest resource's share, 0..1) and
         `goodput` (good answers per second) steer where the next step goes."""
+        lo, hi = self.bracket
         self.steps.append((rate, passed))
+        if not passed and (hi is None or rate < hi):
+            self.hint = goodput  # a new lowest fail: its goodput steers one step
+        elif lo is not None and hi is not None:
+            self.hint = None  # spent on the step just taken
         if load is not None:
             self.load[rate] = load
-        if goodput is not None:
-            self.goodput[rate] = goodput
 
 
 def start_rate(spec: ServerSpec, typical_ms: float) -> float:

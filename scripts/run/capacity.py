@@ -21,6 +21,9 @@ from ..search import (
     MAX_GROWTH,
     MAX_STEPS,
     MIN_GROWTH,
+    ROOMY,
+    TYPICAL_STEPS,
+    WIDE,
     Objective,
     Search,
     goodput,
@@ -43,22 +46,28 @@ class CapacityRun(Bench):
         self.archive.manifest["capacity"] = {
             "slo": {name: o.describe() for name, o in objectives.items()},
             "search": {"growth": Search.growth, "growth_range": [MIN_GROWTH, MAX_GROWTH],
-                       "aim": AIM, "goodput_share": GOODPUT_SHARE,
+                       "aim": AIM, "goodput_share": GOODPUT_SHARE, "roomy": ROOMY,
+                       "wide": WIDE,
                        "precision": Search.precision, "max_steps": MAX_STEPS},
         }
         self.archive.capacity = []
         self.archive.save_manifest()
         self._index = 0
+        self._config_no = self._steps_now = 0  # where the run is, for the time left
         pinned = self.pinning.cpus("server")
         self._server_cores = len(pinned) if pinned else (os.cpu_count() or 1)
         self._shared_core = (self.pinning.enabled
                              and self.pinning.generator == self.pinning.upstream)
 
     def _total(self) -> int:
-        return len(self.plan.cells) * MAX_STEPS  # at most: a search stops early
+        """The steps so far and an estimate of the rest (a search's length is known only
+        when it ends): TYPICAL_STEPS for each configuration still to come."""
+        after = len(self.plan.cells) - self._config_no - 1
+        return (self._index + max(1, TYPICAL_STEPS - self._steps_now)
+                + TYPICAL_STEPS * max(0, after))
 
     def _measure_all(self) -> None:
-        for config in self.plan.cells:
+        for self._config_no, config in enumerate(self.plan.cells):
             self._search(config)
 
     def _search(self, config: Cell) -> None:
@@ -66,6 +75,7 @@ class CapacityRun(Bench):
         search = Search(start_rate(config.server, config.scenario.typical_ms))
         records: list[CellRecord] = []
         while (rate := search.next_rate()) is not None:
+            self._steps_now = len(search.steps)
             trial = 1 + sum(r == rate for r, _ in search.steps)
             cell = Cell(self._index, config.server, config.scenario, config.flavor,
                         config.client, open_users(rate, config.scenario), trial, rate)

@@ -70,6 +70,55 @@ def test_a_server_failing_under_load_is_searched_from_just_under_its_goodput():
     assert s.converged and len(s.steps) < len(plain.steps) - 3, (s.steps, plain.steps)
 
 
+def shaped(search: Search, holds: float, peak: float, collapse: float) -> Search:
+    """A server that holds the objective up to `holds`, answers at most `peak` per
+    second, and past its peak answers less the harder it is pushed (collapse > 0:
+    queues, timeouts, a contended client pool)."""
+    while (rate := search.next_rate()) is not None:
+        good = min(rate, peak) * (min(1.0, peak / rate) ** collapse)
+        search.record(rate, rate <= holds, load=min(1.0, rate / peak), goodput=good)
+    return search
+
+
+@pytest.mark.parametrize("start,holds,peak,collapse", [
+    (500, 94, 94, 0.0),  # the goodput past saturation is exactly what it holds
+    (500, 273, 280, 0.3),  # collapses: 500 offered, ~236 answered, 273 held
+    (27, 32, 32, 0.0),  # a small server found from below
+    (500, 308, 364, 0.5),
+    (2, 3100, 3160, 0.0),
+    (500, 224, 240, 0.2),
+    (500, 30, 32, 1.0),  # collapses hard: 2 good answers/s at 500 offered
+])
+def test_a_hint_from_the_goodput_never_makes_the_search_creep(start, holds, peak, collapse):
+    """Measured: a bracket's far end stayed put while steps crept up to a failed
+    step's goodput (201.6, 212.8, 218.4, ... 224.0: 14 steps, none converging)."""
+    s = shaped(Search(start), holds, peak, collapse)
+    plain = run(Search(start), holds)
+    lo, hi = s.bracket
+    assert s.converged and lo <= holds < hi and (hi - lo) <= 0.05 * lo + 1e-9, s.steps
+    assert len(s.steps) <= min(12, len(plain.steps)), (s.steps, plain.steps)
+
+
+def test_a_fail_that_answered_what_the_best_pass_held_is_proven_in_one_step():
+    s = Search(500)
+    s.record(500, False, load=1.0, goodput=94.0)
+    s.record(90.0, True, load=0.95)
+    assert s.next_rate() == 94.5  # one precision above the pass; failing there converges
+    s.record(94.5, False, load=1.0, goodput=93.0)
+    assert s.next_rate() == 90.0 and not s.converged  # hold the best once more
+    s.record(90.0, True)
+    assert s.converged and s.next_rate() is None
+
+
+def test_a_roomy_pass_outranks_a_collapsed_fails_goodput():
+    """A server that collapses when pushed far past its peak (2 good answers/s at 500
+    offered) is searched up from the pass by its utilisation, not towards the 2."""
+    s = Search(500)
+    s.record(500, False, load=1.0, goodput=2.05)
+    s.record(1.84, True, load=0.06)
+    assert s.next_rate() == 7.36  # 4x: the most growth allows, below the bracket's middle
+
+
 def test_growth_without_a_reading_is_the_plain_factor_and_is_bounded_with_one():
     s = Search(10)
     s.record(10, True)

@@ -77,11 +77,13 @@ def test_open_model_below_and_above_capacity(results):
     assert done.code == 0, done.err
     below, above = read_json(only_run(results) / "summary.json")["cells"]
     assert (below["rate"], above["rate"]) == (20, 70)
-    assert below["achieved_rps"] >= 0.99 * 20 and below["late"] == 0
+    # below capacity every request starts on time but for the odd timer hiccup of a busy
+    # machine (CI saw 1 of 80 start > 5 ms late); above it most start late
+    assert below["achieved_rps"] >= 0.99 * 20 and below["late"] <= 0.05 * below["requests"]
     assert below["warnings"] == [] and below["latency"] == "corrected"
     assert below["latency_ms"]["p95"] < 1.2 * below["latency_raw_ms"]["p95"]
     assert "overloaded" in above["warnings"]
-    assert above["achieved_rps"] < 0.99 * 70 and above["late"] > 0
+    assert above["achieved_rps"] < 0.99 * 70 and above["late"] > 0.2 * above["requests"]
     assert above["latency_ms"]["p95"] > 2 * above["latency_raw_ms"]["p95"]
     assert below["offered_per_second"] == [20] * len(below["offered_per_second"])
     latency = read_json(only_run(results) / above["path"] / "latency.json")
