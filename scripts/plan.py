@@ -13,7 +13,7 @@ from typing import Any
 from app.scenarios import SCENARIOS, SCENARIOS_BY_NAME, Scenario
 
 from .cells import CellKey
-from .config import Matrix, Profile, ServerSpec, UpstreamSettings
+from .config import LeaveOut, Matrix, Profile, ServerSpec, UpstreamSettings
 from .errors import ConfigError
 
 # Seconds a cell costs beyond warmup + duration: start the server, wait until ready,
@@ -167,6 +167,13 @@ def build_plan(matrix: Matrix, choices: Choices) -> Plan:
                 for flavor in scenario.flavors:
                     if wanted_flavors is not None and flavor.name not in wanted_flavors:
                         continue
+                    rule = _left_out(profile, server.name, flavor.name, choices.flavors)
+                    if rule is not None:
+                        why = (f"{flavor.name} views on {server.name}: {rule.why};"
+                               f" --flavors {flavor.name} measures them")
+                        if why not in skipped:
+                            skipped.append(why)
+                        continue
                     for client in _clients_for(scenario, flavor.is_async, client_names,
                                                matrix):
                         for users in profile.users:
@@ -197,6 +204,15 @@ MAX_OPEN_USERS = 2000
 def open_users(rate: float, scenario: Scenario) -> int:
     """Users (concurrency cap) for `rate` requests/s on `scenario`."""
     return min(MAX_OPEN_USERS, math.ceil(rate * scenario.typical_ms / 1000 * HEADROOM) + 2)
+
+
+def _left_out(profile: Profile, server: str, flavor: str,
+              chosen_flavors: tuple[str, ...] | None) -> LeaveOut | None:
+    """The profile's rule that skips this (server, flavor), unless the user named the
+    flavor."""
+    if chosen_flavors is not None and flavor in chosen_flavors:
+        return None
+    return next((r for r in profile.leave_out if r.covers(server, flavor)), None)
 
 
 def _clients_for(scenario: Scenario, is_async: bool, clients: list[str],

@@ -5,6 +5,7 @@ from .model import (
     AppSettings,
     ClientSpec,
     DatabaseSettings,
+    LeaveOut,
     Matrix,
     Pinning,
     Profile,
@@ -15,6 +16,7 @@ from .model import (
 from .reader import DEFAULT_MATRIX, load_matrix
 
 __all__ = [
-    "DEFAULT_MATRIX", "AppSettings", "ClientSpec", "ConfigError", "DatabaseSettings", "Matrix",
-    "Pinning", "Profile", "Rules", "ServerSpec", "UpstreamSettings", "load_matrix",
+    "DEFAULT_MATRIX", "AppSettings", "ClientSpec", "ConfigError", "DatabaseSettings",
+    "LeaveOut", "Matrix", "Pinning", "Profile", "Rules", "ServerSpec", "UpstreamSettings",
+    "load_matrix",
 ]

@@ -214,6 +214,23 @@ class Pinning:
 
 
 @dataclass(frozen=True)
+class LeaveOut:
+    """Configurations a profile skips on purpose, and why: the run says so, and naming
+    the flavor with --flavors measures them after all."""
+
+    servers: tuple[str, ...]
+    flavors: tuple[str, ...]
+    why: str
+
+    def covers(self, server: str, flavor: str) -> bool:
+        return server in self.servers and flavor in self.flavors
+
+    def describe(self) -> dict[str, Any]:
+        return {"servers": list(self.servers), "flavors": list(self.flavors),
+                "why": self.why}
+
+
+@dataclass(frozen=True)
 class Profile:
     """A load shape and what it covers; None in a selection means "all"."""
 
@@ -231,6 +248,7 @@ class Profile:
     flavors: tuple[str, ...] | None = None
     clients: tuple[str, ...] | None = None
     upstream: dict[str, float] = field(default_factory=dict)
+    leave_out: tuple[LeaveOut, ...] = ()
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -241,6 +259,7 @@ class Profile:
             "servers": _all_or(self.servers), "scenarios": _all_or(self.scenarios),
             "flavors": _all_or(self.flavors), "clients": _all_or(self.clients),
             "upstream": dict(self.upstream),
+            "leave_out": [r.describe() for r in self.leave_out],
         }
 
 

@@ -25,6 +25,7 @@ from .model import (
     AppSettings,
     ClientSpec,
     DatabaseSettings,
+    LeaveOut,
     Matrix,
     Pinning,
     Profile,
@@ -333,11 +334,27 @@ def _read_profiles(top: _Table, file: Path, servers: dict, clients: dict) -> dic
             upstream=_read_upstream_values(
                 _Table(upstream_table, f"profiles.{name}.upstream", file)
             ),
+            leave_out=_leave_out(t, servers, tuple(sorted(flavors))),
         )
         if profiles[name].users and profiles[name].rates:
             t.fail("rates", "set users (closed loop) or rates (open model), not both")
         t.done()
     return profiles
+
+
+def _leave_out(t: _Table, servers: dict, flavors: tuple[str, ...]) -> tuple[LeaveOut, ...]:
+    """leave_out = [{servers = [...], flavors = [...], why = "..."}, ...]"""
+    value = t.table("leave_out", [])
+    if not isinstance(value, list):
+        t.fail("leave_out", "must be a list of tables {servers, flavors, why}")
+    rules = []
+    for i, data in enumerate(value):
+        r = _Table(data, f"{t.where}.leave_out[{i}]", t.file)
+        picked = r.selection("servers", servers), r.selection("flavors", flavors)
+        why = r.str("why", _REQUIRED)
+        r.done()
+        rules.append(LeaveOut(picked[0] or tuple(servers), picked[1] or flavors, why))
+    return tuple(rules)
 
 
 def _rates(t: _Table) -> tuple[float, ...]:

@@ -67,7 +67,8 @@ class CapacityRun(Bench):
                 + TYPICAL_STEPS * max(0, after))
 
     def _measure_all(self) -> None:
-        for self._config_no, config in enumerate(self.plan.cells):
+        for number, config in enumerate(self.plan.cells):
+            self._config_no = number
             self._search(config)
 
     def _search(self, config: Cell) -> None:

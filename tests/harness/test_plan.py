@@ -92,6 +92,19 @@ def test_optional_servers_not_installed_are_skipped_with_a_reason(matrix):
         assert any(spec.name in reason for reason in plan.skipped)
 
 
+def test_a_profile_leaves_out_what_it_says_and_says_so(matrix):
+    plan = build_plan(matrix, Choices(profile="capacity", rates=(1.0,)))  # as capacity does
+    pairs = {(c.server.name, c.flavor) for c in plan.cells}
+    assert ("gunicorn-gevent", "async") not in pairs
+    assert {("gunicorn-gevent", "sync"), ("uvicorn", "async"), ("gunicorn-sync", "async")} <= pairs
+    assert [r for r in plan.skipped if "async views on gunicorn-gevent" in r] == [
+        "async views on gunicorn-gevent: each request runs its own event loop in a greenlet"
+        " (0.01-0.11x of sync views, measured); --flavors async measures them"]
+    named = build_plan(matrix, Choices(profile="capacity", rates=(1.0,), flavors=("async",),
+                                       servers=("gunicorn-gevent",)))
+    assert {c.flavor for c in named.cells} == {"async"} and not named.skipped
+
+
 def test_default_profile_fits_fifteen_minutes(matrix):
     """110 cells since gevent, the queries story and TaskGroup joined (72 before, ~10 min)."""
     plan = build_plan(matrix, Choices())

@@ -275,6 +275,18 @@ def test_a_profile_selection_names_only_known_things(tmp_path, selection, name):
     assert "known:" in message
 
 
+@pytest.mark.parametrize(("rule", "words"), [
+    ('leave_out = [{ servers = ["tornado"], why = "x" }]', "leave_out[0].servers"),
+    ('leave_out = [{ flavors = ["sync"] }]', "leave_out[0].why: missing"),
+    ('leave_out = [{ flavors = ["sync"], why = "x", wy = "y" }]', "leave_out[0].wy"),
+    ('leave_out = "async"', "leave_out: must be a list"),
+])
+def test_a_profile_leave_out_rule_is_checked(tmp_path, rule, words):
+    message = error_of(write(tmp_path, MINIMAL.replace("duration_s = 3",
+                                                       f"duration_s = 3\n{rule}")))
+    assert words in message, message
+
+
 def test_an_unknown_scenario_in_slo_names_the_known_ones(tmp_path):
     message = error_of(write(tmp_path, MINIMAL + "[slo]\nwether = 100\n"))
     assert "slo.wether" in message
