@@ -3,7 +3,8 @@ objective, and what the result is. No processes: run/capacity.py measures the st
 
 Like Nighthawk's adaptive load controller: offer a rate; grow it geometrically until a
 step fails (or shrink it until one passes); then bisect the bracket [highest pass,
-lowest fail] until it is within `precision` of the pass; then hold the best rate once
+lowest fail] until it is within `precision` of the pass (or two requests of its
+measured window, whichever is wider); then hold the best rate once
 more to confirm it. A confirmation that fails counts as a fail at that rate and the
 search goes on below it. At most `max_steps` steps, so the time per configuration is
 bounded by max_steps x (warmup + duration + the per-cell overhead).
@@ -105,6 +106,7 @@ class Search:
     start: float
     growth: float = GROWTH
     precision: float = PRECISION
+    resolution: float = 0.0  # requests/s a step can tell apart (see Search.for_window)
     max_steps: int = MAX_STEPS
     steps: list[tuple[float, bool]] = field(default_factory=list)
     load: dict[float, float] = field(default_factory=dict)  # rate -> utilisation
@@ -138,7 +140,18 @@ class Search:
         return lo is not None and hi is not None and self._narrow(lo, hi) and self.confirmed
 
     def _narrow(self, lo: float, hi: float) -> bool:
-        return hi - lo <= self.precision * lo + 1e-9  # rates have two decimals
+        return hi - lo <= self._width(lo) + 1e-9  # rates have two decimals
+
+    def _width(self, rate: float) -> float:
+        """The narrowest bracket worth measuring above `rate`."""
+        return max(self.precision * rate, self.resolution)
+
+    @classmethod
+    def for_window(cls, start: float, window_s: float) -> Search:
+        """A search whose steps measure `window_s` seconds: rates closer than two requests
+        in the window are one rate to the objective (it allows one request of slack), so
+        at 9 requests/s in 2 s windows the bracket stops at 1 request/s, not 0.45."""
+        return cls(start, resolution=2 / window_s)
 
     @property
     def hopeless(self) -> bool:
@@ -162,12 +175,12 @@ class Search:
             return round(max(MIN_RATE, rate), 2)
         if self._narrow(lo, hi):
             return lo  # narrow enough: hold the best once more
-        good, p, u = self.hint, self.precision, self.load.get(lo)
+        good, u = self.hint, self.load.get(lo)
         roomy = u is not None and u < ROOMY  # the best pass left most of the server idle
-        if good is not None and lo < good * (1 + p) and not roomy:  # the hint stands
-            if good <= lo * (1 + p):  # the fail answered no more than the best pass
-                return math.floor(lo * (1 + p) * 100) / 100  # one step to prove it
-            if good < hi * (1 - p):  # well inside the bracket: try the goodput itself
+        if good is not None and lo < good + self._width(good) and not roomy:  # it stands
+            if good <= lo + self._width(lo):  # the fail answered no more than the best pass
+                return math.floor((lo + self._width(lo)) * 100) / 100  # one step proves it
+            if good < hi - self._width(lo):  # well inside the bracket: try the goodput
                 return round(good, 2)
         if hi > WIDE * lo:  # a wide bracket: grow from the pass, at most to its middle
             return round(min(lo * self._growth(lo), math.sqrt(lo * hi)), 2)

@@ -47,13 +47,14 @@ class CapacityRun(Bench):
             "slo": {name: o.describe() for name, o in objectives.items()},
             "search": {"growth": Search.growth, "growth_range": [MIN_GROWTH, MAX_GROWTH],
                        "aim": AIM, "goodput_share": GOODPUT_SHARE, "roomy": ROOMY,
-                       "wide": WIDE,
+                       "wide": WIDE, "resolution": "two requests of the measured window",
                        "precision": Search.precision, "max_steps": MAX_STEPS},
         }
         self.archive.capacity = []
         self.archive.save_manifest()
         self._index = 0
-        self._config_no = self._steps_now = 0  # where the run is, for the time left
+        # where the run is, for the time left: configuration, steps before it and in it
+        self._config_no = self._done_steps = self._steps_now = 0
         pinned = self.pinning.cpus("server")
         self._server_cores = len(pinned) if pinned else (os.cpu_count() or 1)
         self._shared_core = (self.pinning.enabled
@@ -63,20 +64,22 @@ class CapacityRun(Bench):
         """The steps so far and an estimate of the rest (a search's length is known only
         when it ends): TYPICAL_STEPS for each configuration still to come."""
         after = len(self.plan.cells) - self._config_no - 1
-        return (self._index + max(1, TYPICAL_STEPS - self._steps_now)
-                + TYPICAL_STEPS * max(0, after))
+        return (self._done_steps + max(self._steps_now + 1, TYPICAL_STEPS)
+                + TYPICAL_STEPS * after)
 
     def _measure_all(self) -> None:
         for number, config in enumerate(self.plan.cells):
-            self._config_no = number
+            self._config_no, self._steps_now = number, 0
             self._search(config)
+            self._done_steps = self._index
 
     def _search(self, config: Cell) -> None:
         objective = self.objectives[config.scenario.name]
-        search = Search(start_rate(config.server, config.scenario.typical_ms))
+        search = Search.for_window(start_rate(config.server, config.scenario.typical_ms),
+                                   self.plan.profile.duration_s)
         records: list[CellRecord] = []
         while (rate := search.next_rate()) is not None:
-            self._steps_now = len(search.steps)
+            self._steps_now = len(search.steps)  # before this step
             trial = 1 + sum(r == rate for r, _ in search.steps)
             cell = Cell(self._index, config.server, config.scenario, config.flavor,
                         config.client, open_users(rate, config.scenario), trial, rate)

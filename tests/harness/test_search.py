@@ -99,6 +99,19 @@ def test_a_hint_from_the_goodput_never_makes_the_search_creep(start, holds, peak
     assert len(s.steps) <= min(12, len(plain.steps)), (s.steps, plain.steps)
 
 
+def test_a_small_server_is_bracketed_to_two_requests_of_the_window_not_finer():
+    """gunicorn-sync weather holds ~9.4 requests/s: 5 % is 0.47/s, under one request in
+    a 2 s window, which the objective cannot tell apart; measured, the search spent 11
+    steps there. In 2 s windows two requests are 1/s."""
+    fine = shaped(Search(3.8), holds=9.44, peak=10, collapse=0.0)
+    coarse = shaped(Search.for_window(3.8, window_s=2.0), holds=9.44, peak=10, collapse=0.0)
+    lo, hi = coarse.bracket
+    assert coarse.converged and lo <= 9.44 < hi and hi - lo <= 1.0 + 1e-9
+    assert len(coarse.steps) < len(fine.steps), (coarse.steps, fine.steps)
+    big = shaped(Search.for_window(500, window_s=2.0), holds=273, peak=280, collapse=0.3)
+    assert big.steps == shaped(Search(500), holds=273, peak=280, collapse=0.3).steps
+
+
 def test_a_fail_that_answered_what_the_best_pass_held_is_proven_in_one_step():
     s = Search(500)
     s.record(500, False, load=1.0, goodput=94.0)
