@@ -18,6 +18,9 @@ Each request may set, as query parameters (defaults from this process's environm
     tail_rate   UPSTREAM_TAIL_RATE   (0)     share that wait tail_ms more: a slow tail
     tail_ms     UPSTREAM_TAIL_MS     (500)
 
+UPSTREAM_DOWN (comma-separated paths, e.g. /weather/berlin) answers those 503 at once,
+with no delay and no dice: one service down while the others are slow or hang.
+
 UPSTREAM_SEED seeds the fault dice. A bad parameter answers 400. A hanging request
 stops waiting when its client disconnects, so timed-out callers leave no work behind.
 """
@@ -141,6 +144,8 @@ class Stats:
 
 
 DEFAULTS = Faults.from_env(os.environ)
+DOWN = frozenset(p.strip().rstrip("/") for p in os.environ.get("UPSTREAM_DOWN", "").split(",")
+                 if p.strip())
 STATS = Stats()
 _dice = random.Random(os.environ.get("UPSTREAM_SEED"))
 
@@ -165,6 +170,9 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
         return await _respond(send, 400, {"error": str(exc)})
 
     STATS.requests += 1
+    if path.rstrip("/") in DOWN:
+        STATS.errors += 1
+        return await _respond(send, 503, {"error": "service down"})
     STATS.inflight += 1
     STATS.max_inflight = max(STATS.max_inflight, STATS.inflight)
     try:

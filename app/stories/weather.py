@@ -2,8 +2,10 @@
 turn (about 5 upstream latencies); the async view gathers them (about one).
 
 The TaskGroup flavor does what gather does when every city answers; when one fails,
-TaskGroup cancels the other calls at once, where gather leaves them running (holding
-the client's connections) after the view has already answered 502."""
+TaskGroup cancels the other calls at once. gather leaves them running after the view
+has already answered 502, holding the client's connections for as long as the client
+lives (a shared per-loop client under ASGI); a client closed with the request cuts
+them off instead, their errors never looked at (tests/app/test_cancellation.py)."""
 
 import asyncio
 

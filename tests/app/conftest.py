@@ -50,6 +50,15 @@ def failing_upstream(tmp_path_factory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def one_city_down_upstream(tmp_path_factory) -> Iterator[str]:
+    """Berlin answers 503 at once; every other call hangs until its client leaves."""
+    yield from _upstream(
+        tmp_path_factory, "one-city-down", UPSTREAM_DOWN="/weather/berlin",
+        UPSTREAM_HANG_RATE="1", UPSTREAM_HANG_MS=str(HANG_MS)
+    )
+
+
+@pytest.fixture(scope="session")
 def hanging_upstream(tmp_path_factory) -> Iterator[str]:
     yield from _upstream(
         tmp_path_factory, "hanging-upstream", UPSTREAM_HANG_RATE="1", UPSTREAM_HANG_MS=str(HANG_MS)
