@@ -38,8 +38,10 @@ AIM = 0.85  # of the estimated saturation rate: where objectives usually still h
 GOODPUT_SHARE = 0.9  # shrink to this share of a failed step's good answers per second
 ROOMY = 0.5  # a pass below this utilisation outranks a fail's goodput (a collapse)
 WIDE = 2.0  # a bracket wider than this ratio is searched like growth, not halved
-PRECISION = 0.05
-MAX_STEPS = 18
+PRECISION = 0.1  # measured: 2 s steps near the knee pass and fail the same rate
+MAX_STEPS = 14
+MAX_SHRINK = 8.0  # a failed step's goodput under hi / 8 says nothing (the window ended
+# before the queue did, as when 500 offered got ~1 good answer/s and 56 held)
 TYPICAL_STEPS = 8  # for the time left: the capacity profile's searches, measured
 MIN_RATE = 1.0
 
@@ -147,11 +149,11 @@ class Search:
         return max(self.precision * rate, self.resolution)
 
     @classmethod
-    def for_window(cls, start: float, window_s: float) -> Search:
+    def for_window(cls, start: float, window_s: float, **kw: Any) -> Search:
         """A search whose steps measure `window_s` seconds: rates closer than two requests
         in the window are one rate to the objective (it allows one request of slack), so
         at 9 requests/s in 2 s windows the bracket stops at 1 request/s, not 0.45."""
-        return cls(start, resolution=2 / window_s)
+        return cls(start, resolution=2 / window_s, **kw)
 
     @property
     def hopeless(self) -> bool:
@@ -171,7 +173,7 @@ class Search:
             rate = hi / self.growth
             good = self.hint
             if good is not None:
-                rate = min(rate, GOODPUT_SHARE * good)
+                rate = max(hi / MAX_SHRINK, min(rate, GOODPUT_SHARE * good))
             return round(max(MIN_RATE, rate), 2)
         if self._narrow(lo, hi):
             return lo  # narrow enough: hold the best once more

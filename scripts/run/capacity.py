@@ -19,6 +19,7 @@ from ..search import (
     AIM,
     GOODPUT_SHARE,
     MAX_GROWTH,
+    MAX_SHRINK,
     MAX_STEPS,
     MIN_GROWTH,
     ROOMY,
@@ -48,7 +49,8 @@ class CapacityRun(Bench):
             "search": {"growth": Search.growth, "growth_range": [MIN_GROWTH, MAX_GROWTH],
                        "aim": AIM, "goodput_share": GOODPUT_SHARE, "roomy": ROOMY,
                        "wide": WIDE, "resolution": "two requests of the measured window",
-                       "precision": Search.precision, "max_steps": MAX_STEPS},
+                       "precision": Search.precision, "max_steps": MAX_STEPS,
+                       "max_shrink": MAX_SHRINK},
         }
         self.archive.capacity = []
         self.archive.save_manifest()

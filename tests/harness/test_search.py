@@ -10,6 +10,7 @@ from scripts.config import Rules, ServerSpec
 from scripts.search import (
     MAX_STEPS,
     MIN_RATE,
+    PRECISION,
     Objective,
     Search,
     goodput,
@@ -26,12 +27,12 @@ def run(search: Search, capacity: float, flaky: set[float] = frozenset()) -> Sea
     return search
 
 
-@pytest.mark.parametrize("start,capacity", [(18, 40), (500, 37), (2, 1234), (100, 100)])
+@pytest.mark.parametrize("start,capacity", [(18, 40), (500, 37), (3, 700), (100, 100)])
 def test_finds_the_threshold_within_precision_and_confirms_it(start, capacity):
     s = run(Search(start), capacity)
     lo, hi = s.bracket
     assert s.converged and s.confirmed
-    assert lo <= capacity < hi and (hi - lo) <= 0.05 * lo
+    assert lo <= capacity < hi and (hi - lo) <= PRECISION * lo + 1e-9
     assert len(s.steps) <= MAX_STEPS
     assert s.steps[-1] == (lo, True)  # the last step holds the best rate again
 
@@ -54,17 +55,23 @@ def test_the_utilisation_steers_growth_to_the_same_answer_in_fewer_steps(
     s = steered(Search(start), saturation, holds)
     plain = run(Search(start), holds)
     lo, hi = s.bracket
-    assert s.converged and lo <= holds < hi and (hi - lo) <= 0.05 * lo
+    assert s.converged and lo <= holds < hi and (hi - lo) <= PRECISION * lo + 1e-9
     assert len(s.steps) <= len(plain.steps), (s.steps, plain.steps)
 
 
 def test_a_server_failing_under_load_is_searched_from_just_under_its_goodput():
     """Async views on gevent: from 500 offered only ~16 good answers/s come back. The
     plain search halves its way down (500, 250, ... 15.6: six failing steps), the
-    steered one jumps under the goodput at once."""
+    steered one jumps to just under the goodput, at most 8x down a step: a goodput
+    far under the rate may mean only that the window ended before the queue did."""
     s = Search(500)
     s.record(500, False, load=1.0, goodput=16.0)
-    assert s.next_rate() == 14.4
+    assert s.next_rate() == 62.5  # 500 / 8
+    s.record(62.5, False, load=1.0, goodput=16.0)
+    assert s.next_rate() == 14.4  # 0.9 x 16
+    s = Search(500)
+    s.record(500, False, load=1.0, goodput=300.0)
+    assert s.next_rate() == 250.0  # halving is the most it shrinks by a goodput this high
     s = steered(Search(500), saturation=16, holds=15)
     plain = run(Search(500), 15)
     assert s.converged and len(s.steps) < len(plain.steps) - 3, (s.steps, plain.steps)
@@ -95,16 +102,17 @@ def test_a_hint_from_the_goodput_never_makes_the_search_creep(start, holds, peak
     s = shaped(Search(start), holds, peak, collapse)
     plain = run(Search(start), holds)
     lo, hi = s.bracket
-    assert s.converged and lo <= holds < hi and (hi - lo) <= 0.05 * lo + 1e-9, s.steps
-    assert len(s.steps) <= min(12, len(plain.steps)), (s.steps, plain.steps)
+    assert s.converged and lo <= holds < hi and (hi - lo) <= PRECISION * lo + 1e-9, s.steps
+    assert len(s.steps) <= min(MAX_STEPS, len(plain.steps)), (s.steps, plain.steps)
 
 
 def test_a_small_server_is_bracketed_to_two_requests_of_the_window_not_finer():
     """gunicorn-sync weather holds ~9.4 requests/s: 5 % is 0.47/s, under one request in
     a 2 s window, which the objective cannot tell apart; measured, the search spent 11
     steps there. In 2 s windows two requests are 1/s."""
-    fine = shaped(Search(3.8), holds=9.44, peak=10, collapse=0.0)
-    coarse = shaped(Search.for_window(3.8, window_s=2.0), holds=9.44, peak=10, collapse=0.0)
+    fine = shaped(Search(3.8, precision=0.05), holds=9.44, peak=10, collapse=0.0)
+    coarse = shaped(Search.for_window(3.8, window_s=2.0, precision=0.05), holds=9.44,
+                    peak=10, collapse=0.0)
     lo, hi = coarse.bracket
     assert coarse.converged and lo <= 9.44 < hi and hi - lo <= 1.0 + 1e-9
     assert len(coarse.steps) < len(fine.steps), (coarse.steps, fine.steps)
@@ -113,7 +121,7 @@ def test_a_small_server_is_bracketed_to_two_requests_of_the_window_not_finer():
 
 
 def test_a_fail_that_answered_what_the_best_pass_held_is_proven_in_one_step():
-    s = Search(500)
+    s = Search(500, precision=0.05)
     s.record(500, False, load=1.0, goodput=94.0)
     s.record(90.0, True, load=0.95)
     assert s.next_rate() == 94.5  # one precision above the pass; failing there converges
