@@ -167,6 +167,23 @@ SCENARIOS: tuple[Scenario, ...] = (
         typical_ms=160.0,
     ),
     Scenario(
+        name="held",
+        summary="A connection held across a slow await: one query, then a slow call.",
+        flavors=_flavors(
+            "held",
+            "app.catalog.held",
+            ("sync", "held_sync", "the query's connection held through the slow call"),
+            ("sync-release", "held_sync_release", "the connection given back first"),
+            ("async", "held_async", "aget, then an awaited slow call: still held"),
+            ("async-release", "held_async_release", "the connection given back first"),
+        ),
+        uses_db=True,
+        uses_upstream=True,
+        query="ms=200",
+        slo_p95_ms=600.0,  # three times the 200 ms call
+        typical_ms=210.0,
+    ),
+    Scenario(
         name="mixed",
         summary="Async views around blocking code: sync_to_async and fire-and-forget work.",
         flavors=_flavors(

@@ -17,8 +17,9 @@ contract"), so the harness can set it per cell and record it:
 - LOADLAB_UPSTREAM_URL       base URL of the upstream stand-in (app/upstream.py).
 - LOADLAB_UPSTREAM_TIMEOUT   seconds before an upstream call gives up (default 2).
 - LOADLAB_CLIENT             httpx | httpx-per-call | aiohttp (see app/clients.py).
-- LOADLAB_TIMING_MIDDLEWARE, LOADLAB_SYNC_MIDDLEWARE, LOADLAB_ASYNC_MIDDLEWARE:
-                             the middleware switches (see app/middleware.py).
+- LOADLAB_MIDDLEWARE         the stack under test: none | default | default+sync-only;
+  LOADLAB_TIMING_MIDDLEWARE, LOADLAB_SYNC_MIDDLEWARE, LOADLAB_ASYNC_MIDDLEWARE:
+                             the switches around it (see app/middleware.py).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import os
 from pathlib import Path
 
 from app.dburl import database_from_env
-from app.middleware import middleware_from_env
+from app.middleware import apps_from_env, middleware_from_env
 
 BASE_DIR = Path(__file__).resolve().parent
 REPO_DIR = BASE_DIR.parent
@@ -55,7 +56,7 @@ SECRET_KEY = os.environ.get(
 )
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]", "testserver"]
 
-INSTALLED_APPS = ["app.catalog"]
+INSTALLED_APPS = [*apps_from_env(os.environ), "app.catalog"]
 MIDDLEWARE = middleware_from_env(os.environ)
 ROOT_URLCONF = "app.urls"
 WSGI_APPLICATION = "app.wsgi.application"

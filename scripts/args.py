@@ -122,6 +122,12 @@ def build_parser() -> Parser:
     p.add_argument("--scenarios", type=_names, help="comma-separated scenario names")
     p.add_argument("--flavors", type=_names, help="comma-separated flavors (sync,async,...)")
     p.add_argument("--clients", type=_names, help="comma-separated HTTP clients")
+    p.add_argument("--middleware", type=_names, metavar="STACK[,STACK]",
+                   help="middleware stacks: none (default), default (startproject's),"
+                        " default+sync-only")
+    p.add_argument("--connections", type=_names, metavar="NAME[,NAME]",
+                   help="connection settings from the matrix's [connections.*] (database"
+                        " scenarios; default: [database]'s own)")
     p.add_argument("--users", type=_positive_ints, help="Locust users (or a list: 10,50)")
     p.add_argument("--rate", type=_positive_floats, metavar="R[,R2]",
                    help="open model: offered requests/s (or a list), instead of --users")
@@ -150,6 +156,12 @@ def build_parser() -> Parser:
     p.add_argument("--scenarios", type=_names, help="comma-separated scenario names")
     p.add_argument("--flavors", type=_names, help="comma-separated flavors (sync,async,...)")
     p.add_argument("--clients", type=_names, help="comma-separated HTTP clients")
+    p.add_argument("--middleware", type=_names, metavar="STACK[,STACK]",
+                   help="middleware stacks: none (default), default (startproject's),"
+                        " default+sync-only")
+    p.add_argument("--connections", type=_names, metavar="NAME[,NAME]",
+                   help="connection settings from the matrix's [connections.*] (database"
+                        " scenarios; default: [database]'s own)")
     p.add_argument("--slo-p95-ms", type=_positive(float), metavar="MS",
                    help="the p95 objective for every scenario (default: each story's own,"
                         " or the matrix's [slo])")

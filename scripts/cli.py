@@ -34,7 +34,7 @@ from .errors import (
     LoadlabError,
     UsageError,
 )
-from .plan import Choices, build_plan
+from .plan import Choices, Plan, build_plan
 from .render.capacity import CapacitySummary
 from .render.outputs import RunOutputs, emit_comparison
 from .render.progress import Progress
@@ -164,12 +164,14 @@ def cmd_bench(matrix: Matrix, args: argparse.Namespace) -> int:
     plan = build_plan(matrix, Choices(
         profile=args.profile, servers=args.servers, scenarios=args.scenarios,
         flavors=args.flavors, clients=args.clients, users=args.users, rates=args.rate,
+        middleware=args.middleware, connections=args.connections,
         arrival=args.arrival,
         duration_s=args.duration, warmup_s=args.warmup, trials=args.trials,
         pin=not args.no_pin,
     ))
     _check_results_dir(args.results)
     database = _database(matrix, args)
+    _check_connections(plan, database)
     _recover(args.results)
     bench = Bench(matrix, plan, Options(
         results=args.results, label=args.label, command=["loadlab", "bench", *sys.argv[2:]],
@@ -190,6 +192,7 @@ def cmd_capacity(matrix: Matrix, args: argparse.Namespace) -> int:
     plan = build_plan(matrix, Choices(
         profile=args.profile, servers=args.servers, scenarios=args.scenarios,
         flavors=args.flavors, clients=args.clients, rates=(1.0,), duration_s=args.duration,
+        middleware=args.middleware, connections=args.connections,
         warmup_s=args.warmup, trials=1, pin=not args.no_pin))
     objectives = {}
     for name in dict.fromkeys(c.scenario.name for c in plan.cells):
@@ -202,6 +205,7 @@ def cmd_capacity(matrix: Matrix, args: argparse.Namespace) -> int:
     plan = replace(plan, cells=tuple(c for c in plan.cells if c.scenario.name in objectives))
     _check_results_dir(args.results)
     database = _database(matrix, args)
+    _check_connections(plan, database)
     _recover(args.results)
     run = CapacityRun(matrix, plan, Options(
         results=args.results, label=args.label or "capacity",
@@ -219,6 +223,15 @@ def _database(matrix: Matrix, args: argparse.Namespace) -> Database:
     from .run.database import Database
 
     return Database.choose(matrix, args.db, args.allow_remote)
+
+
+def _check_connections(plan: Plan, database: Database) -> None:
+    """A pooled connection setting on SQLite would be measured as no pool: refuse."""
+    pooled = sorted({c.connections.name for c in plan.cells
+                     if c.connections is not None and c.connections.pool})
+    if pooled and database.engine == "sqlite":
+        raise UsageError(f"loadlab: connections {', '.join(pooled)} use Django's psycopg"
+                         " pool, which is PostgreSQL's: add --db postgres")
 
 
 def _check_results_dir(path: Path) -> None:

@@ -8,12 +8,21 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+from itertools import product
 from typing import Any
 
+from app.middleware import STACKS
 from app.scenarios import SCENARIOS, SCENARIOS_BY_NAME, Scenario
 
 from .cells import CellKey
-from .config import LeaveOut, Matrix, Profile, ServerSpec, UpstreamSettings
+from .config import (
+    ConnectionSpec,
+    LeaveOut,
+    Matrix,
+    Profile,
+    ServerSpec,
+    UpstreamSettings,
+)
 from .errors import ConfigError
 
 # Seconds a cell costs beyond warmup + duration: start the server, wait until ready,
@@ -32,6 +41,8 @@ class Choices:
     clients: tuple[str, ...] | None = None
     users: tuple[int, ...] | None = None
     rates: tuple[float, ...] | None = None  # the open model instead of users
+    middleware: tuple[str, ...] | None = None  # stacks (app.middleware.STACKS)
+    connections: tuple[str, ...] | None = None  # names of [connections.*]
     arrival: str | None = None
     duration_s: float | None = None
     warmup_s: float | None = None
@@ -41,8 +52,10 @@ class Choices:
 
 @dataclass(frozen=True)
 class Cell:
-    """One measurement: server x scenario x flavor x client x load x trial. The load is
-    `users` (closed loop), or an offered `rate` with `users` as its concurrency cap."""
+    """One measurement: server x scenario x flavor x client x load x middleware x
+    connections x trial. The load is `users` (closed loop), or an offered `rate` with
+    `users` as its concurrency cap; `middleware` is a stack's name, None for the
+    baseline; `connections` a named connection setting, None for [database]'s own."""
 
     index: int
     server: ServerSpec
@@ -52,16 +65,23 @@ class Cell:
     users: int
     trial: int
     rate: float | None = None
+    middleware: str | None = None
+    connections: ConnectionSpec | None = None
 
     @property
     def key(self) -> CellKey:
         return CellKey(self.server.name, self.scenario.name, self.flavor, self.client,
-                       self.users, self.rate)
+                       self.users, self.rate, self.middleware, self._connections)
+
+    @property
+    def _connections(self) -> str | None:
+        return self.connections.name if self.connections else None
 
     @property
     def key_one(self) -> CellKey:
         """The same configuration at one user: whose unloaded latency bounds this one."""
-        return CellKey(self.server.name, self.scenario.name, self.flavor, self.client, 1)
+        return CellKey(self.server.name, self.scenario.name, self.flavor, self.client, 1,
+                       middleware=self.middleware, connections=self._connections)
 
     @property
     def path(self) -> str:
@@ -75,6 +95,7 @@ class Cell:
         return {"index": self.index, "server": self.server.name,
                 "scenario": self.scenario.name, "flavor": self.flavor,
                 "client": self.client, "users": self.users, "rate": self.rate,
+                "middleware": self.key.middleware, "connections": self._connections,
                 "trial": self.trial,
                 "path": self.path}
 
@@ -100,6 +121,8 @@ class Plan:
             "profile": self.profile.describe(),
             "cells": [c.describe() for c in self.cells],
             "servers": [s.describe() for s in self.servers],
+            "connections": {c.connections.name: c.connections.describe()
+                            for c in self.cells if c.connections is not None},
             "skipped": list(self.skipped),
         }
 
@@ -129,7 +152,18 @@ def build_plan(matrix: Matrix, choices: Choices) -> Plan:
         duration_s=choices.duration_s if choices.duration_s is not None else profile.duration_s,
         warmup_s=choices.warmup_s if choices.warmup_s is not None else profile.warmup_s,
         trials=choices.trials or profile.trials,
+        middleware=choices.middleware or profile.middleware,
+        connections=choices.connections or profile.connections,
     )
+    for stack in choices.middleware or ():
+        if stack not in STACKS:
+            raise ConfigError(f"unknown middleware stack {stack!r} (known:"
+                              f" {', '.join(STACKS)})")
+    for name in profile.connections:
+        if name not in matrix.connections:
+            known = ", ".join(matrix.connections) or "none defined"
+            raise ConfigError(f"unknown connections {name!r} (known: {known})")
+    settings = [matrix.connections[n] for n in profile.connections] or [None]
     skipped: list[str] = []
 
     server_names = _names(choices.servers, profile.servers, matrix.servers, "server")
@@ -174,15 +208,16 @@ def build_plan(matrix: Matrix, choices: Choices) -> Plan:
                         if why not in skipped:
                             skipped.append(why)
                         continue
-                    for client in _clients_for(scenario, flavor.is_async, client_names,
-                                               matrix):
+                    for client, stack, conns in product(
+                            _clients_for(scenario, flavor.is_async, client_names, matrix),
+                            profile.middleware, settings if scenario.uses_db else [None]):
                         for users in profile.users:
                             cells.append(Cell(len(cells), server, scenario, flavor.name,
-                                              client, users, trial))
+                                              client, users, trial, None, stack, conns))
                         for rate in profile.rates:
                             cells.append(Cell(len(cells), server, scenario, flavor.name,
                                               client, open_users(rate, scenario), trial,
-                                              rate))
+                                              rate, stack, conns))
     if not profile.users and not profile.rates:
         raise ConfigError(f"profile {profile.name!r} sets neither users nor rates: give"
                           " --users or --rate (or use it with loadlab capacity)")

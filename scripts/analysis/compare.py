@@ -8,7 +8,7 @@ failed cell never wins silently: its flags travel with its row.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from app.scenarios import sync_counterpart
@@ -89,6 +89,8 @@ class ServerRace:
     rows: list[Row]
     failed: list[str] = field(default_factory=list)
     rate: float | None = None  # the open model's offered rate (users is then 0)
+    middleware: str | None = None  # the stack, None for the baseline
+    connections: str | None = None  # the connection setting, None for [database]'s
 
     @property
     def best_flags(self) -> list[str]:
@@ -96,9 +98,8 @@ class ServerRace:
 
     @property
     def label(self) -> str:
-        client = f" [{self.client}]" if self.client else ""
-        load = f"r{self.rate:g}" if self.rate is not None else f"u{self.users}"
-        return f"{self.flavor}{client} {load}"
+        return CellKey("", "", self.flavor, self.client, self.users, self.rate,
+                       self.middleware, self.connections).variant
 
 
 @dataclass
@@ -266,7 +267,7 @@ def _sync_async(keys: list[CellKey], groups: dict[CellKey, list[CellRecord]],
         note = ""
         if sync_key not in groups:
             others = [k for k in keys if k.server == key.server and k.flavor == twin
-                      and (k.users, k.rate) == (key.users, key.rate)]
+                      and k.setting == key.setting]
             if not others:
                 continue
             sync_key = others[0]
@@ -279,17 +280,19 @@ def _sync_async(keys: list[CellKey], groups: dict[CellKey, list[CellRecord]],
 
 def _server_races(keys: list[CellKey], groups: dict[CellKey, list[CellRecord]],
                   min_effect: float) -> list[ServerRace]:
-    by_flavor: dict[tuple, list[CellKey]] = {}
+    by_flavor: dict[CellKey, list[CellKey]] = {}
     for key in keys:
-        by_flavor.setdefault((key.flavor, key.client, key.users, key.rate), []).append(key)
+        by_flavor.setdefault(replace(key, server=""), []).append(key)
     out = []
-    for (flavor, client, users, rate), fkeys in sorted(
-            by_flavor.items(), key=lambda i: CellKey("", "", *i[0]).sort_key()):
+    for ident, fkeys in sorted(by_flavor.items(), key=lambda i: i[0].sort_key()):
+        race = (ident.flavor, ident.client, ident.users)
+        more = {"rate": ident.rate, "middleware": ident.middleware,
+                "connections": ident.connections}
         sides = {k: fold(groups[k]) for k in fkeys}
         alive = [k for k in fkeys if not sides[k].failed and sides[k].values["rps"] is not None]
         failed = [k.server for k in fkeys if k not in alive]
         if not alive:
-            out.append(ServerRace(flavor, client, users, None, None, [], failed, rate))
+            out.append(ServerRace(*race, None, None, [], failed, **more))
             continue
         best = max(alive, key=lambda k: sides[k].values["rps"] or 0.0)
         rows = [
@@ -297,8 +300,7 @@ def _server_races(keys: list[CellKey], groups: dict[CellKey, list[CellRecord]],
             for k in sorted(alive, key=lambda k: -(sides[k].values["rps"] or 0.0))
             if k != best
         ]
-        out.append(ServerRace(flavor, client, users, best.server, sides[best], rows, failed,
-                              rate))
+        out.append(ServerRace(*race, best.server, sides[best], rows, failed, **more))
     return out
 
 

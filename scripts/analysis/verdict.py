@@ -70,8 +70,8 @@ def rows(records: list[CellRecord]) -> list[Row]:
         base = folded.get(key.with_flavor(twin))
         if base is None:  # a client with no sync API: compare with any client's sync
             base = next((r for k, r in folded.items()
-                         if (k.server, k.scenario, k.flavor, k.users, k.rate)
-                         == (key.server, key.scenario, twin, key.users, key.rate)), None)
+                         if (k.server, k.scenario, k.flavor, k.setting)
+                         == (key.server, key.scenario, twin, key.setting)), None)
         if base and base.rps:
             row.vs_sync = row.rps / base.rps
             row.mixed = row.load_bound != base.load_bound

@@ -5,7 +5,7 @@ renderers only read. Layout (docs/DESIGN.md, "A run folder")::
 
     results/<YYYYmmdd-HHMMSS>-<label>/
       manifest.json  summary.json  summary.md  report.html
-      cells/<server>/<scenario>-<flavor>[-<client>]-u<users>-t<trial>/
+      cells/<server>/<scenario>-<flavor>[-<client>][-mw-<stack>]-(u<users>|r<rate>)-t<trial>/
 
 A run is written under a temporary name (`.partial-<name>`) and renamed when done;
 an existing folder is never overwritten.

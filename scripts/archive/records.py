@@ -50,6 +50,10 @@ class CellRecord:
     unsent: int = 0
     start_lag_p99_ms: float | None = None
     offered_per_second: list[int] = field(default_factory=list)
+    # The middleware stack (app.middleware.STACKS); None: the baseline, `none`.
+    middleware: str | None = None
+    # The named connection setting ([connections.*]); None: [database]'s own.
+    connections: str | None = None
     # Closed-loop bounds (operational analysis): X <= users / R0, R0 the unloaded latency
     # (mean at 1 user, measured once per run); X <= C / S for a server of known
     # concurrency C (WSGI: workers x threads), S the view's own time at 1 user.
@@ -78,7 +82,7 @@ class CellRecord:
     def key(self) -> CellKey:
         """What identifies a cell across trials and across runs."""
         return CellKey(self.server, self.scenario, self.flavor, self.client, self.users,
-                       self.rate)
+                       self.rate, self.middleware, self.connections)
 
     @property
     def failure_ratio(self) -> float:

@@ -4,6 +4,8 @@ from ..errors import ConfigError
 from .model import (
     AppSettings,
     ClientSpec,
+    ConnectionSettings,
+    ConnectionSpec,
     DatabaseSettings,
     LeaveOut,
     Matrix,
@@ -16,7 +18,8 @@ from .model import (
 from .reader import DEFAULT_MATRIX, load_matrix
 
 __all__ = [
-    "DEFAULT_MATRIX", "AppSettings", "ClientSpec", "ConfigError", "DatabaseSettings",
+    "DEFAULT_MATRIX", "AppSettings", "ClientSpec", "ConfigError", "ConnectionSettings",
+    "ConnectionSpec", "DatabaseSettings",
     "LeaveOut", "Matrix", "Pinning", "Profile", "Rules", "ServerSpec", "UpstreamSettings",
     "load_matrix",
 ]

@@ -135,27 +135,49 @@ class AppSettings:
         }
 
 
-ENGINES = ("sqlite", "postgres")
-
-
 @dataclass(frozen=True)
-class DatabaseSettings:
-    """The catalog's database: SQLite (embedded, the default) or a PostgreSQL cluster
-    the harness starts for the run (or DATABASE_URL's server). Recorded in the manifest."""
+class ConnectionSettings:
+    """How Django holds its database connections: CONN_MAX_AGE, or psycopg's pool."""
 
-    engine: str = "sqlite"
     conn_max_age: int = 0  # Django's CONN_MAX_AGE, seconds (0: a connection per request)
     pool: bool = False  # Django's psycopg pool (PostgreSQL only)
     pool_min_size: int = 4  # per server process (psycopg_pool's default)
     pool_max_size: int = 4
-    max_connections: int = 100  # the cluster's
-    shared_buffers: str = "128MB"  # the cluster's
 
     def env(self) -> dict[str, str]:
         return {"LOADLAB_CONN_MAX_AGE": str(self.conn_max_age),
                 "LOADLAB_DB_POOL": "1" if self.pool else "0",
                 "LOADLAB_DB_POOL_MIN": str(self.pool_min_size),
                 "LOADLAB_DB_POOL_MAX": str(self.pool_max_size)}
+
+    def connection_describe(self) -> dict[str, Any]:
+        return {"conn_max_age": self.conn_max_age, "pool": self.pool,
+                "pool_min_size": self.pool_min_size, "pool_max_size": self.pool_max_size}
+
+
+@dataclass(frozen=True)
+class ConnectionSpec(ConnectionSettings):
+    """A named connection setting, an axis like servers and clients ([connections.*])."""
+
+    name: str = ""
+    summary: str = ""
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "summary": self.summary, **self.connection_describe()}
+
+
+ENGINES = ("sqlite", "postgres")
+
+
+@dataclass(frozen=True)
+class DatabaseSettings(ConnectionSettings):
+    """The catalog's database: SQLite (embedded, the default) or a PostgreSQL cluster
+    the harness starts for the run (or DATABASE_URL's server). Recorded in the manifest.
+    Its connection settings are every cell's, but where a cell names [connections.*]."""
+
+    engine: str = "sqlite"
+    max_connections: int = 100  # the cluster's
+    shared_buffers: str = "128MB"  # the cluster's
 
     def cluster_settings(self) -> dict[str, str]:
         """postgres -c settings: the ones that shape results, and synchronous_commit off
@@ -164,8 +186,7 @@ class DatabaseSettings:
                 "shared_buffers": self.shared_buffers, "synchronous_commit": "off"}
 
     def describe(self) -> dict[str, Any]:
-        return {"engine": self.engine, "conn_max_age": self.conn_max_age, "pool": self.pool,
-                "pool_min_size": self.pool_min_size, "pool_max_size": self.pool_max_size,
+        return {"engine": self.engine, **self.connection_describe(),
                 "max_connections": self.max_connections,
                 "shared_buffers": self.shared_buffers}
 
@@ -249,6 +270,8 @@ class Profile:
     clients: tuple[str, ...] | None = None
     upstream: dict[str, float] = field(default_factory=dict)
     leave_out: tuple[LeaveOut, ...] = ()
+    middleware: tuple[str, ...] = ("none",)  # stacks under test (app.middleware.STACKS)
+    connections: tuple[str, ...] = ()  # [connections.*] under test; () -> [database]'s
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -260,6 +283,8 @@ class Profile:
             "flavors": _all_or(self.flavors), "clients": _all_or(self.clients),
             "upstream": dict(self.upstream),
             "leave_out": [r.describe() for r in self.leave_out],
+            "middleware": list(self.middleware),
+            "connections": list(self.connections),
         }
 
 
@@ -276,6 +301,7 @@ class Matrix:
     profiles: dict[str, Profile]
     slo_p95_ms: dict[str, float] = field(default_factory=dict)  # [slo]: per scenario
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    connections: dict[str, ConnectionSpec] = field(default_factory=dict)  # an axis
 
     def slo(self, scenario: str, default: float | None) -> float | None:
         """The p95 objective of a scenario: the matrix's [slo], else the story's."""

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from app.middleware import STACKS
 from app.scenarios import SCENARIOS_BY_NAME
 from app.upstream import MAX_MS, Faults
 
@@ -24,6 +25,7 @@ from .model import (
     PLACEHOLDERS,
     AppSettings,
     ClientSpec,
+    ConnectionSpec,
     DatabaseSettings,
     LeaveOut,
     Matrix,
@@ -175,6 +177,7 @@ def load_matrix(path: str | Path | None = None) -> Matrix:
     upstream = _read_upstream(_Table(top.table("upstream", {}), "upstream", file))
     app = _read_app(_Table(top.table("app", {}), "app", file))
     database = _read_database(_Table(top.table("database", {}), "database", file))
+    connections = _read_connections(top, file)
     pinning = _read_pinning(_Table(top.table("pinning", {}), "pinning", file))
     rules_table = _Table(top.table("rules", {}), "rules", file)
     rules = Rules(
@@ -189,7 +192,7 @@ def load_matrix(path: str | Path | None = None) -> Matrix:
                                                     hi=10_000)),
     )
     rules_table.done()
-    profiles = _read_profiles(top, file, servers, clients)
+    profiles = _read_profiles(top, file, servers, clients, connections)
     slo = _read_slo(_Table(top.table("slo", {}), "slo", file))
     defaults = _Table(top.table("defaults", {}), "defaults", file)
     default_profile = defaults.str("profile", "quick")
@@ -198,7 +201,7 @@ def load_matrix(path: str | Path | None = None) -> Matrix:
         defaults.fail("profile", f"no profile called {default_profile!r}")
     top.done()
     return Matrix(file, default_profile, pinning, upstream, app, rules, servers, clients,
-                  profiles, slo, database)
+                  profiles, slo, database, connections)
 
 
 def _read_servers(top: _Table, file: Path) -> dict[str, ServerSpec]:
@@ -279,22 +282,44 @@ def _read_app(t: _Table) -> AppSettings:
     return app
 
 
+def _connection_fields(t: _Table) -> dict[str, Any]:
+    """conn_max_age, pool, pool_min_size, pool_max_size: checked together."""
+    values = {
+        "conn_max_age": t.number("conn_max_age", 0, lo=0, hi=86_400, integer=True),
+        "pool": t.bool("pool", False),
+        "pool_min_size": t.number("pool_min_size", 4, lo=0, hi=10_000, integer=True),
+        "pool_max_size": t.number("pool_max_size", 4, lo=1, hi=10_000, integer=True),
+    }
+    if values["pool_max_size"] < values["pool_min_size"]:
+        t.fail("pool_max_size", f"must be >= pool_min_size ({values['pool_min_size']})")
+    if values["pool"] and values["conn_max_age"]:
+        t.fail("conn_max_age", "must be 0 with pool = true (Django refuses both)")
+    return values
+
+
 def _read_database(t: _Table) -> DatabaseSettings:
     database = DatabaseSettings(
         engine=t.str("engine", "sqlite", choices=ENGINES),
-        conn_max_age=t.number("conn_max_age", 0, lo=0, hi=86_400, integer=True),
-        pool=t.bool("pool", False),
-        pool_min_size=t.number("pool_min_size", 4, lo=0, hi=10_000, integer=True),
-        pool_max_size=t.number("pool_max_size", 4, lo=1, hi=10_000, integer=True),
+        **_connection_fields(t),
         max_connections=t.number("max_connections", 100, lo=5, hi=10_000, integer=True),
         shared_buffers=t.str("shared_buffers", "128MB"),
     )
     t.done()
-    if database.pool_max_size < database.pool_min_size:
-        t.fail("pool_max_size", f"must be >= pool_min_size ({database.pool_min_size})")
-    if database.pool and database.conn_max_age:
-        t.fail("conn_max_age", "must be 0 with pool = true (Django refuses both)")
     return database
+
+
+def _read_connections(top: _Table, file: Path) -> dict[str, ConnectionSpec]:
+    """[connections.<name>]: the connection settings a profile can set side by side."""
+    tables = top.table("connections", {})
+    if not isinstance(tables, dict):
+        top.fail("connections", "must be a table of named connection settings")
+    out = {}
+    for name, data in tables.items():
+        t = _Table(data, f"connections.{name}", file)
+        out[name] = ConnectionSpec(**_connection_fields(t), name=name,
+                                   summary=t.str("summary", ""))
+        t.done()
+    return out
 
 
 def _read_pinning(t: _Table) -> Pinning:
@@ -308,7 +333,8 @@ def _read_pinning(t: _Table) -> Pinning:
     return pinning
 
 
-def _read_profiles(top: _Table, file: Path, servers: dict, clients: dict) -> dict[str, Profile]:
+def _read_profiles(top: _Table, file: Path, servers: dict, clients: dict,
+                   connections: dict) -> dict[str, Profile]:
     tables = top.table("profiles", _REQUIRED)
     if not isinstance(tables, dict) or not tables:
         top.fail("profiles", "must define at least one profile")
@@ -335,6 +361,8 @@ def _read_profiles(top: _Table, file: Path, servers: dict, clients: dict) -> dic
                 _Table(upstream_table, f"profiles.{name}.upstream", file)
             ),
             leave_out=_leave_out(t, servers, tuple(sorted(flavors))),
+            middleware=_stacks(t),
+            connections=_axis(t, "connections", connections),
         )
         if profiles[name].users and profiles[name].rates:
             t.fail("rates", "set users (closed loop) or rates (open model), not both")
@@ -355,6 +383,25 @@ def _leave_out(t: _Table, servers: dict, flavors: tuple[str, ...]) -> tuple[Leav
         r.done()
         rules.append(LeaveOut(picked[0] or tuple(servers), picked[1] or flavors, why))
     return tuple(rules)
+
+
+def _axis(t: _Table, key: str, known: dict) -> tuple[str, ...]:
+    """An optional axis: absent is (), "all" every name, else the names given."""
+    if not t.has(key):
+        return ()
+    chosen = t.selection(key, known)
+    return tuple(known) if chosen is None else chosen
+
+
+def _stacks(t: _Table) -> tuple[str, ...]:
+    """middleware = ["none", "default", ...] (default: the baseline alone)."""
+    value = t.str_list("middleware", ("none",))
+    if not value:
+        t.fail("middleware", "must name at least one stack")
+    for name in value:
+        if name not in STACKS:
+            t.fail("middleware", f"unknown stack {name!r} (known: {', '.join(STACKS)})")
+    return tuple(dict.fromkeys(value))
 
 
 def _rates(t: _Table) -> tuple[float, ...]:

@@ -15,10 +15,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from ..analysis.middleware import stack_sets
 from ..analysis.verdict import Row, rows
 from ..analysis.ways import best_ways, from_rows
 from ..archive.records import CellRecord
-from . import ways
+from . import middleware, ways
 from .common import fmt_ms
 
 WAYS_MEASURE = "closed-loop rps; a load-bound row measured latency, not capacity"
@@ -96,6 +97,9 @@ def print_verdict(records: list[CellRecord], console: Console | None = None) -> 
     side_by_side = ways.text(best_ways(from_rows(found)), WAYS_MEASURE)
     if side_by_side:
         console.print("\n" + escape(side_by_side), soft_wrap=True, end="")
+    costs = middleware.text(stack_sets(records))
+    if costs:
+        console.print("\n" + escape(costs), soft_wrap=True, end="")
 
 
 def server_errors(records: list[CellRecord]) -> list[str]:
@@ -150,6 +154,8 @@ def markdown(manifest: dict[str, Any], records: list[CellRecord]) -> str:
     lines += ["", *_notes(found)] if _notes(found) else []
     side_by_side = ways.markdown(best_ways(from_rows(found)), WAYS_MEASURE)
     lines += ["", side_by_side.rstrip("\n")] if side_by_side else []
+    costs = middleware.markdown(stack_sets(records))
+    lines += ["", costs.rstrip("\n")] if costs else []
     connections = connection_rows(records)
     if connections:
         lines += ["", "## PostgreSQL connections", "",

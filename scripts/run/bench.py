@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import threading
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -78,6 +79,7 @@ class Bench:
         self.upstream_url = ""
         # (R0, S) per configuration at 1 user, measured once per run
         self.unloaded: dict[CellKey, tuple[float | None, float | None]] = {}
+        self._stopping: list[threading.Thread] = []  # servers of cells already measured
 
     # --- the run ---------------------------------------------------------------------------
 
@@ -129,6 +131,7 @@ class Bench:
                                f" run stays in {path} (crash.log has the traceback)", style="red")
             return "failed"
         finally:
+            self._stopped()
             supervise.stop_all()
             self.database.close()
         if signals.hit and status != "interrupted":  # came while stopping or archiving
@@ -181,8 +184,10 @@ class Bench:
     def _recorded_env(self) -> dict[str, str]:
         """The environment every server gets, as the manifest keeps it: placeholders
         where it varies per cell, no database password."""
+        stacks = {c.key.middleware for c in self.plan.cells}
         return services.app_env(self.matrix, "<upstream url>", "<cell client>",
-                                self.database.env(redact=True))
+                                self.database.env(redact=True),
+                                "<cell middleware>" if stacks != {None} else None)
 
     def _run_cell(self, cell: Cell) -> CellRecord:
         cell_dir = self.tmp / cell.path
@@ -201,9 +206,11 @@ class Bench:
             server, base_url, ready_s = services.start_server(
                 cell.server, port,
                 services.app_env(self.matrix, self.upstream_url, cell.client,
-                                 self.database.env()),
+                                 self.database.env(connections=cell.connections),
+                                 cell.middleware),
                 cell_dir / "server.log", self.pinning.cpus("server"))
             record.ready_s = round(ready_s, 3)
+            self._stopped()  # the last cell's server is gone before any load starts
             self.progress.cell_phase(cell, "server-ready")
             if cell.rate is None and cell.users > 1 and cell.key_one not in self.unloaded:
                 self.unloaded[cell.key_one] = self._probe(cell, server, base_url, cell_dir)
@@ -220,7 +227,8 @@ class Bench:
             if counting:  # with the server still up: what it keeps open after the load
                 record.db_idle_after_load = pgstat.left_after_load(
                     self.database.url, self.database.name, since=time.time())
-            server.stop(STOP_GRACE_S)
+            self._stop_later(server)  # it stops while this cell is read and the next boots
+            server = None
             measurement = loadgen.read_measurement(cell_dir)
             collect.fill(record, measurement, cell_dir, self.matrix.rules, sampler,
                          self.options.processes)
@@ -245,6 +253,19 @@ class Bench:
                     proc.stop(STOP_GRACE_S)
             (cell_dir / "go").unlink(missing_ok=True)  # a signal, not part of the record
         return record
+
+    def _stop_later(self, server: supervise.Process) -> None:
+        """Stop a measured cell's server in the background (its graceful stop takes
+        ~0.5 s); _stopped() waits for it before the next load."""
+        stopping = threading.Thread(target=server.stop, args=(STOP_GRACE_S,),
+                                    name=f"stop-{server.name}", daemon=True)
+        stopping.start()
+        self._stopping.append(stopping)
+
+    def _stopped(self) -> None:
+        """Wait until every server stopped in the background is gone."""
+        while self._stopping:
+            self._stopping.pop().join()
 
     def _locust(self, cell: Cell, base_url: str, out: Path, users: int, warmup_s: float,
                 duration_s: float, server_timing: bool = False, go: Path | None = None,

@@ -28,7 +28,8 @@ def new_record(key: CellKey, server: ServerSpec, trial: int,
                       scenario=key.scenario,
                       flavor=key.flavor, client=key.client,
                       users=key.users if users is None else users, trial=trial,
-                      path=key.path(trial), rate=key.rate)
+                      path=key.path(trial), rate=key.rate, middleware=key.middleware,
+                      connections=key.connections)
 
 
 def fill(record: CellRecord, m: Measurement, cell_dir: Path, rules: Rules,

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from ..config import DatabaseSettings, Matrix
+from ..config import ConnectionSettings, DatabaseSettings, Matrix
 from ..errors import DatabaseUnavailable, PrepareFailed
 from ..paths import state_dir
 from . import postgres, supervise
@@ -73,14 +73,17 @@ class Database:
             return "file"
         return "cluster" if self.binaries else "DATABASE_URL"
 
-    def env(self, redact: bool = False) -> dict[str, str]:
+    def env(self, redact: bool = False,
+            connections: ConnectionSettings | None = None) -> dict[str, str]:
         """What every server and manage.py step gets (DATABASE_URL "" means SQLite);
-        `redact` hides a password, for what the run folder keeps."""
+        `redact` hides a password, for what the run folder keeps; `connections` is a
+        cell's own connection setting instead of the matrix's [database] one."""
+        conn = (connections or self.settings).env()
         if self.engine == "sqlite":  # the pool is PostgreSQL's: off for SQLite
             return {"DATABASE_URL": "", "LOADLAB_SQLITE_PATH": str(sqlite_path()),
-                    **self.settings.env(), "LOADLAB_DB_POOL": "0"}
+                    **conn, "LOADLAB_DB_POOL": "0"}
         url = self.url or "<started with the run>"
-        return {"DATABASE_URL": _redacted(url) if redact else url, **self.settings.env()}
+        return {"DATABASE_URL": _redacted(url) if redact else url, **conn}
 
     def open(self, log_dir: Path) -> None:
         """Start our cluster (if it is ours), then migrate and seed the catalog."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from app.middleware import BASELINE
 from app.scenarios import SCENARIOS_BY_NAME
 
 from ..config import Matrix, ServerSpec, UpstreamSettings
@@ -37,13 +38,16 @@ def upstream_argv(port: int, host: str = LOOPBACK) -> list[str]:
 
 
 def app_env(matrix: Matrix, upstream_url: str, client: str | None,
-            database: Mapping[str, str] | None = None) -> dict[str, str]:
+            database: Mapping[str, str] | None = None,
+            middleware: str | None = None) -> dict[str, str]:
     """The environment every server gets: the app's switches (docs/DESIGN.md), recorded.
-    `database` is the run's Database.env(); without it, the SQLite file."""
+    `database` is the run's Database.env(); without it, the SQLite file. `middleware`
+    names the stack (None: the baseline)."""
     return {
         "DJANGO_SETTINGS_MODULE": "app.settings",
         "LOADLAB_UPSTREAM_URL": upstream_url,
         "LOADLAB_CLIENT": client or "httpx",
+        "LOADLAB_MIDDLEWARE": middleware or BASELINE,
         **(database if database is not None
            else {"DATABASE_URL": "", "LOADLAB_SQLITE_PATH": str(sqlite_path())}),
         **matrix.app.env(),

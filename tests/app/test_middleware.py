@@ -6,13 +6,17 @@ import json
 import time
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.test import Client, override_settings
 
 from app.middleware import (
     ASYNC_ONLY,
+    STARTPROJECT,
+    STARTPROJECT_APPS,
     SYNC_ONLY,
     TIMING,
     _with_elapsed,
+    apps_from_env,
     middleware_from_env,
 )
 from tests.app.support import aget
@@ -55,6 +59,18 @@ def test_elapsed_is_spliced_into_json_objects_only(body, expected):
 
 def test_default_stack_is_the_timing_middleware_alone():
     assert middleware_from_env({}) == [TIMING]
+    assert apps_from_env({}) == []
+
+
+def test_named_stacks_sit_under_the_timing_middleware_with_the_apps_they_need():
+    default = {"LOADLAB_MIDDLEWARE": "default"}
+    assert middleware_from_env(default) == [TIMING, *STARTPROJECT]
+    assert len(STARTPROJECT) == 7 and apps_from_env(default) == list(STARTPROJECT_APPS)
+    sync_only = {"LOADLAB_MIDDLEWARE": "default+sync-only", "LOADLAB_SYNC_MIDDLEWARE": "1"}
+    assert middleware_from_env(sync_only) == [TIMING, *STARTPROJECT, SYNC_ONLY]
+    assert middleware_from_env({"LOADLAB_MIDDLEWARE": "none"}) == [TIMING]
+    with pytest.raises(ImproperlyConfigured, match="LOADLAB_MIDDLEWARE='defualt'"):
+        middleware_from_env({"LOADLAB_MIDDLEWARE": "defualt"})
 
 
 @pytest.mark.parametrize(

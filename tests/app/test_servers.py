@@ -113,3 +113,25 @@ def test_gevent_refuses_the_async_orm_and_says_why(tmp_path, database):
             codes = {f.path: http.get(f.path).status_code for _, f in ASYNC_ORM}
     assert set(codes.values()) == {500}, codes
     assert "SynchronousOnlyOperation" in (tmp_path / "server.log").read_text()
+
+
+STACK_PATHS = [(s, f) for s in SCENARIOS if s.name in ("hello", "weather") for f in s.flavors]
+
+
+@pytest.mark.parametrize("stack", ["default", "default+sync-only"])
+def test_each_middleware_stack_is_served_by_both_interfaces(tmp_path, database, upstream, stack):
+    """startproject's stack needs its contrib apps but no tables for these views; its
+    headers and the sync-only middleware's show it ran, under WSGI and ASGI."""
+    servers, ports = argvs(("gunicorn-sync", "uvicorn"))
+    env = {**database, "LOADLAB_UPSTREAM_URL": upstream, "LOADLAB_MIDDLEWARE": stack}
+    serve_every_path(servers, ports, env, tmp_path, paths=STACK_PATHS)
+    for name, argv in servers.items():
+        proc = supervise.Process(name, argv, log_path=tmp_path / f"{name}-headers.log",
+                                 env=env)
+        with supervise.supervised(proc):
+            base = f"http://{HOST}:{ports[name]}"
+            proc.wait_http_ready(f"{base}/")
+            headers = httpx.get(f"{base}/hello/async/", trust_env=False).headers
+        assert headers["x-frame-options"] == "DENY", (name, headers)  # clickjacking
+        assert headers["x-content-type-options"] == "nosniff"  # security
+        assert ("x-loadlab-sync-middleware" in headers) is (stack == "default+sync-only")

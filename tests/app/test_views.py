@@ -12,7 +12,7 @@ from django.test import AsyncClient, Client, RequestFactory
 from django.urls import resolve
 from django.utils.module_loading import import_string
 
-from app.catalog import queries
+from app.catalog import held, queries
 from app.catalog import views as catalog
 from app.scenarios import SCENARIOS
 from app.stories import cpu, hello, home, mixed, params, sleep, weather
@@ -49,6 +49,10 @@ PUBLIC = {
     "/queries/sync/": queries.queries_sync,
     "/queries/async/": queries.queries_async,
     "/queries/async-threads/": queries.queries_async_threads,
+    "/held/sync/": held.held_sync,
+    "/held/sync-release/": held.held_sync_release,
+    "/held/async/": held.held_async,
+    "/held/async-release/": held.held_async_release,
     "/mixed/sync/": mixed.mixed_sync,
     "/mixed/async/": mixed.mixed_async,
     "/mixed/async-background/": mixed.mixed_async_background,
@@ -84,8 +88,8 @@ def test_async_views_are_coroutines_and_sync_views_are_not():
 def test_index_lists_every_scenario_with_its_urls(client):
     body = client.get("/").json()
     listed = {s["name"]: s for s in body["scenarios"]}
-    assert list(listed) == ["hello", "sleep", "weather", "home", "catalog", "queries", "mixed",
-                            "cpu"]
+    assert list(listed) == ["hello", "sleep", "weather", "home", "catalog", "queries", "held",
+                            "mixed", "cpu"]
     assert listed["home"]["flavors"] == {"sync": "/home/sync/",
                                          "async-sequential": "/home/async-sequential/",
                                          "async": "/home/async/"}
@@ -278,6 +282,30 @@ def test_the_trap_gather_is_as_slow_as_sync_and_threads_are_parallel(transaction
         wall[flavor] = body["wall_ms"]
     assert wall["sync"] >= 3 * ms and wall["async"] >= 3 * ms, wall  # the trap
     assert wall["async"] >= 2 * wall["async-threads"], wall  # really parallel
+
+
+# --- held: a connection held across a slow await ---------------------------------------
+
+
+@pytest.mark.parametrize("flavor", ["sync", "sync-release", "async", "async-release"])
+def test_held_queries_then_calls_and_says_whether_it_gave_the_connection_back(
+        settings, upstream, products, flavor):
+    """Each flavor reads product 1, then waits on promotions for `ms`; the connection
+    counts that show what is held are PostgreSQL's (e2e/test_postgres.py)."""
+    settings.LOADLAB_UPSTREAM_URL = upstream  # 5 ms, unless a request asks for more
+    path = f"/held/{flavor}/?ms=30"
+    started = time.perf_counter()
+    response = aget(path) if flavor.startswith("async") else Client().get(path)
+    took_ms = (time.perf_counter() - started) * 1000
+    body = response.json()
+    assert response.status_code == 200, body
+    assert body["product"]["id"] == 1 and body["promotions"]
+    assert body["released"] is flavor.endswith("release")
+    assert took_ms >= 30  # the upstream's answer waited for the asked latency
+
+
+def test_held_refuses_a_bad_ms(client, db):
+    assert client.get("/held/sync/?ms=-1").status_code == 400
 
 
 def test_the_trap_refuses_a_bad_ms(client, db):

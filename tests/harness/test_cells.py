@@ -1,8 +1,8 @@
 """cells.py: a cell's identity, its labels, its folder and its order.
 
 The spellings checked here are the documented ones (cells.py's docstrings and the run
-folder layout in archive/folder.py): `server scenario/flavor [client] uN` and
-`cells/<server>/<scenario>-<flavor>[-<client>]-u<users>-t<trial>`.
+folder layout in archive/folder.py): `server scenario/flavor [client] [mw=stack] uN` and
+`cells/<server>/<scenario>-<flavor>[-<client>][-mw-<stack>]-(u<users>|r<rate>)-t<trial>`.
 """
 
 from __future__ import annotations
@@ -17,6 +17,22 @@ from scripts.cells import CellKey
 WEATHER = CellKey("uvicorn", "weather", "async", "httpx", 20)
 HELLO = CellKey("gunicorn-sync", "hello", "sync", None, 4)
 OPEN = CellKey("uvicorn", "weather", "async", "httpx", users=64, rate=40.0)
+
+
+def test_a_stack_and_a_connection_setting_are_in_the_label_folder_and_json():
+    stacked = CellKey("uvicorn", "hello", "sync", None, 20, middleware="default+sync-only")
+    assert stacked.label == "uvicorn hello/sync mw=default+sync-only u20"
+    assert stacked.path(1) == "cells/uvicorn/hello-sync-mw-default+sync-only-u20-t1"
+    assert stacked.as_list() == ["uvicorn", "hello", "sync", None, 20, None,
+                                 "default+sync-only", None]
+    pooled = CellKey("gunicorn-gthread", "catalog", "sync", None, 20, connections="pool")
+    assert pooled.label == "gunicorn-gthread catalog/sync conn=pool u20"
+    assert pooled.path(2) == "cells/gunicorn-gthread/catalog-sync-conn-pool-u20-t2"
+    assert pooled.as_list()[-2:] == [None, "pool"]
+    assert CellKey("uvicorn", "hello", "sync", None, 20, middleware="none") == CellKey(
+        "uvicorn", "hello", "sync", None, 20)  # runs from before the axis compare
+    assert stacked.with_flavor("async").middleware == "default+sync-only"
+    assert stacked.setting != CellKey("uvicorn", "hello", "async", None, 20).setting
 
 
 def test_labels_with_and_without_a_client():

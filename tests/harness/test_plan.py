@@ -73,6 +73,7 @@ def test_choices_override_the_profile(matrix):
     (Choices(profile="huge"), "unknown profile 'huge'"),
     (Choices(scenarios=("hello",), flavors=("async-sequential",)), "unknown flavor"),
     (Choices(servers=("daphne",)), "not installed"),
+    (Choices(middleware=("startproject",)), "unknown middleware stack 'startproject'"),
 ])
 def test_bad_choices_are_config_errors(matrix, choices, words):
     if choices.servers == ("daphne",) and matrix.servers["daphne"].available:
@@ -103,6 +104,17 @@ def test_a_profile_leaves_out_what_it_says_and_says_so(matrix):
     named = build_plan(matrix, Choices(profile="capacity", rates=(1.0,), flavors=("async",),
                                        servers=("gunicorn-gevent",)))
     assert {c.flavor for c in named.cells} == {"async"} and not named.skipped
+
+
+def test_the_middleware_axis_multiplies_the_cells_and_keys_them(matrix):
+    stacks = ("none", "default", "default+sync-only")
+    plan = build_plan(matrix, Choices(profile="smoke", servers=("uvicorn",),
+                                      scenarios=("hello",), middleware=stacks))
+    assert [(c.flavor, c.key.middleware) for c in plan.cells] == [
+        (f, m) for f in ("sync", "async") for m in (None, "default", "default+sync-only")]
+    assert len({c.path for c in plan.cells}) == len(plan.cells)
+    assert plan.profile.middleware == stacks
+    assert build_plan(matrix, Choices(profile="smoke")).profile.middleware == ("none",)
 
 
 def test_default_profile_fits_fifteen_minutes(matrix):

@@ -280,8 +280,10 @@ def test_a_profile_selection_names_only_known_things(tmp_path, selection, name):
     ('leave_out = [{ flavors = ["sync"] }]', "leave_out[0].why: missing"),
     ('leave_out = [{ flavors = ["sync"], why = "x", wy = "y" }]', "leave_out[0].wy"),
     ('leave_out = "async"', "leave_out: must be a list"),
+    ('middleware = ["default", "startproject"]', "middleware: unknown stack 'startproject'"),
+    ('middleware = []', "middleware: must name at least one stack"),
 ])
-def test_a_profile_leave_out_rule_is_checked(tmp_path, rule, words):
+def test_a_profile_leave_out_rule_and_middleware_are_checked(tmp_path, rule, words):
     message = error_of(write(tmp_path, MINIMAL.replace("duration_s = 3",
                                                        f"duration_s = 3\n{rule}")))
     assert words in message, message
