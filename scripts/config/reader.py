@@ -7,7 +7,6 @@ is not read is a typo and an error too.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,123 +35,9 @@ from .model import (
     UpstreamSettings,
     default_model,
 )
+from .table import REQUIRED, Table
 
 DEFAULT_MATRIX = ROOT / "matrix.toml"
-
-
-class _Table:
-    """A TOML table being read: every key is taken once; leftovers are typos."""
-
-    def __init__(self, data: Any, where: str, file: Path) -> None:
-        self.file = file
-        self.where = where
-        if not isinstance(data, dict):
-            self.fail("", f"must be a table, not {_kind(data)}")
-        self.data = dict(data)
-        self.seen: set[str] = set()
-
-    def fail(self, key: str, problem: str) -> None:
-        name = f"{self.where}.{key}" if key and self.where else (key or self.where)
-        raise ConfigError(f"{self.file}: {name}: {problem}")
-
-    def has(self, key: str) -> bool:
-        return key in self.data
-
-    def _take(self, key: str, default: Any) -> Any:
-        self.seen.add(key)
-        if key not in self.data:
-            if default is _REQUIRED:
-                self.fail(key, "missing")
-            return default
-        return self.data[key]
-
-    def str(self, key: str, default: Any = None, choices: tuple[str, ...] = ()) -> Any:
-        value = self._take(key, default)
-        if value is None or value is default:
-            return value
-        if not isinstance(value, str):
-            self.fail(key, f"must be a string, not {_kind(value)}")
-        if choices and value not in choices:
-            self.fail(key, f"must be one of {', '.join(choices)}, not {value!r}")
-        return value
-
-    def bool(self, key: str, default: Any = None) -> Any:
-        value = self._take(key, default)
-        if value is not default and not isinstance(value, bool):
-            self.fail(key, f"must be true or false, not {_kind(value)}")
-        return value
-
-    def number(self, key: str, default: Any = None, *, lo: float | None = None,
-               hi: float | None = None, integer: bool = False) -> Any:
-        value = self._take(key, default)
-        if value is None or value is default:
-            return value
-        ok = isinstance(value, int) if integer else isinstance(value, int | float)
-        if isinstance(value, bool) or not ok:
-            self.fail(key, f"must be {'a whole number' if integer else 'a number'},"
-                           f" not {_kind(value)}")
-        _check_range(value, lo, hi, lambda p: self.fail(key, p))
-        return value
-
-    def str_list(self, key: str, default: Any = None) -> Any:
-        value = self._take(key, default)
-        if value is None or value is default:
-            return value
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            self.fail(key, "must be a list of strings")
-        return tuple(value)
-
-    def int_list(self, key: str, default: Any = None, *, lo: int = 0) -> Any:
-        value = self._take(key, default)
-        if value is None or value is default:
-            return value
-        if isinstance(value, int) and not isinstance(value, bool):
-            value = [value]
-        if (not isinstance(value, list) or not value
-                or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)):
-            self.fail(key, "must be a whole number or a non-empty list of them")
-        for v in value:
-            _check_range(v, lo, None, lambda p: self.fail(key, p))
-        return tuple(value)
-
-    def selection(self, key: str, known: dict[str, Any] | tuple[str, ...]) -> Any:
-        """`"all"` (None) or a list of known names."""
-        value = self._take(key, "all")
-        if value == "all":
-            return None
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            self.fail(key, 'must be "all" or a list of names')
-        for name in value:
-            if name not in known:
-                self.fail(key, f"unknown name {name!r} (known: {', '.join(known)})")
-        return tuple(value)
-
-    def table(self, key: str, default: Any = None) -> Any:
-        value = self._take(key, default)
-        return value
-
-    def done(self) -> None:
-        extra = sorted(set(self.data) - self.seen)
-        if extra:
-            self.fail(extra[0], "unknown key (a typo?)")
-
-
-_REQUIRED = object()
-
-
-def _check_range(value: float, lo: float | None, hi: float | None,
-                 fail: Callable[[str], None]) -> None:
-    if value != value:  # NaN (TOML allows it) compares false with every bound
-        fail("must be a number, not nan")
-    if lo is not None and value < lo:
-        fail(f"must be >= {lo:g}, not {value!r}")
-    if hi is not None and value > hi:
-        fail(f"must be <= {hi:g}, not {value!r}")
-
-
-def _kind(value: Any) -> str:
-    return {str: "a string", bool: "a boolean", int: "a number", float: "a number",
-            list: "a list", dict: "a table"}.get(type(value), type(value).__name__)
 
 
 def load_matrix(path: str | Path | None = None) -> Matrix:
@@ -171,15 +56,15 @@ def load_matrix(path: str | Path | None = None) -> Matrix:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file}: invalid TOML ({exc})") from None
 
-    top = _Table(raw, "", file)
+    top = Table(raw, "", file)
     servers = _read_servers(top, file)
     clients = _read_clients(top, file)
-    upstream = _read_upstream(_Table(top.table("upstream", {}), "upstream", file))
-    app = _read_app(_Table(top.table("app", {}), "app", file))
-    database = _read_database(_Table(top.table("database", {}), "database", file))
+    upstream = _read_upstream(Table(top.table("upstream", {}), "upstream", file))
+    app = _read_app(Table(top.table("app", {}), "app", file))
+    database = _read_database(Table(top.table("database", {}), "database", file))
     connections = _read_connections(top, file)
-    pinning = _read_pinning(_Table(top.table("pinning", {}), "pinning", file))
-    rules_table = _Table(top.table("rules", {}), "rules", file)
+    pinning = _read_pinning(Table(top.table("pinning", {}), "pinning", file))
+    rules_table = Table(top.table("rules", {}), "rules", file)
     rules = Rules(
         hot_cpu_pct=float(rules_table.number("hot_cpu_pct", 85.0, lo=1, hi=10_000)),
         high_failure_ratio=float(rules_table.number("high_failure_ratio", 0.01, lo=0, hi=1)),
@@ -193,8 +78,8 @@ def load_matrix(path: str | Path | None = None) -> Matrix:
     )
     rules_table.done()
     profiles = _read_profiles(top, file, servers, clients, connections)
-    slo = _read_slo(_Table(top.table("slo", {}), "slo", file))
-    defaults = _Table(top.table("defaults", {}), "defaults", file)
+    slo = _read_slo(Table(top.table("slo", {}), "slo", file))
+    defaults = Table(top.table("defaults", {}), "defaults", file)
     default_profile = defaults.str("profile", "quick")
     defaults.done()
     if default_profile not in profiles:
@@ -204,20 +89,20 @@ def load_matrix(path: str | Path | None = None) -> Matrix:
                   profiles, slo, database, connections)
 
 
-def _read_servers(top: _Table, file: Path) -> dict[str, ServerSpec]:
-    tables = top.table("servers", _REQUIRED)
+def _read_servers(top: Table, file: Path) -> dict[str, ServerSpec]:
+    tables = top.table("servers", REQUIRED)
     if not isinstance(tables, dict) or not tables:
         top.fail("servers", "must define at least one server")
     servers = {}
     for name, data in tables.items():
-        t = _Table(data, f"servers.{name}", file)
-        args = t.str_list("args", _REQUIRED)
-        interface = t.str("interface", _REQUIRED, choices=INTERFACES)
+        t = Table(data, f"servers.{name}", file)
+        args = t.str_list("args", REQUIRED)
+        interface = t.str("interface", REQUIRED, choices=INTERFACES)
         threads = t.number("threads", None, lo=1, hi=10_000, integer=True)
         spec = ServerSpec(
             name=name,
             interface=interface,
-            module=t.str("module", _REQUIRED),
+            module=t.str("module", REQUIRED),
             args=args,
             workers=t.number("workers", 1, lo=1, hi=256, integer=True),
             concurrency=t.number("concurrency", 1, lo=1, integer=True),
@@ -242,13 +127,13 @@ def _read_servers(top: _Table, file: Path) -> dict[str, ServerSpec]:
     return servers
 
 
-def _read_clients(top: _Table, file: Path) -> dict[str, ClientSpec]:
-    tables = top.table("clients", _REQUIRED)
+def _read_clients(top: Table, file: Path) -> dict[str, ClientSpec]:
+    tables = top.table("clients", REQUIRED)
     if not isinstance(tables, dict) or not tables:
         top.fail("clients", "must define at least one client")
     clients = {}
     for name, data in tables.items():
-        t = _Table(data, f"clients.{name}", file)
+        t = Table(data, f"clients.{name}", file)
         clients[name] = ClientSpec(name, sync=t.bool("sync", True), summary=t.str("summary", ""))
         t.done()
     return clients
@@ -258,7 +143,7 @@ _UPSTREAM_LIMITS = {name: (0, 1 if name.endswith("_rate") else MAX_MS)
                     for name in Faults.__dataclass_fields__}
 
 
-def _read_upstream_values(t: _Table) -> dict[str, float]:
+def _read_upstream_values(t: Table) -> dict[str, float]:
     values = {}
     for key, (lo, hi) in _UPSTREAM_LIMITS.items():
         if t.has(key):
@@ -267,11 +152,11 @@ def _read_upstream_values(t: _Table) -> dict[str, float]:
     return values
 
 
-def _read_upstream(t: _Table) -> UpstreamSettings:
+def _read_upstream(t: Table) -> UpstreamSettings:
     return UpstreamSettings(**_read_upstream_values(t))
 
 
-def _read_app(t: _Table) -> AppSettings:
+def _read_app(t: Table) -> AppSettings:
     app = AppSettings(
         client_timeout_s=float(t.number("client_timeout_s", 2.0, lo=0.01, hi=600)),
         catalog_rows=t.number("catalog_rows", 1000, lo=1, hi=10_000_000, integer=True),
@@ -282,7 +167,7 @@ def _read_app(t: _Table) -> AppSettings:
     return app
 
 
-def _connection_fields(t: _Table) -> dict[str, Any]:
+def _connection_fields(t: Table) -> dict[str, Any]:
     """conn_max_age, pool, pool_min_size, pool_max_size: checked together."""
     values = {
         "conn_max_age": t.number("conn_max_age", 0, lo=0, hi=86_400, integer=True),
@@ -297,7 +182,7 @@ def _connection_fields(t: _Table) -> dict[str, Any]:
     return values
 
 
-def _read_database(t: _Table) -> DatabaseSettings:
+def _read_database(t: Table) -> DatabaseSettings:
     database = DatabaseSettings(
         engine=t.str("engine", "sqlite", choices=ENGINES),
         **_connection_fields(t),
@@ -308,21 +193,21 @@ def _read_database(t: _Table) -> DatabaseSettings:
     return database
 
 
-def _read_connections(top: _Table, file: Path) -> dict[str, ConnectionSpec]:
+def _read_connections(top: Table, file: Path) -> dict[str, ConnectionSpec]:
     """[connections.<name>]: the connection settings a profile can set side by side."""
     tables = top.table("connections", {})
     if not isinstance(tables, dict):
         top.fail("connections", "must be a table of named connection settings")
     out = {}
     for name, data in tables.items():
-        t = _Table(data, f"connections.{name}", file)
+        t = Table(data, f"connections.{name}", file)
         out[name] = ConnectionSpec(**_connection_fields(t), name=name,
                                    summary=t.str("summary", ""))
         t.done()
     return out
 
 
-def _read_pinning(t: _Table) -> Pinning:
+def _read_pinning(t: Table) -> Pinning:
     pinning = Pinning(
         enabled=t.bool("enabled", True),
         server=t.int_list("server", (0,)),
@@ -333,15 +218,15 @@ def _read_pinning(t: _Table) -> Pinning:
     return pinning
 
 
-def _read_profiles(top: _Table, file: Path, servers: dict, clients: dict,
+def _read_profiles(top: Table, file: Path, servers: dict, clients: dict,
                    connections: dict) -> dict[str, Profile]:
-    tables = top.table("profiles", _REQUIRED)
+    tables = top.table("profiles", REQUIRED)
     if not isinstance(tables, dict) or not tables:
         top.fail("profiles", "must define at least one profile")
     flavors = {f for s in SCENARIOS_BY_NAME.values() for f in s.flavor_names}
     profiles = {}
     for name, data in tables.items():
-        t = _Table(data, f"profiles.{name}", file)
+        t = Table(data, f"profiles.{name}", file)
         upstream_table = t.table("upstream", {})
         profiles[name] = Profile(
             name=name,
@@ -351,14 +236,14 @@ def _read_profiles(top: _Table, file: Path, servers: dict, clients: dict,
             arrival=t.str("arrival", "uniform", choices=ARRIVALS),
             spawn_rate=float(t.number("spawn_rate", 100, lo=0.1)),
             warmup_s=float(t.number("warmup_s", 2, lo=0, hi=3600)),
-            duration_s=float(t.number("duration_s", _REQUIRED, lo=1, hi=86_400)),
+            duration_s=float(t.number("duration_s", REQUIRED, lo=1, hi=86_400)),
             trials=t.number("trials", 1, lo=1, hi=1000, integer=True),
             servers=t.selection("servers", servers),
             scenarios=t.selection("scenarios", tuple(SCENARIOS_BY_NAME)),
             flavors=t.selection("flavors", tuple(sorted(flavors))),
             clients=t.selection("clients", clients),
             upstream=_read_upstream_values(
-                _Table(upstream_table, f"profiles.{name}.upstream", file)
+                Table(upstream_table, f"profiles.{name}.upstream", file)
             ),
             leave_out=_leave_out(t, servers, tuple(sorted(flavors))),
             middleware=_stacks(t),
@@ -370,22 +255,22 @@ def _read_profiles(top: _Table, file: Path, servers: dict, clients: dict,
     return profiles
 
 
-def _leave_out(t: _Table, servers: dict, flavors: tuple[str, ...]) -> tuple[LeaveOut, ...]:
+def _leave_out(t: Table, servers: dict, flavors: tuple[str, ...]) -> tuple[LeaveOut, ...]:
     """leave_out = [{servers = [...], flavors = [...], why = "..."}, ...]"""
     value = t.table("leave_out", [])
     if not isinstance(value, list):
         t.fail("leave_out", "must be a list of tables {servers, flavors, why}")
     rules = []
     for i, data in enumerate(value):
-        r = _Table(data, f"{t.where}.leave_out[{i}]", t.file)
+        r = Table(data, f"{t.where}.leave_out[{i}]", t.file)
         picked = r.selection("servers", servers), r.selection("flavors", flavors)
-        why = r.str("why", _REQUIRED)
+        why = r.str("why", REQUIRED)
         r.done()
         rules.append(LeaveOut(picked[0] or tuple(servers), picked[1] or flavors, why))
     return tuple(rules)
 
 
-def _axis(t: _Table, key: str, known: dict) -> tuple[str, ...]:
+def _axis(t: Table, key: str, known: dict) -> tuple[str, ...]:
     """An optional axis: absent is (), "all" every name, else the names given."""
     if not t.has(key):
         return ()
@@ -393,7 +278,7 @@ def _axis(t: _Table, key: str, known: dict) -> tuple[str, ...]:
     return tuple(known) if chosen is None else chosen
 
 
-def _stacks(t: _Table) -> tuple[str, ...]:
+def _stacks(t: Table) -> tuple[str, ...]:
     """middleware = ["none", "default", ...] (default: the baseline alone)."""
     value = t.str_list("middleware", ("none",))
     if not value:
@@ -404,7 +289,7 @@ def _stacks(t: _Table) -> tuple[str, ...]:
     return tuple(dict.fromkeys(value))
 
 
-def _rates(t: _Table) -> tuple[float, ...]:
+def _rates(t: Table) -> tuple[float, ...]:
     value = t.table("rates", [])
     values = value if isinstance(value, list) else [value]
     if not all(isinstance(v, int | float) and not isinstance(v, bool) and v > 0
@@ -413,7 +298,7 @@ def _rates(t: _Table) -> tuple[float, ...]:
     return tuple(float(v) for v in values)
 
 
-def _read_slo(t: _Table) -> dict[str, float]:
+def _read_slo(t: Table) -> dict[str, float]:
     """[slo]: scenario = p95 objective in ms, overriding the story's own."""
     slo = {}
     for name in list(t.data):
