@@ -97,7 +97,9 @@ def test_a_profile_leaves_out_what_it_says_and_says_so(matrix):
     plan = build_plan(matrix, Choices(profile="capacity", rates=(1.0,)))  # as capacity does
     pairs = {(c.server.name, c.flavor) for c in plan.cells}
     assert ("gunicorn-gevent", "async") not in pairs
-    assert {("gunicorn-gevent", "sync"), ("uvicorn", "async"), ("gunicorn-sync", "async")} <= pairs
+    assert ("gunicorn-sync", "async") not in pairs
+    assert {("gunicorn-gevent", "sync"), ("uvicorn", "async"), ("gunicorn-gthread", "async"),
+            ("gunicorn-sync", "sync")} <= pairs
     assert [r for r in plan.skipped if "async views on gunicorn-gevent" in r] == [
         "async views on gunicorn-gevent: each request runs its own event loop in a greenlet"
         " (0.01-0.11x of sync views, measured); --flavors async measures them"]
