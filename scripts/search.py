@@ -26,6 +26,8 @@ bracket, so the answer is the same search's, in fewer steps.
 from __future__ import annotations
 
 import math
+import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +39,7 @@ MIN_GROWTH, MAX_GROWTH = 1.25, 4.0
 AIM = 0.85  # of the estimated saturation rate: where objectives usually still hold
 GOODPUT_SHARE = 0.9  # shrink to this share of a failed step's good answers per second
 ROOMY = 0.5  # a pass below this utilisation outranks a fail's goodput (a collapse)
+START_CAP = 500.0  # requests/s: the first step's ceiling
 WIDE = 2.0  # a bracket wider than this ratio is searched like growth, not halved
 PRECISION = 0.1  # measured: 2 s steps near the knee pass and fail the same rate
 MAX_STEPS = 14
@@ -206,11 +209,18 @@ class Search:
             self.load[rate] = load
 
 
-def start_rate(spec: ServerSpec, typical_ms: float) -> float:
+def start_rate(spec: ServerSpec, typical_ms: float, found: Sequence[float] = ()) -> float:
     """Where to start: half what the server's concurrency allows at the unloaded latency
-    (Little's law), kept between 2 and 500 requests/s, to two significant digits."""
-    rate = min(500.0, max(2.0, 0.5 * concurrency(spec) / (typical_ms / 1000)))
-    return float(f"{rate:.2g}")
+    (Little's law), kept between 2 and START_CAP requests/s, to two significant digits.
+
+    Where that bound passes the cap, the server's slots limit nothing and the story's
+    cost decides: the median capacity the run already `found` for the story is then a
+    better guess than the cap (measured: weather on uvicorn started at 500 and spent
+    three steps shrinking to 48)."""
+    bound = 0.5 * concurrency(spec) / (typical_ms / 1000)
+    found = [f for f in found if f > 0]
+    rate = statistics.median(found) if bound > START_CAP and found else bound
+    return float(f"{min(START_CAP, max(2.0, rate)):.2g}")
 
 
 def concurrency(spec: ServerSpec) -> int:

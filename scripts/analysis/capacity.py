@@ -8,6 +8,8 @@ from typing import Any
 
 from app.scenarios import sync_counterpart
 
+from ..cells import CellKey
+
 
 @dataclass(frozen=True)
 class Versus:
@@ -19,6 +21,14 @@ class Versus:
     sync_client: str | None
     ratio: float | None  # async capacity / sync capacity; None if sync held nothing
     note: str = ""  # why the ratio is uncertain (an unconfirmed or unconverged search)
+    stack: str = ""  # the middleware stack and connection setting both ran under
+
+
+def key_of(rec: dict[str, Any]) -> CellKey:
+    """A capacity record's configuration as a cell key, its stack and connection
+    setting included (records from before those axes have neither)."""
+    return CellKey(rec["server"], rec["scenario"], rec["flavor"], rec.get("client"),
+                   middleware=rec.get("middleware"), connections=rec.get("connections"))
 
 
 def versus_sync(capacity: list[dict[str, Any]]) -> list[Versus]:
@@ -26,8 +36,10 @@ def versus_sync(capacity: list[dict[str, Any]]) -> list[Versus]:
     the twin has it, else the twin with any client, e.g. aiohttp against httpx)."""
     out = []
     for rec in capacity:
+        setting = key_of(rec).setting
         same = [c for c in capacity
-                if (c["server"], c["scenario"]) == (rec["server"], rec["scenario"])]
+                if (c["server"], c["scenario"]) == (rec["server"], rec["scenario"])
+                and key_of(c).setting == setting]
         twin = sync_counterpart(rec["flavor"], {c["flavor"] for c in same})
         if twin is None:
             continue
@@ -42,7 +54,7 @@ def versus_sync(capacity: list[dict[str, Any]]) -> list[Versus]:
         note = ("bracket wider than the search's precision: "
                 + ", ".join(f"{c['flavor']} {c['bracket']}" for c in unsure)) if unsure else ""
         out.append(Versus(rec["scenario"], rec["server"], rec["flavor"], rec["client"], twin,
-                          base["client"], ratio, note))
+                          base["client"], ratio, note, key_of(rec).stack_part))
     return out
 
 
@@ -65,8 +77,8 @@ class CapacityDelta:
 
 
 def _label(rec: dict[str, Any]) -> str:
-    client = f" [{rec['client']}]" if rec.get("client") else ""
-    return f"{rec['server']} {rec['scenario']}/{rec['flavor']}{client}"
+    key = key_of(rec)
+    return f"{key.server} {key.scenario}/{key.flavor}{key.client_part}{key.stack_part}"
 
 
 def _span(bracket: list[float | None], rps: float) -> tuple[float, float]:

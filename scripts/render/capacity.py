@@ -10,15 +10,17 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from ..analysis.capacity import versus_sync
+from ..analysis.capacity import key_of, versus_sync
 from ..analysis.ways import best_ways, from_capacity
 from ..archive.records import CellRecord
 from ..observe import Observer
 from . import ways
+from .common import aligned, md_table
 
 WAYS_MEASURE = "capacity rps at the story's p95 objective"
 
 HEADERS = ["scenario", "server", "flavor", "capacity rps", "bracket", "p95 SLO", "limited by"]
+RIGHT = {3, 4, 5}
 
 
 def _rate(value: float | None) -> str:
@@ -29,9 +31,10 @@ def rows(capacity: list[dict[str, Any]]) -> list[list[str]]:
     out = []
     for c in capacity:
         lo, hi = c["bracket"]
-        client = f" [{c['client']}]" if c.get("client") else ""
+        key = key_of(c)
         mark = "" if c.get("confirmed") else " (unconfirmed)"
-        out.append([c["scenario"], c["server"], f"{c['flavor']}{client}",
+        flavor = f"{c['flavor']}{key.client_part}{key.stack_part}"
+        out.append([c["scenario"], c["server"], flavor,
                     _rate(c["capacity_rps"]) + mark, f"{_rate(lo)} .. {_rate(hi)}",
                     f"{c['slo']['p95_ms']:g} ms", c.get("limit") or "-"])
     return out
@@ -44,22 +47,16 @@ def versus_lines(capacity: list[dict[str, Any]]) -> list[str]:
         base = f" [{v.sync_client}]" if v.sync_client else ""
         ratio = "-" if v.ratio is None else f"{v.ratio:.2f}x"
         note = f"  ({v.note})" if v.note else ""
-        lines.append(f"{v.scenario} on {v.server}: {v.flavor}{client} holds {ratio} the"
-                     f" load of {v.sync_flavor}{base}{note}")
+        lines.append(f"{v.scenario} on {v.server}{v.stack}: {v.flavor}{client} holds {ratio}"
+                     f" the load of {v.sync_flavor}{base}{note}")
     return lines
 
 
 def text(capacity: list[dict[str, Any]]) -> str:
     """Plain aligned text: no number is ever cut to fit a terminal or a pipe."""
-    table = [HEADERS, *rows(capacity)]
-    widths = [max(len(r[i]) for r in table) for i in range(len(HEADERS))]
-    right = {3, 4, 5}
     lines = ["capacity: the highest offered rate that held the objective"
-             " (p95 from the intended start, failures, the schedule kept)"]
-    for r in table:
-        cells = [c.rjust(w) if i in right else c.ljust(w)
-                 for i, (c, w) in enumerate(zip(r, widths, strict=True))]
-        lines.append("  ".join(cells).rstrip())
+             " (p95 from the intended start, failures, the schedule kept)",
+             *aligned([HEADERS, *rows(capacity)], RIGHT, indent="")]
     versus = versus_lines(capacity)
     if versus:
         lines += ["", "async vs sync, as a ratio of capacities:", *[f"  {v}" for v in versus]]
@@ -75,11 +72,7 @@ def print_capacity(capacity: list[dict[str, Any]], console: Console | None = Non
 
 
 def markdown(capacity: list[dict[str, Any]]) -> str:
-    lines = ["## Capacity", "", "| " + " | ".join(HEADERS) + " |",
-             "|" + "|".join("---:" if h in ("capacity rps", "bracket", "p95 SLO") else "---"
-                            for h in HEADERS) + "|"]
-    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |"
-              for r in rows(capacity)]
+    lines = ["## Capacity", "", *md_table(HEADERS, rows(capacity), RIGHT)]
     lines += ["", *[f"- {line}" for line in versus_lines(capacity)], ""]
     side_by_side = ways.markdown(best_ways(from_capacity(capacity)), WAYS_MEASURE)
     lines += [side_by_side] if side_by_side else []

@@ -50,3 +50,20 @@ def fmt_ms(value: float | None) -> str:
     if value < 100:
         return f"{value:.1f} ms"
     return f"{value:,.0f} ms"
+
+
+def aligned(rows: list[list[str]], right: set[int], indent: str = "  ") -> list[str]:
+    """Rows (the header first) as aligned plain-text lines: every column as wide as its
+    widest cell, so no number or name is ever cut to fit a terminal or a pipe."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return [indent + "  ".join(c.rjust(w) if j in right else c.ljust(w)
+                               for j, (c, w) in enumerate(zip(r, widths, strict=True))).rstrip()
+            for r in rows]
+
+
+def md_table(headers: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
+    """A markdown table; a `|` inside a cell is escaped."""
+    return ["| " + " | ".join(headers) + " |",
+            "|" + "|".join("---:" if j in right else "---" for j in range(len(headers))) + "|",
+            *["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in rows]]
+

@@ -4,6 +4,7 @@ The data comes from analysis/middleware.py."""
 from __future__ import annotations
 
 from ..analysis.middleware import StackCost, StackSet
+from .common import aligned, md_table
 
 TITLE = ("what each middleware stack costs (server CPU per request, and its extra over"
          " the `none` stack)")
@@ -29,21 +30,11 @@ def _rows(sets: list[StackSet]) -> list[list[str]]:
 def text(sets: list[StackSet]) -> str:
     if not sets:
         return ""
-    table = [HEADERS, *_rows(sets)]
-    widths = [max(len(r[i]) for r in table) for i in range(len(HEADERS))]
-    lines = [TITLE]
-    for r in table:
-        cells = [c.rjust(w) if j in RIGHT else c.ljust(w)
-                 for j, (c, w) in enumerate(zip(r, widths, strict=True))]
-        lines.append("  " + "  ".join(cells).rstrip())
-    return "\n".join(lines) + "\n"
+    return "\n".join([TITLE, *aligned([HEADERS, *_rows(sets)], RIGHT)]) + "\n"
 
 
 def markdown(sets: list[StackSet]) -> str:
     if not sets:
         return ""
-    lines = [f"## Middleware: {TITLE}", "", "| " + " | ".join(HEADERS) + " |",
-             "|" + "|".join("---:" if j in RIGHT else "---" for j in range(len(HEADERS)))
-             + "|"]
-    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in _rows(sets)]
+    lines = [f"## Middleware: {TITLE}", "", *md_table(HEADERS, _rows(sets), RIGHT)]
     return "\n".join(lines) + "\n"

@@ -7,6 +7,7 @@ data comes from analysis/ways.py; the verdict and the capacity summary both prin
 from __future__ import annotations
 
 from ..analysis.ways import REFERENCE, WAYS, Way
+from .common import aligned, md_table
 
 HEADERS = ["story", "way", "rps", "vs threads", "best configuration", "note"]
 RIGHT = {2, 3}
@@ -30,26 +31,17 @@ def text(ways: list[Way], measure: str) -> str:
     if not ways:
         return ""
     table = [HEADERS, *(_cells(w) for w in ways)]
-    widths = [max(len(r[i]) for r in table) for i in range(len(HEADERS))]
     lines = [title(measure)]
-    last = None
-    for i, r in enumerate(table):
-        story = r[0] if i else None
-        if i > 1 and story != last:
-            lines.append("")
-        last = story
-        cells = [c.rjust(w) if j in RIGHT else c.ljust(w)
-                 for j, (c, w) in enumerate(zip(r, widths, strict=True))]
-        lines.append("  " + "  ".join(cells).rstrip())
+    for i, (row, line) in enumerate(zip(table, aligned(table, RIGHT), strict=True)):
+        if i > 1 and row[0] != table[i - 1][0]:
+            lines.append("")  # a blank line between stories
+        lines.append(line)
     return "\n".join(lines) + "\n"
 
 
 def markdown(ways: list[Way], measure: str) -> str:
     if not ways:
         return ""
-    lines = [f"## Ways: {title(measure)}", "", "| " + " | ".join(HEADERS) + " |",
-             "|" + "|".join("---:" if j in RIGHT else "---" for j in range(len(HEADERS)))
-             + "|"]
-    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in _cells(w)) + " |"
-              for w in ways]
+    lines = [f"## Ways: {title(measure)}", "",
+             *md_table(HEADERS, [_cells(w) for w in ways], RIGHT)]
     return "\n".join(lines) + "\n"

@@ -10,6 +10,7 @@ summary.json's `capacity` list as soon as its search ends.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 from ..archive.records import CellRecord
 from ..config import Matrix
@@ -23,6 +24,7 @@ from ..search import (
     MAX_STEPS,
     MIN_GROWTH,
     ROOMY,
+    START_CAP,
     TYPICAL_STEPS,
     WIDE,
     Objective,
@@ -50,11 +52,16 @@ class CapacityRun(Bench):
                        "aim": AIM, "goodput_share": GOODPUT_SHARE, "roomy": ROOMY,
                        "wide": WIDE, "resolution": "two requests of the measured window",
                        "precision": Search.precision, "max_steps": MAX_STEPS,
-                       "max_shrink": MAX_SHRINK},
+                       "max_shrink": MAX_SHRINK,
+                       "start": "half the server's concurrency over the story's typical"
+                                " latency; past start_cap, the median capacity found so"
+                                " far for the story",
+                       "start_cap": START_CAP},
         }
         self.archive.capacity = []
         self.archive.save_manifest()
         self._index = 0
+        self._found: dict[str, list[float]] = {}  # story -> capacities found so far
         # where the run is, for the time left: configuration, steps before it and in it
         self._config_no = self._done_steps = self._steps_now = 0
         pinned = self.pinning.cpus("server")
@@ -77,14 +84,16 @@ class CapacityRun(Bench):
 
     def _search(self, config: Cell) -> None:
         objective = self.objectives[config.scenario.name]
-        search = Search.for_window(start_rate(config.server, config.scenario.typical_ms),
-                                   self.plan.profile.duration_s)
+        found = self._found.setdefault(config.scenario.name, [])
+        search = Search.for_window(
+            start_rate(config.server, config.scenario.typical_ms, found),
+            self.plan.profile.duration_s)
         records: list[CellRecord] = []
         while (rate := search.next_rate()) is not None:
             self._steps_now = len(search.steps)  # before this step
             trial = 1 + sum(r == rate for r, _ in search.steps)
-            cell = Cell(self._index, config.server, config.scenario, config.flavor,
-                        config.client, open_users(rate, config.scenario), trial, rate)
+            cell = replace(config, index=self._index, users=open_users(rate, config.scenario),
+                           trial=trial, rate=rate)
             self._index += 1
             record = self._measure(cell)
             records.append(record)
@@ -93,6 +102,8 @@ class CapacityRun(Bench):
                                            self._shared_core),
                           goodput=goodput(record))
         key = {"server": config.server.name, "scenario": config.scenario.name,
-               "flavor": config.flavor, "client": config.client}
-        self.archive.add_capacity(result(config.server, key, objective, search, records,
-                                         self.matrix.rules))
+               "flavor": config.flavor, "client": config.client,
+               "middleware": config.key.middleware, "connections": config.key.connections}
+        outcome = result(config.server, key, objective, search, records, self.matrix.rules)
+        self.archive.add_capacity(outcome)
+        found.append(outcome["capacity_rps"])

@@ -244,3 +244,14 @@ def test_start_rate_is_half_the_concurrency_bound():
     assert start_rate(spec(workers=2, concurrency=1), 55.0) == 18.0  # 0.5 * 2 / 0.055
     assert start_rate(spec("asgi", 1, 1000), 2.0) == 500.0
     assert start_rate(spec(workers=1, concurrency=1), 5000.0) == 2.0
+
+
+def test_an_unbounded_server_starts_from_what_the_run_found_for_the_story():
+    unbounded = spec("asgi", 1, 1000)
+    assert start_rate(unbounded, 600.0, found=[8.1, 131.8, 91.0]) == 91.0  # the median
+    assert start_rate(unbounded, 600.0, found=[0.0, 40.0]) == 40.0  # nothing held: no guess
+    assert start_rate(unbounded, 600.0, found=[900.0, 2600.0]) == 500.0  # still capped
+    assert start_rate(unbounded, 600.0, found=[0.5]) == 2.0
+    assert start_rate(unbounded, 600.0) == 500.0
+    # a server whose slots bound the rate keeps Little's law, whatever was found
+    assert start_rate(spec(workers=2, concurrency=1), 55.0, found=[400.0]) == 18.0

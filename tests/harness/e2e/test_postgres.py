@@ -125,6 +125,37 @@ def test_a_pooled_setting_on_sqlite_is_refused(results):
     assert not (results.exists() and list(results.iterdir())), "no run folder"
 
 
+CRASHES_AT_BOOT = """
+[servers.crashes-at-boot]
+interface = "wsgi"
+module = "gunicorn"
+workers = 1
+args = ["app.nope:application", "--bind", "{host}:{port}", "--workers", "{workers}",
+        "--no-control-socket"]
+"""
+
+
+def test_a_failed_cell_leaves_no_cluster_behind(tmp_path, results):
+    """A server that dies at boot fails its cell; the run goes on, ends partial, and
+    stops and removes its cluster like any other run (conftest's loadlab() fails the
+    test if a postgres process outlives it)."""
+    _need_postgres()
+    before = _cluster_dirs()
+    matrix = tmp_path / "matrix.toml"
+    matrix.write_text((ROOT / "matrix.toml").read_text() + CRASHES_AT_BOOT)
+    done = loadlab("bench", "--db", "postgres", "--matrix", str(matrix), "--profile", "smoke",
+                   "--servers", "crashes-at-boot,uvicorn", "--scenarios", "catalog",
+                   "--flavors", "sync", "--users", "2", "--duration", "1", "--warmup", "0",
+                   "--results", str(results), "--quiet")
+    assert done.code == 1, done.err
+    run = only_run(results)
+    assert read_json(run / "manifest.json")["status"] == "partial"
+    cells = {c["server"]: c for c in read_json(run / "summary.json")["cells"]}
+    assert cells["crashes-at-boot"]["status"] == "failed"
+    assert cells["uvicorn"]["status"] == "ok" and cells["uvicorn"]["requests"] > 0
+    assert _cluster_dirs() <= before
+
+
 def test_ctrl_c_stops_the_cluster_too(tmp_path, results):
     _need_postgres()
     before = _cluster_dirs()

@@ -47,3 +47,22 @@ def test_the_text_table_and_the_ways_beside_it():
     ways = text[text.index("the ways side by side"):]
     assert "processes   38.0" in ways and "async      700.0" in ways
     assert "x " not in ways.split("\n", 2)[2]  # no threads measured: no ratio to them
+
+
+def test_a_stack_keeps_its_configurations_apart_in_the_table_and_the_ratios():
+    """Two middleware stacks on one server: each async flavor is set against the sync
+    flavor of its own stack, and every row says which stack it is."""
+    def rec(flavor, stack, rps):
+        return {"scenario": "hello", "server": "uvicorn", "flavor": flavor, "client": None,
+                "middleware": stack, "connections": None, "capacity_rps": rps,
+                "bracket": [rps, rps * 1.1], "confirmed": True, "converged": True,
+                "slo": {"p95_ms": 25.0}, "limit": "server CPU (99%)", "steps": []}
+    records = [rec("sync", None, 1000.0), rec("async", None, 1200.0),
+               rec("sync", "default+sync-only", 800.0),
+               rec("async", "default+sync-only", 400.0)]
+    assert capacity.versus_lines(records) == [
+        "hello on uvicorn: async holds 1.20x the load of sync",
+        "hello on uvicorn mw=default+sync-only: async holds 0.50x the load of sync"]
+    flavors = [row[2] for row in capacity.rows(records)]
+    assert flavors == ["sync", "async", "sync mw=default+sync-only",
+                       "async mw=default+sync-only"]
