@@ -202,6 +202,8 @@ class Bench:
             locust = self._locust(cell, f"http://127.0.0.1:{port}", cell_dir, cell.users,
                                   profile.warmup_s, profile.duration_s, go=go,
                                   hold_s=cell.server.ready_timeout_s + PROBE_HOLD_S)
+            if self.options.port:  # the stopping server still holds that port
+                self._stopped()
             self.progress.cell_phase(cell, "server-starting")
             server, base_url, ready_s = services.start_server(
                 cell.server, port,
@@ -312,13 +314,12 @@ class Bench:
             users or cell.users, profile.spawn_rate,
             profile.warmup_s if warmup_s is None else warmup_s,
             profile.duration_s if duration_s is None else duration_s) + 15
-        while locust.alive:
+        while not locust.exited_within(0.2):
             if not server.alive:
                 raise CellFailed(f"server {cell.server.name} exited with code"
                                  f" {server.returncode} in the middle of the cell")
             if time.monotonic() > deadline:
                 raise CellFailed("Locust did not finish in time")
-            time.sleep(0.2)
         if locust.returncode not in (0, None):
             raise CellFailed(f"Locust exited with code {locust.returncode}; see locust.log:\n"
                              + locust.log_tail())

@@ -145,6 +145,17 @@ class Process:
     def alive(self) -> bool:
         return self.popen is not None and self.popen.poll() is None
 
+    def exited_within(self, timeout: float) -> bool:
+        """Wait up to `timeout` seconds for the process to end; True once it has. A
+        poll loop's sleep would add up to its interval to every cell."""
+        if self.popen is None:
+            return True
+        try:
+            self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+
     def start(self) -> Process:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:

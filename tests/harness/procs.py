@@ -332,6 +332,13 @@ class Loadlab:
         return wait_for(lambda: next((p for p in self.tree() if safe(p)), None),
                         timeout, what, proc=self.popen)
 
+    def load_started(self, results: Path, timeout: float = 60) -> None:
+        """Wait until a cell's load is let go (its go file exists): its server answered
+        and Locust is spawning users. Locust merely running does not say that: it boots
+        beside the server and waits for the file."""
+        wait_for(lambda: next(results.glob(".partial-*/cells/*/*/go"), None), timeout,
+                 "a cell's load to start", interval=0.01, proc=self.popen)
+
     def signal(self, sig: int) -> None:
         os.kill(self.pid, sig)
 

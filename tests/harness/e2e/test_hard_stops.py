@@ -35,7 +35,7 @@ def bench_args(results, server: str = "gunicorn-sync", duration: float = 10) -> 
 @pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGQUIT])
 def test_sighup_and_sigquit_stop_like_sigterm(tmp_path, results, sig):
     with running(tmp_path, *bench_args(results)) as lab:
-        lab.find(is_locust, 40, "Locust")
+        lab.load_started(results)
         time.sleep(1.0)
         snap = snapshot(lab.pid)
         assert sum(is_server(p) for p in snap.procs) == 3, lab.err  # master + 2 workers

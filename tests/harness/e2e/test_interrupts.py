@@ -51,9 +51,9 @@ def bench_args(results: Path, server: str, *extra: str, duration: float = 2) -> 
             *FAST, *extra)
 
 
-def locust_measuring(lab) -> None:
-    """Wait until Locust runs and has had time to spawn and warm up."""
-    lab.find(is_locust, 40, "Locust")
+def locust_measuring(lab, results: Path) -> None:
+    """Wait until the load runs and has had time to spawn and warm up."""
+    lab.load_started(results)
     time.sleep(1.5)
 
 
@@ -104,7 +104,7 @@ def test_sigint_while_the_first_server_starts(tmp_path, results):
 
 def test_sigint_while_locust_measures(tmp_path, results):
     with running(tmp_path, *bench_args(results, "gunicorn-sync", duration=10)) as lab:
-        locust_measuring(lab)
+        locust_measuring(lab, results)
         snap = snapshot(lab.pid)
         names = [cmdline(p)[:80] for p in snap.procs]
         # upstream, gunicorn master + 2 workers, Locust: the whole tree is watched
@@ -152,7 +152,7 @@ def test_sigint_while_the_last_cell_is_archived(tmp_path, results):
 
 def test_sigterm_while_measuring(tmp_path, results):
     with running(tmp_path, *bench_args(results, "uvicorn", duration=10)) as lab:
-        locust_measuring(lab)
+        locust_measuring(lab, results)
         snap = snapshot(lab.pid)
         assert_loopback_only(snap.sockets)
         lab.signal(signal.SIGTERM)
@@ -163,7 +163,7 @@ def test_sigterm_while_measuring(tmp_path, results):
 
 def test_a_second_sigint_leaves_no_orphans(tmp_path, results):
     with running(tmp_path, *bench_args(results, "gunicorn-sync", duration=10)) as lab:
-        locust_measuring(lab)
+        locust_measuring(lab, results)
         snap = snapshot(lab.pid)
         lab.signal(signal.SIGINT)
         time.sleep(0.05)

@@ -10,6 +10,8 @@ and no failures: a wrong body is a failure, so the checks in locustfiles/*.py pa
 
 from __future__ import annotations
 
+import re
+
 from ..conftest import only_run, read_json
 from ..procs import assert_all_gone, cmdline, is_locust, is_server, running, snapshot
 
@@ -29,11 +31,16 @@ def test_catalog_mixed_cpu_and_weather_through_aiohttp(tmp_path, results):
             "--results", str(results), "--quiet")
     with running(tmp_path, *args) as lab:
         # The last cell's tree, while it runs: after loadlab exits none of it may remain.
-        lab.find(lambda p: is_locust(p) and "locustfiles/weather.py" in cmdline(p), 120,
-                 "the weather cell's Locust")
+        locust = lab.find(lambda p: is_locust(p) and "locustfiles/weather.py" in cmdline(p),
+                          120, "the weather cell's Locust")
+        # its server is the one on the port Locust aims at (the previous cell's server
+        # may still be stopping beside it)
+        port = re.search(r"127\.0\.0\.1:(\d+)", cmdline(locust)).group(1)
+        on_port = re.compile(rf"[: ]{port}\b")
+        lab.find(lambda p: is_server(p) and bool(on_port.search(cmdline(p))), 60,
+                 "the weather cell's server")
         last = snapshot(lab.pid)
-        servers = [p for p in last.procs if is_server(p)]
-        assert servers, [cmdline(p)[:80] for p in last.procs]
+        servers = [p for p in last.procs if is_server(p) and on_port.search(cmdline(p))]
         # the weather cell's server really calls its upstream through aiohttp
         assert {p.environ().get("LOADLAB_CLIENT") for p in servers} == {"aiohttp"}
         assert lab.wait(120) == 0, lab.err
@@ -47,6 +54,7 @@ def test_catalog_mixed_cpu_and_weather_through_aiohttp(tmp_path, results):
         where = f"{cell['scenario']}/{cell['flavor']}"
         assert cell["status"] == "ok", (where, cell["error"])
         assert cell["requests"] > 0, where
+        assert cell["duration_s"] == 2, where  # the window starts on a whole second
         assert cell["failures"] == 0, (where, (run / cell["path"] / "locust_failures.csv")
                                        .read_text())
     (weather,) = [c for c in cells if c["scenario"] == "weather"]
