@@ -11,8 +11,9 @@ The go file (LOADLAB_GO_FILE): the harness starts Locust while the server boots,
 imports overlap the server's; no user spawns until the harness creates that file.
 
 The window: when spawning completes, the controlling process (local or master) waits
-LOADLAB_WARMUP_S, resets Locust's stats (so Locust's own files are steady-state too),
-measures for LOADLAB_DURATION_S, writes `window.json` and quits.
+LOADLAB_WARMUP_S and on to the next whole second, resets Locust's stats (so Locust's
+own files are steady-state too), measures for LOADLAB_DURATION_S, writes `window.json`
+and quits.
 
 Open model (LOADLAB_RATE > 0): a total arrival rate R, shared by every Locust process
 (each takes its share of one schedule: evenly spaced by default, Poisson with
@@ -27,6 +28,7 @@ still queued when the process quits are counted as unsent.
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
 import time
@@ -270,15 +272,29 @@ def _on_spawned(user_count: int, **_: Any) -> None:
         window["start"] = window["spawned"]
 
 
+RESET_LEAD_S = 0.05  # Locust's stats reset this long before the window's first second
+
+
 def _measure(environment: Any) -> None:
+    """Warm up, then measure from the next whole second: the harness keeps whole
+    seconds only, so a window started mid-second lost one of them (a 2 s window held 1)."""
     warmup = float(os.environ.get("LOADLAB_WARMUP_S", "0"))
     duration = float(os.environ.get("LOADLAB_DURATION_S", "0"))
     gevent.sleep(warmup)
+    # Locust's own stats restart just before that second, so its files cover the window
+    start = math.ceil(time.time() + RESET_LEAD_S)
+    _sleep_until(start - RESET_LEAD_S)
     environment.runner.stats.reset_all()
-    window["start"] = time.time()
-    gevent.sleep(duration)
+    window["start"] = float(start)  # the recorder's seconds are wall-clock seconds
+    _sleep_until(start + duration)
     window["end"] = time.time()
     environment.runner.quit()
+
+
+def _sleep_until(moment: float) -> None:
+    """Sleep until the wall clock reads `moment` (a timer may wake a little early)."""
+    while (left := moment - time.time()) > 0:
+        gevent.sleep(left)
 
 
 _env: dict[str, Any] = {}

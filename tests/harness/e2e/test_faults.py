@@ -143,7 +143,7 @@ def test_a_server_killed_mid_cell(tmp_path, results):
             "--scenarios", "hello", "--flavors", "sync", "--duration", "4", "--warmup",
             "0.5", "--users", "2", "--results", str(results))
     with running(tmp_path, *args) as lab:
-        lab.find(is_locust, 40, "Locust on the first cell")
+        lab.load_started(results)
         time.sleep(1.5)  # measuring
         first = snapshot(lab.pid)
         servers = [p for p in first.procs if is_server(p)]
@@ -207,8 +207,10 @@ def test_the_faults_profile_counts_failures_and_stays_up(results):
     # weather page fails with a 502. Locust counts both as failures, each for its reason.
     for c in cells:
         reasons = failure_reasons(run / c["path"])
-        # Locust's own file covers the measured window and its edges: a superset
-        assert sum(reasons.values()) >= c["failures"] > 0, (c["path"], reasons)
+        # Locust writes its files once a second and not again at exit (2.47), so its
+        # failures file may miss the window's last second: its reasons are the check,
+        # not its total
+        assert c["failures"] > 0 and sum(reasons.values()) > 0, (c["path"], reasons)
         if c["scenario"] == "home":
             assert set(reasons) <= {"degraded: promotions", "degraded: recommendations",
                                     "degraded: promotions recommendations"}, reasons
