@@ -11,9 +11,11 @@ The go file (LOADLAB_GO_FILE): the harness starts Locust while the server boots,
 imports overlap the server's; no user spawns until the harness creates that file.
 
 The window: when spawning completes, the controlling process (local or master) waits
-LOADLAB_WARMUP_S and on to the next whole second, resets Locust's stats (so Locust's
-own files are steady-state too), measures for LOADLAB_DURATION_S, writes `window.json`
-and quits.
+LOADLAB_WARMUP_S, resets Locust's stats (so Locust's own files are steady-state too),
+measures for LOADLAB_DURATION_S, writes `window.json` and quits. The harness keeps whole
+seconds only: one process starts its seconds where the window starts (Clock), so every
+second of the duration counts; with several processes the window waits for the next
+wall-clock second instead.
 
 Open model (LOADLAB_RATE > 0): a total arrival rate R, shared by every Locust process
 (each takes its share of one schedule: evenly spaced by default, Poisson with
@@ -58,6 +60,23 @@ def _us(ms: float) -> int:
     return min(max(int(ms * 1000), 1), HIGHEST_US)
 
 
+class Clock:
+    """Where this process's seconds begin. The harness keeps whole seconds only; with
+    one Locust process the seconds start where the window does (`phase`, set when the
+    users are spawned), so no part of a second is lost and none is waited for. With
+    several processes they stay wall-clock seconds and the window waits for one."""
+
+    def __init__(self) -> None:
+        self.phase = 0.0
+        self.start: float | None = None  # where the window starts, once known
+
+    def second(self, t: float) -> int:
+        return math.floor(t - self.phase)
+
+
+clock = Clock()
+
+
 class Schedule:
     """This process's share of the open model's arrivals, as intended start times."""
 
@@ -87,7 +106,7 @@ class Schedule:
             now = time.time()
             while due <= now:
                 self.queue.put(due)
-                second = int(due)
+                second = clock.second(due)
                 self.offered[second] = self.offered.get(second, 0) + 1
                 due += rng.expovariate(1 / interval) if self.arrival == "poisson" else interval
             gevent.sleep(max(0.0, due - time.time()))
@@ -100,7 +119,7 @@ class Schedule:
         """Arrivals never started (still queued), per intended second."""
         left: dict[int, int] = {}
         while not self.queue.empty():
-            second = int(self.queue.get_nowait())
+            second = clock.second(self.queue.get_nowait())
             left[second] = left.get(second, 0) + 1
         return left
 
@@ -180,7 +199,7 @@ class Recorder:
         self.service = [0, 0.0]  # Server-Timing answers seen, their total ms
 
     def record(self, name: str, response_time_ms: float, failed: bool) -> None:
-        key = (name, int(time.time()))
+        key = (name, clock.second(time.time()))
         slot = self.seconds.get(key)
         if slot is None:
             slot = self.seconds[key] = [_hist(), 0, 0]
@@ -199,7 +218,7 @@ class Recorder:
     def record_open(self, name: str, intended: float, started: float, ended: float,
                     failed: bool) -> None:
         """The same response seen from its intended start (same second as record())."""
-        key = (name, int(ended))
+        key = (name, clock.second(ended))
         slot = self.open.get(key)
         if slot is None:
             slot = self.open[key] = {"corrected": _hist(), "lag": _hist(), "late": 0}
@@ -208,6 +227,11 @@ class Recorder:
         slot["late"] += lag_ms > LATE_MS
         if not failed:
             slot["corrected"].record_value(_us((ended - intended) * 1000))
+
+    def clear(self) -> None:
+        """Forget every second so far: all warmup, counted before the Clock moved."""
+        self.seconds.clear()
+        self.open.clear()
 
     def dump(self, path: str) -> None:
         names: dict[str, dict[str, Any]] = {}
@@ -225,7 +249,7 @@ class Recorder:
                 slot["late"] = extra["late"]
             names.setdefault(name, {})[str(second)] = slot
         data: dict[str, Any] = {"unit": "us", "significant_digits": SIGNIFICANT_DIGITS,
-                                "names": names}
+                                "phase": clock.phase, "names": names}
         if self.service[0]:
             data["service"] = {"count": self.service[0], "sum_ms": self.service[1]}
         if schedule.active:
@@ -260,13 +284,21 @@ def _wait_for_go(**_: Any) -> None:
 def _on_spawned(user_count: int, **_: Any) -> None:
     environment = _env["environment"]
     runner = environment.runner
+    timed = float(os.environ.get("LOADLAB_DURATION_S", "0")) > 0
+    alone = not isinstance(runner, (MasterRunner, WorkerRunner))
+    if alone and timed and "spawned" not in window:
+        # the seconds start where the window will: what came before is warmup anyway
+        spawned = time.time()
+        clock.start = spawned + float(os.environ.get("LOADLAB_WARMUP_S", "0"))
+        clock.phase = clock.start % 1
+        recorder.clear()
     if not isinstance(runner, MasterRunner):  # this process runs users: its arrivals
         schedule.start(getattr(runner, "worker_index", 0),
                        int(os.environ.get("LOADLAB_PROCESSES", "1")))
     if isinstance(runner, WorkerRunner) or "spawned" in window:
         return
     window["spawned"] = time.time()
-    if float(os.environ.get("LOADLAB_DURATION_S", "0")):
+    if timed:
         gevent.spawn(_measure, environment)
     else:  # the web UI: measure from the first spawn until the user quits
         window["start"] = window["spawned"]
@@ -276,16 +308,17 @@ RESET_LEAD_S = 0.05  # Locust's stats reset this long before the window's first 
 
 
 def _measure(environment: Any) -> None:
-    """Warm up, then measure from the next whole second: the harness keeps whole
-    seconds only, so a window started mid-second lost one of them (a 2 s window held 1)."""
+    """Warm up, then measure from the first of this process's seconds after it (Clock):
+    the harness keeps whole seconds only, and a window started mid-second lost one."""
     warmup = float(os.environ.get("LOADLAB_WARMUP_S", "0"))
     duration = float(os.environ.get("LOADLAB_DURATION_S", "0"))
-    gevent.sleep(warmup)
+    gevent.sleep(max(0.0, warmup - RESET_LEAD_S))
     # Locust's own stats restart just before that second, so its files cover the window
-    start = math.ceil(time.time() + RESET_LEAD_S)
+    start = clock.start or math.ceil(time.time() + RESET_LEAD_S)  # several processes
     _sleep_until(start - RESET_LEAD_S)
     environment.runner.stats.reset_all()
-    window["start"] = float(start)  # the recorder's seconds are wall-clock seconds
+    window["start"] = start
+    window["phase"] = clock.phase
     _sleep_until(start + duration)
     window["end"] = time.time()
     environment.runner.quit()

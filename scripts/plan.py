@@ -26,9 +26,8 @@ from .config import (
 from .errors import ConfigError
 
 # Seconds a cell costs beyond warmup + duration: start the server, wait until ready,
-# start Locust, wait for the window's whole second (0.5 s on average), stop both.
-# Measured ~1.8 s + that wait on 2 cores; only for the time-left estimate.
-CELL_OVERHEAD_S = 2.3
+# start Locust, stop both. Measured ~1.6-1.8 s on 2 cores; only for the time-left estimate.
+CELL_OVERHEAD_S = 2.0
 
 
 @dataclass(frozen=True)

@@ -214,9 +214,9 @@ def start_rate(spec: ServerSpec, typical_ms: float, found: Sequence[float] = ())
     (Little's law), kept between 2 and START_CAP requests/s, to two significant digits.
 
     Where that bound passes the cap, the server's slots limit nothing and the story's
-    cost decides: the median capacity the run already `found` for the story is then a
-    better guess than the cap (measured: weather on uvicorn started at 500 and spent
-    three steps shrinking to 48)."""
+    cost decides: the median capacity the run already `found` for the same views (or
+    the story) is then a better guess than the cap (measured: weather on uvicorn
+    started at 500 and spent three steps shrinking to 48)."""
     bound = 0.5 * concurrency(spec) / (typical_ms / 1000)
     found = [f for f in found if f > 0]
     rate = statistics.median(found) if bound > START_CAP and found else bound

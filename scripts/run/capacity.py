@@ -55,13 +55,14 @@ class CapacityRun(Bench):
                        "max_shrink": MAX_SHRINK,
                        "start": "half the server's concurrency over the story's typical"
                                 " latency; past start_cap, the median capacity found so"
-                                " far for the story",
+                                " far for the same flavor and client (else the story)",
                        "start_cap": START_CAP},
         }
         self.archive.capacity = []
         self.archive.save_manifest()
         self._index = 0
-        self._found: dict[str, list[float]] = {}  # story -> capacities found so far
+        # capacities found so far, per story and per (story, flavor, client)
+        self._found: dict[object, list[float]] = {}
         # where the run is, for the time left: configuration, steps before it and in it
         self._config_no = self._done_steps = self._steps_now = 0
         pinned = self.pinning.cpus("server")
@@ -84,7 +85,9 @@ class CapacityRun(Bench):
 
     def _search(self, config: Cell) -> None:
         objective = self.objectives[config.scenario.name]
-        found = self._found.setdefault(config.scenario.name, [])
+        story = config.scenario.name
+        alike = (story, config.flavor, config.client)  # the same views, another server
+        found = self._found.get(alike) or self._found.get(story, [])
         search = Search.for_window(
             start_rate(config.server, config.scenario.typical_ms, found),
             self.plan.profile.duration_s)
@@ -106,4 +109,5 @@ class CapacityRun(Bench):
                "middleware": config.key.middleware, "connections": config.key.connections}
         outcome = result(config.server, key, objective, search, records, self.matrix.rules)
         self.archive.add_capacity(outcome)
-        found.append(outcome["capacity_rps"])
+        for where in (story, alike):
+            self._found.setdefault(where, []).append(outcome["capacity_rps"])

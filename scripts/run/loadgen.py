@@ -23,6 +23,7 @@ from .supervise import python_module
 LOCUSTFILES = ROOT / "locustfiles"
 HIGHEST_US = 120_000_000
 SIGNIFICANT_DIGITS = 3
+EDGE_S = 0.001  # float slack at the window's edges
 
 
 def class_name(flavor: str) -> str:
@@ -210,7 +211,10 @@ def read_measurement(cell_dir: Path, name: str | None = None,
     if "start" not in window:
         raise MeasurementError("Locust stopped before the measured window began")
     start, end = float(window["start"]), float(window["end"])
-    first, last = math.ceil(start), math.floor(end)  # whole seconds [first, last)
+    # whole seconds [first, last) of the recorder's clock, which starts each second at
+    # `phase` past the wall clock's (locustfiles/base.py, Clock); 1 ms of float slack
+    phase = float(window.get("phase", 0.0))
+    first, last = math.ceil(start - phase - EDGE_S), math.floor(end - phase + EDGE_S)
 
     merged = _new()
     per_second: dict[int, list[Any]] = {s: [0, 0, None] for s in range(first, last)}
@@ -223,6 +227,9 @@ def read_measurement(cell_dir: Path, name: str | None = None,
             names = data["names"]
         except (OSError, ValueError, KeyError):
             raise MeasurementError(f"{path.name} is unreadable") from None
+        if abs(float(data.get("phase", 0.0)) - phase) > EDGE_S:
+            raise MeasurementError(f"{path.name} counts seconds from another edge than"
+                                   " window.json")
         if "service" in data:
             service[0] += data["service"]["count"]
             service[1] += data["service"]["sum_ms"]

@@ -154,3 +154,23 @@ def test_percentiles_match_a_known_latency(results):
         assert 0.8 * users <= in_flight <= 1.05 * users, (cell.label, cell.rps, lat)
         # by construction: each user finishes at most one request per 50 ms
         assert cell.rps <= 1.05 * users * 1000 / 50, (cell.label, cell.rps)
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_every_second_of_the_duration_counts(results, processes):
+    """The harness keeps whole seconds only. One Locust process starts its seconds where
+    the window does; a master with workers waits for the next wall-clock second. Either
+    way a 2 s window holds 2 seconds, and the processes' requests add up to Locust's."""
+    done = loadlab("bench", "--profile", "smoke", "--servers", "uvicorn", "--scenarios",
+                   "hello", "--flavors", "sync", "--users", "4", "--duration", "2",
+                   "--warmup", "0.5", "--processes", str(processes), "--results", str(results),
+                   "--quiet")
+    assert done.code == 0, done.err
+    run = only_run(results)
+    (cell,) = read_json(run / "summary.json")["cells"]
+    assert cell["duration_s"] == 2 and len(cell["rps_per_second"]) == 2, cell
+    assert cell["requests"] > 0 and all(r > 0 for r in cell["rps_per_second"])
+    window = read_json(run / cell["path"] / "window.json")
+    assert window["end"] - window["start"] >= 2.0
+    if processes > 1:
+        assert window["phase"] == 0 and window["start"] == int(window["start"])

@@ -41,6 +41,30 @@ def test_only_whole_seconds_inside_the_window_count(tmp_path):
     assert not list(tmp_path.glob("latency-*.json"))  # merged, then removed
 
 
+def test_seconds_that_start_at_the_windows_phase_all_count(tmp_path):
+    """One Locust process starts its seconds where the window starts (phase 0.3 past
+    the wall clock's): a 2 s window from 100.3 holds seconds 100 and 101, both whole."""
+    start = 100.0 + 0.3
+    (tmp_path / "window.json").write_text(json.dumps(
+        {"start": start, "end": start + 2.0002, "phase": start % 1}))
+    seconds = {str(s): {"ok": 10 + s, "failed": 0, "histogram": _hist([1000] * (10 + s))}
+               for s in (99, 100, 101, 102)}
+    (tmp_path / "latency-1.json").write_text(json.dumps(
+        {"unit": "us", "phase": start % 1, "names": {"sync": seconds}}))
+    m = loadgen.read_measurement(tmp_path)
+    assert m.rps_per_second == [110.0, 111.0] and m.duration_s == 2
+
+
+def test_a_file_on_another_phase_is_refused(tmp_path):
+    import pytest
+
+    (tmp_path / "window.json").write_text(json.dumps({"start": 10.5, "end": 12.5,
+                                                      "phase": 0.5}))
+    _write(tmp_path, 1, {"sync": {"10": {"ok": 3, "failed": 0, "histogram": _hist([500])}}})
+    with pytest.raises(loadgen.MeasurementError, match="another edge"):
+        loadgen.read_measurement(tmp_path)
+
+
 def test_processes_merge_and_names_filter(tmp_path):
     (tmp_path / "window.json").write_text(json.dumps({"start": 10.0, "end": 12.0}))
     _write(tmp_path, 1, {"sync": {"10": {"ok": 3, "failed": 0, "histogram": _hist([500] * 3)}}})
