@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from app.scenarios import SCENARIOS
 from scripts.config import ConfigError, load_matrix
+from scripts.paths import ROOT
 from scripts.plan import Choices, build_plan
 
 
@@ -124,3 +127,13 @@ def test_default_profile_fits_fifteen_minutes(matrix):
     plan = build_plan(matrix, Choices())
     assert plan.profile.name == matrix.default_profile
     assert plan.estimate_s() <= 16 * 60
+
+
+def test_every_profile_the_readme_lists_is_defined_and_plans(matrix):
+    """A bad edit of matrix.toml once dropped three documented profiles unnoticed."""
+    readme = (ROOT / "README.md").read_text()
+    listed = re.findall(r"^\| `([a-z-]+)` \|", readme, flags=re.M)
+    assert {"quick", "capacity", "db", "held", "middleware"} <= set(listed)
+    for name in listed:
+        assert name in matrix.profiles, name
+        assert build_plan(matrix, Choices(profile=name)).cells, name
