@@ -136,4 +136,5 @@ def test_every_profile_the_readme_lists_is_defined_and_plans(matrix):
     assert {"quick", "capacity", "db", "held", "middleware"} <= set(listed)
     for name in listed:
         assert name in matrix.profiles, name
-        assert build_plan(matrix, Choices(profile=name)).cells, name
+        users = (20,) if name == "capacity" else None  # capacity's search sets the load
+        assert build_plan(matrix, Choices(profile=name, users=users)).cells, name
