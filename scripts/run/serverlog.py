@@ -18,6 +18,8 @@ _EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Warning|Operatio
                         r"\b(: .*)?$")
 
 
+CHAINED = ("During handling of the above exception", "The above exception was the direct")
+
 # A database connection refused or not handed out: its own failure kind, not a slow view.
 CONNECTION_ERROR = re.compile(r"too many clients|remaining connection slots|PoolTimeout|"
                               r"couldn't get a connection|connection failed|"
@@ -31,20 +33,30 @@ def connection_errors(found: list[tuple[str, int]]) -> int:
 
 def exceptions(path: Path, top: int | None = TOP) -> list[tuple[str, int]]:
     """The `top` commonest exceptions that ended a traceback in the log at `path`
-    (every kind when `top` is None)."""
+    (every kind when `top` is None). A chain ("The above exception was the direct
+    cause ...") is one failure: only its last exception counts (psycopg's
+    OperationalError re-raised as Django's was counted twice)."""
     try:
         lines = path.read_text(errors="replace").splitlines()
     except OSError:
         return []
     found: Counter[str] = Counter()
+    pending: str | None = None  # an exception seen: counted unless the chain goes on
     in_traceback = False
     for line in lines:
-        if line.startswith("Traceback (most recent call last):"):
-            in_traceback = True
-        elif in_traceback and line and not line[0].isspace():
-            if _EXCEPTION.match(line):
-                found[line[:MAX_LEN]] += 1
+        if line.startswith(CHAINED):
+            pending, in_traceback = None, False
+        elif line.startswith("Traceback (most recent call last):"):
+            if pending:
+                found[pending] += 1
+            pending, in_traceback = None, True
+        elif in_traceback:
+            if line and not line[0].isspace():  # the traceback's last line, or a cut
+                pending = line[:MAX_LEN] if _EXCEPTION.match(line) else None
                 in_traceback = False
-            elif not line.startswith(("During handling", "The above exception")):
-                in_traceback = False  # not an exception line: the traceback was cut
+        elif line.strip() and pending:  # any other line ends the chain
+            found[pending] += 1
+            pending = None
+    if pending:
+        found[pending] += 1
     return found.most_common(top)

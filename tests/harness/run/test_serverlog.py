@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scripts.run.serverlog import exceptions
+from scripts.run.serverlog import connection_errors, exceptions
 
 TRACEBACK = """\
 Internal Server Error: /sleep/async/
@@ -28,9 +28,8 @@ def test_exceptions_are_counted_commonest_first(tmp_path):
     log = tmp_path / "server.log"
     log.write_text("[INFO] Booting worker\n" + TRACEBACK * 3 + CHAINED
                    + "RuntimeError: not after a traceback, not counted\n")
-    assert exceptions(log) == [
+    assert exceptions(log) == [  # a chain is one failure: its last exception
         ("RuntimeError: You cannot use AsyncToSync in the same thread as an async event loop", 3),
-        ("KeyError: 'a'", 1),
         ("django.core.exceptions.SynchronousOnlyOperation: You cannot call this from an"
          " async context", 1),
     ]
@@ -53,3 +52,19 @@ def test_connection_errors_are_counted_apart():
              ("RuntimeError: You cannot use AsyncToSync in the same thread", 9)]
     assert connection_errors(found) == 6
     assert connection_errors([]) == 0
+
+
+def test_a_connection_error_re_raised_by_django_counts_once(tmp_path):
+    """psycopg's error, then Django's re-raise of it: one refused connection, not two."""
+    refused = ("connection failed: connection to server at \"127.0.0.1\", port 5 failed:"
+               " FATAL:  sorry, too many clients already")
+    one = (f"Traceback (most recent call last):\n  File \"/x/psycopg.py\"\n"
+           f"psycopg.OperationalError: {refused}\n\n"
+           "The above exception was the direct cause of the following exception:\n\n"
+           f"Traceback (most recent call last):\n  File \"/x/django.py\"\n"
+           f"django.db.utils.OperationalError: {refused}\n")
+    log = tmp_path / "server.log"
+    log.write_text(one * 5 + "INFO: 127.0.0.1 - GET /catalog/sync 500\n" + one * 2)
+    found = exceptions(log, top=None)
+    assert found == [(f"django.db.utils.OperationalError: {refused}", 7)]
+    assert connection_errors(found) == 7
