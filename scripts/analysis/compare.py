@@ -272,7 +272,8 @@ def _sync_async(keys: list[CellKey], groups: dict[CellKey, list[CellRecord]],
                 continue
             sync_key = others[0]
             note = f"no {twin} cell with client {key.client}; {twin} uses {sync_key.client}"
-        label = f"{key.server} {key.flavor} vs {twin}{key.client_part} {key.load}"
+        label = (f"{key.server} {key.flavor} vs {twin}{key.client_part}{key.stack_part}"
+                 f" {key.load}")
         row = make_row(label, key, groups[sync_key], groups[key], min_effect, note)
         out.append(SyncAsync(key.server, key.flavor, row, twin))
     return out

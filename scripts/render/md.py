@@ -77,7 +77,7 @@ def _within(c: Within) -> list[str]:
             for sa in sc.sync_async:
                 r = sa.row
                 rows.append([
-                    f"{r.key.server}{r.key.client_part} {r.key.load}"
+                    f"{r.key.server}{r.key.client_part}{r.key.stack_part} {r.key.load}"
                     + _bang(r.flags),
                     sa.async_flavor, num(r.a.values["rps"]), num(r.b.values["rps"]),
                     delta(r.verdicts["rps"]), delta(r.verdicts["p95"]),

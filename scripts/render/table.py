@@ -56,8 +56,9 @@ def _bang(flags: list[str]) -> str:
 
 
 def _variant(key: CellKey, users: bool) -> str:
-    """`flavor [client]`, plus `uN` when the comparison has several user counts."""
-    return f"{key.flavor}{key.client_part}" + (f" {key.load}" if users else "")
+    """`flavor [client] [mw=stack] [conn=name]`, plus `uN` when the comparison has
+    several user counts."""
+    return f"{key.flavor}{key.client_part}{key.stack_part}" + (f" {key.load}" if users else "")
 
 
 def _heading(text: str) -> Text:

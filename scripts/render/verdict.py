@@ -27,7 +27,7 @@ WAYS_MEASURE = "closed-loop rps; a load-bound row measured latency, not capacity
 
 def _cells(row: Row) -> list[str]:
     return [
-        row.scenario, row.server, f"{row.key.flavor}{row.key.client_part}"
+        row.scenario, row.server, f"{row.key.flavor}{row.key.client_part}{row.key.stack_part}"
         + (f" {row.key.load}" if row.key.rate is not None else ""),
         "-" if row.rps is None else f"{row.rps:,.1f}",
         "" if row.bound_rps is None else f"{row.bound_rps:,.0f}",
