@@ -58,3 +58,15 @@ def test_a_failed_trial_is_flagged_not_folded_in():
                            cell("default", 10.0, 100.0, trial=2, status="failed")])
     default = found.costs[1]
     assert default.rps == 1600.0 and "failed 1/2" in default.flags
+
+
+def test_the_verdict_names_each_rows_stack():
+    """A run over three stacks has three rows per flavor: each must say which it is."""
+    from scripts.render.verdict import markdown
+
+    records = [cell(None, 2000.0, 100.0), cell("default", 1600.0, 100.0),
+               cell("default+sync-only", 1000.0, 100.0)]
+    text = markdown({"profile": {"name": "middleware"}}, records)
+    rows = [line for line in text.splitlines() if line.startswith("| hello | uvicorn |")]
+    assert [row.split("|")[3].strip() for row in rows] == [
+        "sync", "sync mw=default", "sync mw=default+sync-only"]
