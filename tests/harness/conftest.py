@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -67,6 +68,29 @@ def require(available: bool, why: str) -> None:
         pytest.fail(f"{why}; CI is set, so this test must run (.ci/run installs it)",
                     pytrace=False)
     pytest.skip(why)
+
+
+def matrix_with(tmp: Path, *, replace: dict[str, str] | None = None,
+                append: str = "") -> Path:
+    """A copy of the real matrix.toml with some lines replaced and tables appended."""
+    text = (ROOT / "matrix.toml").read_text()
+    for pattern, line in (replace or {}).items():
+        text, n = re.subn(pattern, line, text, flags=re.M)
+        assert n == 1, pattern
+    path = tmp / "matrix.toml"
+    path.write_text(text + "\n" + append)
+    return path
+
+
+# A server whose app cannot be imported: it exits at boot, every time.
+CRASHES_AT_BOOT = """
+[servers.crashes-at-boot]
+interface = "wsgi"
+module = "gunicorn"
+workers = 1
+args = ["app.nope:application", "--bind", "{host}:{port}", "--workers", "{workers}",
+        "--no-control-socket"]
+"""
 
 
 def only_run(results: Path) -> Path:

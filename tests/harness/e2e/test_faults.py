@@ -19,22 +19,10 @@ import pytest
 
 from scripts.run.supervise import free_port
 
-from ..conftest import ROOT, loadlab, only_run, read_json
+from ..conftest import CRASHES_AT_BOOT, loadlab, matrix_with, only_run, read_json
 from ..procs import assert_all_gone, cmdline, is_locust, is_server, running, snapshot
 
 FAST = ("--duration", "2", "--warmup", "0.5", "--users", "2", "--quiet")
-
-
-def matrix_with(tmp: Path, *, replace: dict[str, str] | None = None,
-                append: str = "") -> Path:
-    """A copy of the real matrix.toml with some lines replaced and tables appended."""
-    text = (ROOT / "matrix.toml").read_text()
-    for pattern, line in (replace or {}).items():
-        text, n = re.subn(pattern, line, text, flags=re.M)
-        assert n == 1, pattern
-    path = tmp / "matrix.toml"
-    path.write_text(text + "\n" + append)
-    return path
 
 
 def cells_of(run: Path) -> dict[str, dict]:
@@ -88,14 +76,7 @@ def test_a_fixed_port_is_reused_from_cell_to_cell(results):
     assert [c["status"] for c in cells] == ["ok", "ok"], [c["error"] for c in cells]
 
 
-BAD_SERVERS = """
-[servers.crashes-at-boot]
-interface = "wsgi"
-module = "gunicorn"
-workers = 1
-args = ["app.nope:application", "--bind", "{host}:{port}", "--workers", "{workers}",
-        "--no-control-socket"]
-
+BAD_SERVERS = CRASHES_AT_BOOT + """
 [servers.never-ready]
 interface = "wsgi"
 module = "http.server"

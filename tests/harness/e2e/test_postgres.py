@@ -16,7 +16,7 @@ from pathlib import Path
 
 from scripts.paths import ROOT
 
-from ..conftest import loadlab, only_run, read_json, require
+from ..conftest import CRASHES_AT_BOOT, loadlab, matrix_with, only_run, read_json, require
 from ..procs import assert_all_gone, cmdline, running, snapshot
 from ..run.test_database import have_postgres
 
@@ -125,24 +125,13 @@ def test_a_pooled_setting_on_sqlite_is_refused(results):
     assert not (results.exists() and list(results.iterdir())), "no run folder"
 
 
-CRASHES_AT_BOOT = """
-[servers.crashes-at-boot]
-interface = "wsgi"
-module = "gunicorn"
-workers = 1
-args = ["app.nope:application", "--bind", "{host}:{port}", "--workers", "{workers}",
-        "--no-control-socket"]
-"""
-
-
 def test_a_failed_cell_leaves_no_cluster_behind(tmp_path, results):
     """A server that dies at boot fails its cell; the run goes on, ends partial, and
     stops and removes its cluster like any other run (conftest's loadlab() fails the
     test if a postgres process outlives it)."""
     _need_postgres()
     before = _cluster_dirs()
-    matrix = tmp_path / "matrix.toml"
-    matrix.write_text((ROOT / "matrix.toml").read_text() + CRASHES_AT_BOOT)
+    matrix = matrix_with(tmp_path, append=CRASHES_AT_BOOT)
     done = loadlab("bench", "--db", "postgres", "--matrix", str(matrix), "--profile", "smoke",
                    "--servers", "crashes-at-boot,uvicorn", "--scenarios", "catalog",
                    "--flavors", "sync", "--users", "2", "--duration", "1", "--warmup", "0",
