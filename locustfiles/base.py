@@ -284,12 +284,12 @@ def _wait_for_go(**_: Any) -> None:
 def _on_spawned(user_count: int, **_: Any) -> None:
     environment = _env["environment"]
     runner = environment.runner
+    now = time.time()
     timed = float(os.environ.get("LOADLAB_DURATION_S", "0")) > 0
     alone = not isinstance(runner, (MasterRunner, WorkerRunner))
     if alone and timed and "spawned" not in window:
         # the seconds start where the window will: what came before is warmup anyway
-        spawned = time.time()
-        clock.start = spawned + float(os.environ.get("LOADLAB_WARMUP_S", "0"))
+        clock.start = now + float(os.environ.get("LOADLAB_WARMUP_S", "0"))
         clock.phase = clock.start % 1
         recorder.clear()
     if not isinstance(runner, MasterRunner):  # this process runs users: its arrivals
@@ -297,7 +297,7 @@ def _on_spawned(user_count: int, **_: Any) -> None:
                        int(os.environ.get("LOADLAB_PROCESSES", "1")))
     if isinstance(runner, WorkerRunner) or "spawned" in window:
         return
-    window["spawned"] = time.time()
+    window["spawned"] = now
     if timed:
         gevent.spawn(_measure, environment)
     else:  # the web UI: measure from the first spawn until the user quits

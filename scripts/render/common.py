@@ -66,4 +66,3 @@ def md_table(headers: list[str], rows: list[list[str]], right: set[int]) -> list
     return ["| " + " | ".join(headers) + " |",
             "|" + "|".join("---:" if j in right else "---" for j in range(len(headers))) + "|",
             *["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in rows]]
-
