@@ -149,13 +149,10 @@ class Between:
 
 
 def _per_second(cells: Sequence[CellRecord], metric: str) -> list[list[float]]:
-    """Per-second samples per trial. p99 has none of its own: the p95 seconds
-    stand in as evidence of a tail shift; p50 has none at all."""
-    if metric == "rps":
-        return [list(c.rps_per_second) for c in cells]
-    if metric in ("p95", "p99"):
-        return [list(c.p95_ms_per_second) for c in cells]
-    return [[] for _ in cells]
+    """Per-second samples per trial, each metric its own: no percentile stands in for
+    another (a run recorded before they were kept has p95's seconds only, and its
+    other percentiles then have too few samples to call)."""
+    return [c.per_second(metric) for c in cells]
 
 
 def verdict(
@@ -178,8 +175,6 @@ def verdict(
     )
     if not v.significant and (a.failed or b.failed):
         return _with_reason(v, "a side failed")
-    if metric == "p50" and sa.level == stats.LEVEL_SECONDS:
-        return _with_reason(v, "no per-second p50 samples; needs >= 3 trials")
     return v
 
 

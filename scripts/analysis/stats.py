@@ -5,7 +5,9 @@ A difference is *called* only when two things hold (docs/DESIGN.md, "Rules of me
 1. a significance test rejects "same distribution" at ALPHA = 0.05, two-sided:
    - per-second samples (steady-state seconds, pooled over trials):
      Mann-Whitney U. Rank-based, so a skewed or spiky second (GC, steal time)
-     cannot drag the verdict the way it drags a mean.
+     cannot drag the verdict the way it drags a mean. Each metric is tested on
+     its own seconds: rps on each second's count, p50/p95/p99 on that percentile
+     of each second's own histogram (a second without answers is left out).
    - trial means, used when *both* sides have >= 3 trials: Welch's t-test.
      Trial means are close to normal (each averages many seconds), they carry
      the run-to-run noise that per-second samples cannot see, and a rank test

@@ -11,6 +11,8 @@ from ..cells import CellKey
 SCHEMA_VERSION = 1
 # latency_ms keys read from the histogram at these percentiles; "max" and "mean" too
 PERCENTILES = {"p50": 50.0, "p90": 90.0, "p95": 95.0, "p99": 99.0, "p999": 99.9}
+# the percentiles kept for every second too: what compare tests each of them on
+PER_SECOND = ("p50", "p90", "p95", "p99")
 
 
 @dataclass
@@ -30,7 +32,9 @@ class CellRecord:
     rps: float = 0.0
     latency_ms: dict[str, float] = field(default_factory=dict)
     rps_per_second: list[float] = field(default_factory=list)
-    p95_ms_per_second: list[float] = field(default_factory=list)
+    # PER_SECOND's percentiles of every second (None: a second without an answer);
+    # corrected latency for the open model, like latency_ms
+    latency_ms_per_second: dict[str, list[float | None]] = field(default_factory=dict)
     duration_s: float = 0.0
     ready_s: float | None = None  # seconds from server start to its first answer
     server_cpu_pct: float | None = None
@@ -84,6 +88,13 @@ class CellRecord:
         return CellKey(self.server, self.scenario, self.flavor, self.client, self.users,
                        self.rate, self.middleware, self.connections)
 
+    def per_second(self, metric: str) -> list[float]:
+        """The seconds' values of `metric` (rps or a PER_SECOND percentile), empty
+        seconds left out: the samples a rank test sees."""
+        values = (self.rps_per_second if metric == "rps"
+                  else self.latency_ms_per_second.get(metric, []))
+        return [float(v) for v in values if isinstance(v, int | float)]
+
     @property
     def failure_ratio(self) -> float:
         return self.failures / self.requests if self.requests else 0.0
@@ -98,4 +109,8 @@ class CellRecord:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CellRecord:
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        record = cls(**{k: v for k, v in data.items() if k in known})
+        if not record.latency_ms_per_second and data.get("p95_ms_per_second"):
+            # runs recorded before every percentile had its seconds kept only p95's
+            record.latency_ms_per_second = {"p95": data["p95_ms_per_second"]}
+        return record

@@ -184,8 +184,7 @@ def _spread(cells: Sequence[CellRecord], metric: str) -> float | None:
         vals = [c.rps if metric == "rps" else c.latency_ms.get(metric) for c in ok]
         clean = [float(v) for v in vals if isinstance(v, int | float)]
         return pstdev(clean) if len(clean) >= 2 else None
-    seconds = [v for c in ok for v in (c.rps_per_second if metric == "rps"
-                                       else c.p95_ms_per_second)]
+    seconds = [v for c in ok for v in c.per_second(metric)]
     return pstdev(seconds) if len(seconds) >= 2 else None
 
 

@@ -40,7 +40,7 @@ def fill(record: CellRecord, m: Measurement, cell_dir: Path, rules: Rules,
     record.rps = round(m.requests / m.duration_s, 2) if m.duration_s else 0.0
     record.latency_ms = m.latency_ms
     record.rps_per_second = m.rps_per_second
-    record.p95_ms_per_second = m.p95_ms_per_second
+    record.latency_ms_per_second = m.latency_ms_per_second
     record.duration_s = m.duration_s
     write_json(cell_dir / "latency.json", m.to_json())
     if sampler is not None:

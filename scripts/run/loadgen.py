@@ -15,7 +15,7 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
-from ..archive.records import PERCENTILES
+from ..archive.records import PER_SECOND, PERCENTILES
 from ..errors import MeasurementError
 from ..paths import ROOT
 from .supervise import python_module
@@ -100,6 +100,15 @@ def percentiles_ms(hist: HdrHistogram) -> dict[str, float]:
     return {k: round(v, 3) for k, v in values.items()}
 
 
+def _second_percentiles(hist: HdrHistogram | None) -> dict[str, float | None]:
+    """One second's p50..p99 in ms; None each when nothing was answered in it (a
+    zero would read as the fastest second of all)."""
+    if hist is None or not hist.get_total_count():
+        return dict.fromkeys(PER_SECOND)
+    return {k: round(hist.get_value_at_percentile(PERCENTILES[k]) / 1000, 3)
+            for k in PER_SECOND}
+
+
 def _new() -> HdrHistogram:
     return HdrHistogram(1, HIGHEST_US, SIGNIFICANT_DIGITS)
 
@@ -134,7 +143,9 @@ class Measurement:
     histogram: HdrHistogram
     rps_per_second: list[float] = field(default_factory=list)
     failures_per_second: list[int] = field(default_factory=list)
-    p95_ms_per_second: list[float] = field(default_factory=list)
+    # each second's own p50..p99 (ms; None for a second without an answer): the
+    # evidence compare tests every percentile on. Corrected for the open model.
+    latency_ms_per_second: dict[str, list[float | None]] = field(default_factory=dict)
     open: OpenLoad | None = None
     service_ms: float | None = None  # mean Server-Timing of the view (probe only)
 
@@ -157,6 +168,10 @@ class Measurement:
         """From each request's intended start (open model only; else empty)."""
         return percentiles_ms(self.open.corrected) if self.open else {}
 
+    def _second(self, percentile: str, i: int) -> float | None:
+        values = self.latency_ms_per_second.get(percentile, [])
+        return values[i] if i < len(values) else None
+
     def to_json(self) -> dict[str, Any]:
         """latency.json: the cell's histogram, its percentiles and its seconds."""
         return {
@@ -168,9 +183,10 @@ class Measurement:
             "failures": self.failures,
             "percentiles": self.latency_ms,
             "per_second": [
-                {"requests": r, "failures": f, "p95_ms": p}
-                for r, f, p in zip(self.rps_per_second, self.failures_per_second,
-                                   self.p95_ms_per_second, strict=True)
+                {"requests": r, "failures": f,
+                 **{f"{k}_ms": self._second(k, i) for k in PER_SECOND}}
+                for i, (r, f) in enumerate(zip(self.rps_per_second,
+                                               self.failures_per_second, strict=True))
             ],
             "histogram": self.histogram.encode().decode() if self.requests else None,
             **({"open": {
@@ -217,7 +233,8 @@ def read_measurement(cell_dir: Path, name: str | None = None,
     first, last = math.ceil(start - phase - EDGE_S), math.floor(end - phase + EDGE_S)
 
     merged = _new()
-    per_second: dict[int, list[Any]] = {s: [0, 0, None] for s in range(first, last)}
+    # per second: ok, failed, raw histogram, corrected histogram (open model)
+    per_second: dict[int, list[Any]] = {s: [0, 0, None, None] for s in range(first, last)}
     open_load: OpenLoad | None = None
     offered = dict.fromkeys(range(first, last), 0)
     service = [0, 0.0]
@@ -259,20 +276,24 @@ def read_measurement(cell_dir: Path, name: str | None = None,
                 open_load.lag.decode_and_add(slot["lag"])
                 if slot["corrected"]:
                     open_load.corrected.decode_and_add(slot["corrected"])
+                    corrected = per_second[s][3] or _new()
+                    corrected.decode_and_add(slot["corrected"])
+                    per_second[s][3] = corrected
     if not keep_raw:
         for path in cell_dir.glob("latency-*.json"):
             path.unlink()
 
-    rps, fails, p95s = [], [], []
+    rps, fails = [], []
+    seconds: dict[str, list[float | None]] = {k: [] for k in PER_SECOND}
     for s in sorted(per_second):
-        ok, failed, hist = per_second[s]
+        ok, failed, hist, corrected = per_second[s]
         rps.append(float(ok))
         fails.append(failed)
         if hist is not None:
             merged.add(hist)
-            p95s.append(round(hist.get_value_at_percentile(95.0) / 1000, 3))
-        else:
-            p95s.append(0.0)
+        shown = corrected if open_load is not None else hist
+        for k, v in _second_percentiles(shown).items():
+            seconds[k].append(v)
     return Measurement(
         requests=int(sum(rps)),
         failures=sum(fails),
@@ -281,7 +302,7 @@ def read_measurement(cell_dir: Path, name: str | None = None,
         histogram=merged,
         rps_per_second=rps,
         failures_per_second=fails,
-        p95_ms_per_second=p95s,
+        latency_ms_per_second=seconds,
         open=open_load and replace(open_load, offered_per_second=list(offered.values())),
         service_ms=round(service[1] / service[0], 3) if service[0] else None,
     )

@@ -102,7 +102,9 @@ def make_cells(spec: Spec, seed: int) -> list[CellRecord]:
                     "p999": p95 * 2.0, "max": p95 * 3.0, "mean": p95 * 0.55,
                 },
                 rps_per_second=[] if failed else [round(float(v), 2) for v in rps_s],
-                p95_ms_per_second=[] if failed else [round(float(v), 3) for v in p95_s],
+                latency_ms_per_second={} if failed else {
+                    m: [round(float(v) * f, 3) for v in p95_s]
+                    for m, f in (("p50", 0.5), ("p90", 0.9), ("p95", 1.0), ("p99", 1.3))},
                 duration_s=float(spec.seconds),
                 server_cpu_pct=95.0, server_rss_mb=60.0, generator_cpu_pct=40.0,
                 upstream_cpu_pct=5.0,

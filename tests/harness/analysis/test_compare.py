@@ -33,9 +33,10 @@ def test_same_code_twice_is_not_significant_on_nearly_every_row(tmp_path: Path) 
         a = load_run(make_run(tmp_path, f"A{seed}", spec, seed=100 + seed))
         b = load_run(make_run(tmp_path, f"B{seed}", spec, seed=200 + seed))
         rows += between(a, b).rows
-    called = [r for r in rows for m in ("rps", "p95", "p99") if r.verdicts[m].significant]
+    metrics = ("rps", "p50", "p95", "p99")
+    called = [r for r in rows for m in metrics if r.verdicts[m].significant]
     assert len(rows) == 15 * 8
-    assert len(called) / (len(rows) * 3) <= 0.10
+    assert len(called) / (len(rows) * len(metrics)) <= 0.10
 
 
 def test_same_code_without_a_floor_is_called_about_alpha_of_the_time(tmp_path: Path) -> None:
@@ -55,6 +56,10 @@ def test_a_30_percent_shift_is_called_with_the_right_sign(pair: tuple[Path, Path
         if row.key.server == "uvicorn":
             assert rps.significant and rps.delta_pct is not None and rps.delta_pct < -20
             assert row.worse("rps") and row.worse("p95") and p95.significant
+            # one trial: every percentile is called on its own seconds
+            for metric in ("p50", "p99"):
+                assert row.verdicts[metric].significant, (metric, row.verdicts[metric])
+                assert row.worse(metric)
         else:
             assert not rps.significant and rps.marker == "~" and not row.worse("rps")
     # 4 rows at -30%, 4 at 0%: the geometric mean is sqrt(0.7) ~ -16%
@@ -236,3 +241,21 @@ def test_capacity_runs_compare_by_capacity_with_brackets(tmp_path, capsys):
     assert code == 0 and "**Capacity**" in out
     assert "| y sleep/sync | 80.0 | 78.0 .. 82.0 | 60.0 | 59.0 .. 62.0 | x0.75 |" in out
     assert "| x sleep/sync | 40.0 | 40.0 .. 42.0 | 41.0 | 41.0 .. 43.0 | ~x1.02 |" in out
+
+
+def test_a_run_that_kept_only_p95_seconds_calls_no_other_percentile(tmp_path: Path) -> None:
+    """Runs recorded before every percentile kept its seconds have p95's only: p50 and
+    p99 then say they lack samples rather than borrow p95's."""
+    a = make_run(tmp_path, "A", Spec(), seed=1)
+    b = make_run(tmp_path, "B", Spec(shift=slower_uvicorn), seed=2)
+    for run in (a, b):
+        summary = json.loads((run / "summary.json").read_text())
+        for cell in summary["cells"]:
+            cell["p95_ms_per_second"] = cell.pop("latency_ms_per_second").get("p95", [])
+        (run / "summary.json").write_text(json.dumps(summary))
+    rows = [r for r in between(load_run(a), load_run(b)).rows if r.key.server == "uvicorn"]
+    assert rows and all(r.verdicts["p95"].significant for r in rows)
+    for row in rows:
+        for metric in ("p50", "p99"):
+            assert not row.verdicts[metric].significant
+            assert "too few samples" in row.verdicts[metric].reason

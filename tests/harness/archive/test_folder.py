@@ -188,7 +188,8 @@ def test_cell_records_round_trip(tmp_path):
     cells = [
         record(trial=1, requests=1200, failures=3, rps=59.85,
                latency_ms={"p50": 51.2, "p95": 60.1, "max": 99.0},
-               rps_per_second=[60.0, 59.7], p95_ms_per_second=[60.0, 60.2], duration_s=20.0,
+               rps_per_second=[60.0, 59.7], duration_s=20.0,
+               latency_ms_per_second={"p50": [50.0, None], "p95": [60.0, 60.2]},
                ready_s=0.8, server_cpu_pct=91.5, server_rss_mb=80.2, server_threads=5,
                warnings=["few-requests", "upstream-hot"]),
         record(trial=2, status="failed", error="server exited with code 1"),

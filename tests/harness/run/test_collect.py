@@ -33,7 +33,8 @@ def measurement(ok=(40, 50, 60), failed=(0, 0, 0), latencies_us=None,
     return loadgen.Measurement(
         requests=sum(ok), failures=sum(failed), duration_s=float(len(ok)), window=WINDOW,
         histogram=histogram(latencies_us), rps_per_second=[float(n) for n in ok],
-        failures_per_second=list(failed), p95_ms_per_second=[1.0] * len(ok), open=open_load)
+        failures_per_second=list(failed),
+        latency_ms_per_second={"p50": [0.5] * len(ok), "p95": [1.0] * len(ok)}, open=open_load)
 
 
 def record(scenario="weather", client="httpx", users=20, **kw):

@@ -98,7 +98,8 @@ def test_latency_json_round_trips_the_histogram(tmp_path):
     h.decode_and_add(data["histogram"])
     assert h.get_total_count() == 4
     assert data["percentiles"]["max"] == 0.4
-    assert data["per_second"] == [{"requests": 4, "failures": 0, "p95_ms": 0.4}]
+    assert data["per_second"] == [{"requests": 4, "failures": 0, "p50_ms": 0.2,
+                                   "p90_ms": 0.4, "p95_ms": 0.4, "p99_ms": 0.4}]
 
 
 def test_every_flavor_has_its_user_class_in_its_locustfile():
@@ -120,3 +121,34 @@ def test_headless_argv_binds_nothing_public(tmp_path):
     ui = loadgen.web_ui_argv(scenario="hello", host="http://127.0.0.1:1", web_port=8089,
                              cell_dir=tmp_path, classes=["Sync"])
     assert ui[ui.index("--web-host") + 1] == "127.0.0.1"
+
+
+def test_every_percentile_has_its_own_seconds_and_an_empty_second_has_none(tmp_path):
+    """compare tests p50, p90, p95 and p99 each on its own per-second values; a second
+    that answered nothing has no latency (a zero would be the fastest second of all)."""
+    (tmp_path / "window.json").write_text(json.dumps({"start": 10.0, "end": 13.0}))
+    fast = [1000 * (1 + i) for i in range(100)]  # 1..100 ms
+    _write(tmp_path, 1, {"sync": {"10": {"ok": 100, "failed": 0, "histogram": _hist(fast)},
+                                  "11": {"ok": 0, "failed": 3, "histogram": None},
+                                  "12": {"ok": 1, "failed": 0, "histogram": _hist([7000])}}})
+    m = loadgen.read_measurement(tmp_path)
+    seconds = m.latency_ms_per_second
+    assert [round(v) if v else v for v in seconds["p50"]] == [50, None, 7]
+    assert [round(v) if v else v for v in seconds["p99"]] == [99, None, 7]
+    assert round(seconds["p90"][0]) == 90 and round(seconds["p95"][0]) == 95
+    assert m.to_json()["per_second"][1] == {"requests": 0, "failures": 3, "p50_ms": None,
+                                            "p90_ms": None, "p95_ms": None, "p99_ms": None}
+
+
+def test_an_open_model_seconds_show_corrected_latency(tmp_path):
+    """The open model's latency_ms is corrected (from intended starts): so are its
+    seconds, or a test would compare one kind of latency on the other's evidence."""
+    (tmp_path / "window.json").write_text(json.dumps({"start": 10.0, "end": 11.0}))
+    slot = {"ok": 2, "failed": 0, "histogram": _hist([1000, 1000]), "late": 1,
+            "lag": _hist([30_000]), "corrected": _hist([1000, 31_000])}
+    (tmp_path / "latency-1.json").write_text(json.dumps({
+        "unit": "us", "names": {"sync": {"10": slot}},
+        "open": {"rate": 2.0, "arrival": "even", "offered": {"10": 2}, "unsent": {}}}))
+    m = loadgen.read_measurement(tmp_path)
+    assert round(m.latency_ms_per_second["p99"][0]) == 31  # the raw histogram says 1
+    assert round(m.latency_corrected_ms["p99"]) == 31
