@@ -11,7 +11,8 @@ measured to the end, and whatever failed is named from the server's own log.
 
 from __future__ import annotations
 
-from ..conftest import loadlab, only_run, read_json
+from ..conftest import loadlab, only_run, read_json, require
+from ..run.test_database import have_postgres
 
 UPSTREAM_MS = 50  # matrix.toml's [upstream] latency_ms
 CALLS = 5
@@ -40,3 +41,22 @@ def test_weather_sync_overlaps_on_gevent_and_async_is_measured(results):
         assert on_gevent["server_errors"][0][0] in (run / "summary.md").read_text()
     # the ways side by side: processes and greenlets both measured weather's sync view
     assert "the ways side by side" in done.out and "greenlets" in done.out
+
+
+def test_postgresql_queries_yield_to_other_greenlets(results):
+    """psycopg 3 (>= 3.1.14) waits on its socket through gevent's patched select when
+    the worker monkey-patched it: a query does not block the other greenlets. The
+    queries story's sync view runs three 50 ms `pg_sleep`s in a row; with 20 users on
+    2 sync workers a request queues behind ~10 others, on gevent it does not queue."""
+    require(have_postgres(), "PostgreSQL's server binaries are not installed")
+    done = loadlab("bench", "--db", "postgres", "--profile", "smoke",
+                   "--servers", "gunicorn-sync,gunicorn-gevent", "--scenarios", "queries",
+                   "--flavors", "sync", "--users", "20", "--duration", "3", "--warmup", "1",
+                   "--results", str(results), "--quiet")
+    assert done.code == 0, done.err
+    cells = {c["server"]: c for c in read_json(only_run(results) / "summary.json")["cells"]}
+    sync, gevent = cells["gunicorn-sync"], cells["gunicorn-gevent"]
+    for c in (sync, gevent):
+        assert c["status"] == "ok" and c["failures"] == 0, c
+    assert gevent["latency_ms"]["p50"] >= 3 * 50  # physics: three sleeps in a row
+    assert sync["latency_ms"]["p50"] >= 4 * gevent["latency_ms"]["p50"], (sync, gevent)
