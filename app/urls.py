@@ -1,6 +1,8 @@
 """Routes, built from the scenario registry: app/scenarios.py is the only place that
 spells a scenario path. `/` lists them, for people poking at a running app."""
 
+import asyncio
+
 from django.http import JsonResponse
 from django.urls import path
 from django.utils.module_loading import import_string
@@ -24,8 +26,16 @@ def index(request):
     )
 
 
+async def runtime(request):
+    """The event loop this server runs async views on, as its process sees it: under
+    ASGI the server's own (uvloop, asyncio, ...), under WSGI one asgiref made for it."""
+    loop = asyncio.get_running_loop()
+    return JsonResponse({"loop": f"{type(loop).__module__}.{type(loop).__qualname__}"})
+
+
 urlpatterns = [
     path("", index, name="index"),
+    path("_loadlab/runtime", runtime, name="runtime"),
     *(
         path(flavor.path.lstrip("/"), import_string(flavor.view), name=f"{s.name}-{flavor.name}")
         for s in SCENARIOS

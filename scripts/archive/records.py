@@ -68,6 +68,12 @@ class CellRecord:
     # How the server serves requests at once (config.model.MODELS); "" in runs recorded
     # before it was kept (analysis reads them by interface).
     model: str = ""
+    # The server's stack: its event loop as observed in the running server (ASGI only)
+    # and its HTTP parser as its args choose it; the transport check's sequential
+    # keep-alive p50 (run/transport.py: over 30 ms flags the cell `nagle`).
+    loop: str | None = None
+    http: str | None = None
+    transport_p50_ms: float | None = None
     # The commonest exceptions in the server's log during the cell, [line, count]
     server_errors: list[list[Any]] = field(default_factory=list)
     # PostgreSQL cells: the app's connections (pg_stat_activity, every ~250 ms) in the

@@ -55,6 +55,11 @@ class ServerSpec:
     requires: tuple[str, ...] = ()
     ready_timeout_s: float = 30.0  # from start until it answers, else the cell fails
     model: str = ""  # one of MODELS; the reader fills it in (default_model)
+    # The stack an ASGI server runs on, as its args choose it: its event loop (uvloop,
+    # asyncio, ...) and HTTP parser (httptools, h11, ...). The loop is also observed in
+    # the running server (run/transport.py); the parser can only be declared.
+    loop: str | None = None
+    http: str | None = None
 
     @property
     def packages(self) -> tuple[str, ...]:
@@ -91,6 +96,8 @@ class ServerSpec:
             "connections": self.connections,
             "concurrency": self.concurrency,
             "model": self.model,
+            "loop": self.loop,
+            "http": self.http,
             "args": list(self.args),
             "available": self.available,
             "optional": self.optional,

@@ -113,6 +113,8 @@ def _read_servers(top: Table, file: Path) -> dict[str, ServerSpec]:
             requires=t.str_list("requires", ()),
             ready_timeout_s=float(t.number("ready_timeout_s", 30.0, lo=0.1, hi=3600)),
             model=t.str("model", default_model(interface, threads), choices=MODELS),
+            loop=t.str("loop", None),
+            http=t.str("http", None),
         )
         t.done()
         for arg in args:

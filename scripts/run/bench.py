@@ -24,9 +24,10 @@ from ..cells import CellKey
 from ..config import Matrix, Pinning
 from ..errors import CellError, CellFailed, Interrupted, NotReady, PortInUse, ServiceError
 from ..observe import Observer, Observers
+from ..paths import LOOPBACK
 from ..plan import Cell, Plan
 from ..search import concurrency
-from . import collect, loadgen, pgstat, recover, services, supervise
+from . import collect, loadgen, pgstat, recover, services, supervise, transport
 from .database import Database
 from .sampler import Sampler
 from .signals import Signals, ignore_interrupts, interrupts
@@ -79,6 +80,7 @@ class Bench:
         self.upstream_url = ""
         # (R0, S) per configuration at 1 user, measured once per run
         self.unloaded: dict[CellKey, tuple[float | None, float | None]] = {}
+        self.transport: dict[str, transport.Transport] = {}  # per server, once per run
         self._stopping: list[threading.Thread] = []  # servers of cells already measured
 
     # --- the run ---------------------------------------------------------------------------
@@ -214,6 +216,7 @@ class Bench:
             record.ready_s = round(ready_s, 3)
             self._stopped()  # the last cell's server is gone before any load starts
             self.progress.cell_phase(cell, "server-ready")
+            self._check_transport(cell, port)
             if cell.rate is None and cell.users > 1 and cell.key_one not in self.unloaded:
                 self.unloaded[cell.key_one] = self._probe(cell, server, base_url, cell_dir)
             go.touch()
@@ -234,6 +237,7 @@ class Bench:
             measurement = loadgen.read_measurement(cell_dir)
             collect.fill(record, measurement, cell_dir, self.matrix.rules, sampler,
                          self.options.processes)
+            collect.stack(record, cell.server, self.transport[cell.server.name])
             if counting:
                 for key, value in connections.summary(measurement.window).items():
                     setattr(record, key, value)
@@ -255,6 +259,24 @@ class Bench:
                     proc.stop(STOP_GRACE_S)
             (cell_dir / "go").unlink(missing_ok=True)  # a signal, not part of the record
         return record
+
+    def _check_transport(self, cell: Cell, port: int) -> None:
+        """The server's first fresh instance in this run: its keep-alive path and loop."""
+        name = cell.server.name
+        if name in self.transport:
+            return
+        seen = transport.check(LOOPBACK, port, cell.server.interface == "asgi")
+        self.transport[name] = seen
+        if seen.error:
+            self.progress.note(f"{name}: transport check failed: {seen.error}")
+        elif seen.nagle:
+            self.progress.note(f"{name}: sequential keep-alive p50 {seen.p50_ms:g} ms (over"
+                               f" {transport.NAGLE_P50_MS:g} ms, the delayed-ACK stall of a"
+                               " socket without TCP_NODELAY): its cells are flagged nagle",
+                               style="yellow")
+        elif cell.server.loop and seen.loop and cell.server.loop not in seen.loop:
+            self.progress.note(f"{name}: declared loop {cell.server.loop} but it runs"
+                               f" {seen.loop}", style="yellow")
 
     def _stop_later(self, server: supervise.Process) -> None:
         """Stop a measured cell's server in the background (its graceful stop takes

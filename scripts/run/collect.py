@@ -18,6 +18,7 @@ from ..search import held_schedule
 from . import serverlog
 from .loadgen import Measurement
 from .sampler import Sampler
+from .transport import Transport
 
 
 def new_record(key: CellKey, server: ServerSpec, trial: int,
@@ -54,6 +55,16 @@ def fill(record: CellRecord, m: Measurement, cell_dir: Path, rules: Rules,
     found = serverlog.exceptions(cell_dir / "server.log", top=None)
     record.server_errors = [[line, n] for line, n in found[:serverlog.TOP]]
     record.db_connection_errors = serverlog.connection_errors(found)
+
+
+def stack(record: CellRecord, server: ServerSpec, seen: Transport) -> None:
+    """The server's stack and its transport check into the record; `nagle` when the
+    check saw the delayed-ACK stall."""
+    record.loop = seen.loop or server.loop
+    record.http = server.http
+    record.transport_p50_ms = seen.p50_ms
+    if seen.nagle:
+        record.warnings.append("nagle")
 
 
 def _open(record: CellRecord, m: Measurement, rules: Rules) -> None:

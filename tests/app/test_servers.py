@@ -90,6 +90,15 @@ def test_gunicorns_other_workers_serve_every_path(tmp_path, database, upstream):
 
 
 @pytest.mark.parametrize("kind", ["httpx", "aiohttp"])
+def test_the_other_asgi_servers_serve_every_path(tmp_path, database, upstream, kind):
+    """granian (asginl), hypercorn, daphne and uvicorn's pure-Python stack, as the
+    matrix runs them: every path answers, and no log shows a traceback."""
+    servers, ports = argvs(("granian", "hypercorn", "daphne", "uvicorn-h11"))
+    env = {**database, "LOADLAB_UPSTREAM_URL": upstream, "LOADLAB_CLIENT": kind}
+    serve_every_path(servers, ports, env, tmp_path)
+
+
+@pytest.mark.parametrize("kind", ["httpx", "aiohttp"])
 def test_gevent_serves_every_path_but_the_async_orm(tmp_path, database, upstream, kind):
     """gunicorn's gevent worker, one request at a time: every sync view, and every async
     view that does not reach the ORM (their loops are on greenlets; one at a time they

@@ -93,6 +93,18 @@ args = ["app.nope:application", "--bind", "{host}:{port}", "--workers", "{worker
 """
 
 
+# An optional server whose package no interpreter has: "not installed" on every machine
+# (granian, hypercorn and daphne are dependencies now, so they cannot play that part).
+NOT_INSTALLED = """
+[servers.absent]
+interface = "asgi"
+module = "loadlab_absent_server"
+optional = true
+workers = 1
+args = ["app.asgi:application", "--port", "{port}"]
+"""
+
+
 def only_run(results: Path) -> Path:
     runs = [p for p in results.iterdir() if p.is_dir()]
     assert len(runs) == 1, f"expected one run folder, found {[p.name for p in runs]}"

@@ -11,10 +11,18 @@ from scripts.config import ConfigError, load_matrix
 from scripts.paths import ROOT
 from scripts.plan import Choices, build_plan
 
+from .conftest import NOT_INSTALLED, matrix_with
+
 
 @pytest.fixture(scope="module")
 def matrix():
     return load_matrix()
+
+
+@pytest.fixture
+def with_absent(tmp_path):
+    """The real matrix and an optional server that is installed nowhere."""
+    return load_matrix(matrix_with(tmp_path, append=NOT_INSTALLED))
 
 
 def test_smoke_plan_covers_servers_scenarios_and_flavors(matrix):
@@ -75,21 +83,18 @@ def test_choices_override_the_profile(matrix):
     (Choices(clients=("curl",)), "unknown client 'curl'"),
     (Choices(profile="huge"), "unknown profile 'huge'"),
     (Choices(scenarios=("hello",), flavors=("async-sequential",)), "unknown flavor"),
-    (Choices(servers=("daphne",)), "not installed"),
+    (Choices(servers=("absent",)), "not installed"),
     (Choices(middleware=("startproject",)), "unknown middleware stack 'startproject'"),
 ])
-def test_bad_choices_are_config_errors(matrix, choices, words):
-    if choices.servers == ("daphne",) and matrix.servers["daphne"].available:
-        pytest.skip("daphne is installed here")
+def test_bad_choices_are_config_errors(with_absent, choices, words):
     with pytest.raises(ConfigError, match=words):
-        build_plan(matrix, choices)
+        build_plan(with_absent, choices)
 
 
-def test_optional_servers_not_installed_are_skipped_with_a_reason(matrix):
-    missing = [s for s in matrix.servers.values() if s.optional and not s.available]
-    if not missing:
-        pytest.skip("every optional server is installed here")
-    plan = build_plan(matrix, Choices(profile="full", scenarios=("hello",)))
+def test_optional_servers_not_installed_are_skipped_with_a_reason(with_absent):
+    missing = [s for s in with_absent.servers.values() if s.optional and not s.available]
+    assert [s.name for s in missing] == ["absent"]
+    plan = build_plan(with_absent, Choices(profile="full", scenarios=("hello",)))
     names = {c.server.name for c in plan.cells}
     for spec in missing:
         assert spec.name not in names

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import ROOT, loadlab
+from ..conftest import NOT_INSTALLED, ROOT, loadlab, matrix_with
 
 MATRIX = (ROOT / "matrix.toml").read_text()
 
@@ -41,10 +41,6 @@ ARGS = [
     (("bench", "--trials", "x"), ("--trials", "x")),
     (("bench", "--port", "70000"), ("--port", "70000")),
     (("bench", "--servers", ","), ("--servers",)),
-    (("bench", "--servers", "daphne"), ("daphne", "not installed")),
-    (("bench", "--servers", "uvicorn,hypercorn"), ("hypercorn", "not installed")),
-    (("serve", "--server", "daphne"), ("daphne", "not installed")),
-    (("ui", "--server", "granian"), ("granian", "not installed")),
     (("serve",), ("--server",)),
     (("serve", "--server", "tornado"), ("tornado",)),
     (("serve", "--server", "uvicorn", "--client", "requests"), ("client", "requests")),
@@ -67,6 +63,24 @@ def test_bad_arguments(tmp_path, args, names):
     if args and args[0] in ("bench", "ui"):
         args = (*args, "--results", str(results))
     check_one_line(loadlab(*args, timeout=60), *names)
+    assert not results.exists(), "a run folder was started for a bad command"
+
+
+NOT_THERE = [
+    ("bench", "--servers", "absent"),
+    ("bench", "--servers", "uvicorn,absent"),
+    ("serve", "--server", "absent"),
+    ("ui", "--server", "absent"),
+]
+
+
+@pytest.mark.parametrize("args", NOT_THERE, ids=" ".join)
+def test_a_server_that_is_not_installed_is_named(tmp_path, args):
+    results = tmp_path / "results"
+    matrix = matrix_with(tmp_path, append=NOT_INSTALLED)
+    extra = ("--results", str(results)) if args[0] in ("bench", "ui") else ()
+    check_one_line(loadlab(*args, "--matrix", str(matrix), *extra, timeout=60),
+                   "absent", "not installed")
     assert not results.exists(), "a run folder was started for a bad command"
 
 
