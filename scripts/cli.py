@@ -11,6 +11,7 @@ import argparse
 import json
 import shutil
 import sys
+import tempfile
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -172,6 +173,7 @@ def cmd_bench(matrix: Matrix, args: argparse.Namespace) -> int:
     _check_results_dir(args.results)
     database = _database(matrix, args)
     _check_connections(plan, database)
+    _check_results_dir(args.results, write=True)  # last: bad input writes nothing
     _recover(args.results)
     bench = Bench(matrix, plan, Options(
         results=args.results, label=args.label, command=["loadlab", "bench", *sys.argv[2:]],
@@ -206,6 +208,7 @@ def cmd_capacity(matrix: Matrix, args: argparse.Namespace) -> int:
     _check_results_dir(args.results)
     database = _database(matrix, args)
     _check_connections(plan, database)
+    _check_results_dir(args.results, write=True)  # last: bad input writes nothing
     _recover(args.results)
     run = CapacityRun(matrix, plan, Options(
         results=args.results, label=args.label or "capacity",
@@ -234,9 +237,19 @@ def _check_connections(plan: Plan, database: Database) -> None:
                          " pool, which is PostgreSQL's: add --db postgres")
 
 
-def _check_results_dir(path: Path) -> None:
+def _check_results_dir(path: Path, write: bool = False) -> None:
+    """--results is a folder; for a command that writes runs, one it can write in
+    (tried, not inferred from mode bits: root passes every os.access check)."""
     if path.exists() and not path.is_dir():
         raise UsageError(f"loadlab: {path}: --results must be a folder, not a file")
+    if not write:
+        return
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryDirectory(dir=path, prefix=".loadlab-check-").cleanup()
+    except OSError as exc:
+        raise UsageError(f"loadlab: {path}: cannot write runs there"
+                         f" ({exc.strerror or exc}); choose another --results") from None
 
 
 def cmd_serve(matrix: Matrix, args: argparse.Namespace) -> int:
@@ -260,6 +273,7 @@ def cmd_ui(matrix: Matrix, args: argparse.Namespace) -> int:
     _check_results_dir(args.results)
     spec, client = _installed(matrix, args.server), _client(matrix, args.client)
     database = _database(matrix, args)
+    _check_results_dir(args.results, write=True)  # last: bad input writes nothing
     _recover(args.results)
     status = ui(matrix, spec, scenario, client, args.port, args.web_port, args.results,
                 args.label, RunOutputs(), database)

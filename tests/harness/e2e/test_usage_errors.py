@@ -66,6 +66,20 @@ def test_bad_arguments(tmp_path, args, names):
     assert not results.exists(), "a run folder was started for a bad command"
 
 
+@pytest.mark.parametrize("command", ["bench", "capacity", "ui"])
+def test_results_where_nothing_can_be_written_is_one_line(tmp_path, command):
+    """A --results below a regular file cannot be created (ENOTDIR, even for root, whom
+    mode bits never stop): one line naming it, exit 2, and nothing started."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    args = {"bench": ("bench", "--profile", "smoke"), "capacity": ("capacity",),
+            "ui": ("ui", "--server", "uvicorn")}[command]
+    line = check_one_line(loadlab(*args, "--results", str(blocker / "results"), timeout=60),
+                          str(blocker / "results"), "cannot write")
+    assert "--results" in line
+    assert blocker.read_text() == "not a folder"
+
+
 NOT_THERE = [
     ("bench", "--servers", "absent"),
     ("bench", "--servers", "uvicorn,absent"),
