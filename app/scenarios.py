@@ -232,6 +232,16 @@ def sync_counterpart(flavor: str, flavors: Collection[str]) -> str | None:
 
 SCENARIOS_BY_NAME: dict[str, Scenario] = {s.name: s for s in SCENARIOS}
 
+# The order a reader meets the stories in the literature (the weather round trip first,
+# hello last): every table and report lists scenarios so, not alphabetically.
+STORY_ORDER = ("weather", "home", "catalog", "queries", "held", "mixed", "sleep", "cpu",
+               "hello")
+
+
+def story_rank(name: str) -> int:
+    """Where a scenario comes in STORY_ORDER; an unknown name goes last."""
+    return STORY_ORDER.index(name) if name in STORY_ORDER else len(STORY_ORDER)
+
 
 def get(name: str) -> Scenario:
     """The scenario called `name`; KeyError names the known ones."""

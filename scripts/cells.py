@@ -12,6 +12,7 @@ from dataclasses import astuple, dataclass, replace
 from typing import Any
 
 from app.middleware import BASELINE as BASELINE_STACK  # the stack a key leaves unsaid
+from app.scenarios import story_rank
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ class CellKey:
     def sort_key(self, scenario_first: bool = False) -> tuple:
         """A total order (None and numbers made comparable); scenario first if asked."""
         parts = self.as_list()
-        if scenario_first:
-            parts = [parts[1], parts[0], *parts[2:]]
+        if scenario_first:  # stories in the literature's order (app.scenarios.STORY_ORDER)
+            parts = [f"{story_rank(parts[1]):03d}{parts[1]}", parts[0], *parts[2:]]
         return tuple("" if p is None else f"{p:016.3f}" if isinstance(p, int | float) else p
                      for p in parts)

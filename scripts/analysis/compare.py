@@ -11,52 +11,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from app.scenarios import sync_counterpart
+from app.scenarios import story_rank, sync_counterpart
 
 from ..archive.folder import Run
 from ..archive.records import CellRecord
 from ..cells import CellKey
 from ..errors import CompareError
 from . import capacity, stats
-from .fold import METRICS, Folded, fold, metric_value, ok
+from .answer import Answer, answers
+from .fold import METRICS, Folded, fold
+from .rows import Row, make_row
 
-LOWER_IS_BETTER = {"rps": False, "p50": True, "p95": True, "p99": True}
 GATE_METRICS = ("rps", "p95", "p99")
 
 # Manifest entries whose difference can explain a difference in numbers.
 SETTINGS = ("versions", "host", "profile", "upstream", "pinning", "git.commit", "git.dirty")
-
-
-@dataclass
-class Row:
-    """B against A for one cell key (or one pair of cells inside a run)."""
-
-    label: str
-    key: CellKey
-    a: Folded
-    b: Folded
-    verdicts: dict[str, stats.Verdict]
-    note: str = ""
-
-    def delta(self, metric: str) -> float | None:
-        v = self.verdicts.get(metric)
-        return v.delta_pct if v else None
-
-    def worse(self, metric: str) -> bool:
-        """Significantly worse in B (lower rps, higher latency)."""
-        v = self.verdicts.get(metric)
-        if v is None or not v.significant or v.ratio is None:
-            return False
-        return v.ratio > 1 if LOWER_IS_BETTER[metric] else v.ratio < 1
-
-    def better(self, metric: str) -> bool:
-        v = self.verdicts.get(metric)
-        return bool(v and v.significant and not self.worse(metric))
-
-    @property
-    def flags(self) -> list[str]:
-        """Both sides' flags, each saying which side it belongs to."""
-        return [f"A:{f}" for f in self.a.flags] + [f"B:{f}" for f in self.b.flags]
 
 
 @dataclass
@@ -117,8 +86,9 @@ class Within:
     method: str
     scenarios: list[ScenarioWithin]
     flags: list[str]  # "<cell label>: <flag>" for every flagged or failed cell
-    min_effect: float = stats.DEFAULT_MIN_EFFECT
+    min_effect: stats.Floor = field(default_factory=stats.Floor)
     notes: list[str] = field(default_factory=list)
+    answers: list[Answer] = field(default_factory=list)  # the answer first, per scenario
 
 
 @dataclass
@@ -140,61 +110,9 @@ class Between:
     only_a: list[str]
     only_b: list[str]
     settings: list[SettingDiff]
-    min_effect: float = stats.DEFAULT_MIN_EFFECT
+    min_effect: stats.Floor = field(default_factory=stats.Floor)
     notes: list[str] = field(default_factory=list)
     capacity: list[capacity.CapacityDelta] = field(default_factory=list)  # capacity runs
-
-
-# -- one row ----------------------------------------------------------------------
-
-
-def _per_second(cells: Sequence[CellRecord], metric: str) -> list[list[float]]:
-    """Per-second samples per trial, each metric its own: no percentile stands in for
-    another (a run recorded before they were kept has p95's seconds only, and its
-    other percentiles then have too few samples to call)."""
-    return [c.per_second(metric) for c in cells]
-
-
-def verdict(
-    cells_a: Sequence[CellRecord],
-    cells_b: Sequence[CellRecord],
-    metric: str,
-    a: Folded,
-    b: Folded,
-    min_effect: float,
-) -> stats.Verdict:
-    ok_a, ok_b = ok(cells_a), ok(cells_b)
-    sa, sb = stats.pick_samples(
-        _per_second(ok_a, metric),
-        _per_second(ok_b, metric),
-        [metric_value(c, metric) for c in ok_a],
-        [metric_value(c, metric) for c in ok_b],
-    )
-    v = stats.compare_samples(
-        sa, sb, value_a=a.values[metric], value_b=b.values[metric], min_effect=min_effect
-    )
-    if not v.significant and (a.failed or b.failed):
-        return _with_reason(v, "a side failed")
-    return v
-
-
-def _with_reason(v: stats.Verdict, reason: str) -> stats.Verdict:
-    return stats.Verdict(
-        v.ratio, v.delta_pct, v.p_value, False, v.test, v.level, v.n_a, v.n_b, reason
-    )
-
-
-def make_row(
-    label: str,
-    key: CellKey,
-    cells_a: Sequence[CellRecord],
-    cells_b: Sequence[CellRecord],
-    min_effect: float,
-    note: str = "",
-) -> Row:
-    a, b = fold(cells_a), fold(cells_b)
-    verdicts = {m: verdict(cells_a, cells_b, m, a, b, min_effect) for m in METRICS}
-    return Row(label, key, a, b, verdicts, note)
 
 
 def _sort_key(key: CellKey) -> tuple:
@@ -218,10 +136,11 @@ def _cell_flags(run: Run) -> list[str]:
 # -- inside one run --------------------------------------------------------------
 
 
-def within(run: Run, min_effect: float = stats.DEFAULT_MIN_EFFECT) -> Within:
+def within(run: Run, min_effect: stats.Floor | float = stats.DEFAULT_MIN_EFFECT) -> Within:
     """Per scenario: sync vs each async flavor on each server; servers per flavor."""
+    min_effect = stats.as_floor(min_effect)
     groups = run.by_key()
-    scenarios = sorted({k.scenario for k in groups})
+    scenarios = sorted({k.scenario for k in groups}, key=lambda s: (story_rank(s), s))
     out = []
     for scenario in scenarios:
         keys = sorted((k for k in groups if k.scenario == scenario), key=_sort_key)
@@ -233,7 +152,7 @@ def within(run: Run, min_effect: float = stats.DEFAULT_MIN_EFFECT) -> Within:
     rows = [p.row for sc in out for p in sc.sync_async] + [
         r for sc in out for race in sc.servers for r in race.rows]
     return Within(run.name, stats.describe_method(min_effect), out, _cell_flags(run),
-                  min_effect, _notes(rows))
+                  min_effect, _notes(rows), answers(run.cells, min_effect))
 
 
 SINGLE_TRIAL_NOTE = (
@@ -251,7 +170,7 @@ def _notes(rows: Sequence[Row]) -> list[str]:
 
 
 def _sync_async(keys: list[CellKey], groups: dict[CellKey, list[CellRecord]],
-                min_effect: float) -> list[SyncAsync]:
+                min_effect: stats.Floor) -> list[SyncAsync]:
     out = []
     for key in keys:
         twin = sync_counterpart(key.flavor, {k.flavor for k in keys
@@ -275,7 +194,7 @@ def _sync_async(keys: list[CellKey], groups: dict[CellKey, list[CellRecord]],
 
 
 def _server_races(keys: list[CellKey], groups: dict[CellKey, list[CellRecord]],
-                  min_effect: float) -> list[ServerRace]:
+                  min_effect: stats.Floor) -> list[ServerRace]:
     by_flavor: dict[CellKey, list[CellKey]] = {}
     for key in keys:
         by_flavor.setdefault(replace(key, server=""), []).append(key)
@@ -303,8 +222,10 @@ def _server_races(keys: list[CellKey], groups: dict[CellKey, list[CellRecord]],
 # -- two runs --------------------------------------------------------------------
 
 
-def between(run_a: Run, run_b: Run, min_effect: float = stats.DEFAULT_MIN_EFFECT) -> Between:
+def between(run_a: Run, run_b: Run,
+            min_effect: stats.Floor | float = stats.DEFAULT_MIN_EFFECT) -> Between:
     """B against A on every shared cell key; raises CompareError if none is shared."""
+    min_effect = stats.as_floor(min_effect)
     ga, gb = run_a.by_key(), run_b.by_key()
     shared = sorted(set(ga) & set(gb), key=_scenario_first)
     if not shared:

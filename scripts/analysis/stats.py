@@ -68,13 +68,46 @@ class Samples:
     trials: int
 
 
-def describe_method(min_effect: float = DEFAULT_MIN_EFFECT, alpha: float = ALPHA) -> str:
-    """One line for every output: which test and which threshold made the calls."""
+ASSUMED = "the default, assumed: not measured on this machine (loadlab calibrate measures it)"
+
+
+@dataclass(frozen=True)
+class Floor:
+    """The noise floor: the smallest difference compare calls, per metric, and where
+    it came from (assumed, given, or measured by `loadlab calibrate`)."""
+
+    default: float = DEFAULT_MIN_EFFECT
+    metrics: tuple[tuple[str, float], ...] = ()  # (metric, floor) measured per metric
+    source: str = ASSUMED
+
+    def of(self, metric: str) -> float:
+        return dict(self.metrics).get(metric, self.default)
+
+    @property
+    def short(self) -> str:
+        """`15%`, or `rps 6%, p50 4%, p95 9%, p99 21%`."""
+        if not self.metrics:
+            return f"{self.default * 100:g}%"
+        return ", ".join(f"{m} {v * 100:.0f}%" for m, v in self.metrics)
+
+    def describe(self) -> str:
+        return f"noise floor {self.short}: {self.source}"
+
+
+def as_floor(value: Floor | float) -> Floor:
+    """A plain number is a floor for every metric, given by the caller."""
+    return value if isinstance(value, Floor) else Floor(float(value), source="given")
+
+
+def describe_method(min_effect: Floor | float = DEFAULT_MIN_EFFECT, alpha: float = ALPHA) -> str:
+    """One line for every output: which test and which threshold made the calls, and
+    where the threshold came from."""
+    floor = as_floor(min_effect)
     return (
         f"{MWU} (two-sided, alpha={alpha:g}) on per-second samples pooled over trials; "
         f"{WELCH} on trial means when both sides have >= {MIN_TRIALS} trials; "
-        f"a difference is called only if also >= {min_effect * 100:g}%. "
-        f"'~' = not significant."
+        f"a difference is called only if also >= its metric's noise floor "
+        f"({floor.short}; {floor.source}). '~' = not significant."
     )
 
 
@@ -190,6 +223,14 @@ def _p_value(a: Sequence[float], b: Sequence[float], test: str) -> float:
 
 def _constant(values: Sequence[float]) -> bool:
     return all(v == values[0] for v in values)
+
+
+def quantile(ordered: Sequence[float], q: float) -> float:
+    """The q-quantile of sorted values, interpolating between the closest ranks."""
+    pos = q * (len(ordered) - 1)
+    lo = int(pos)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
 
 
 def geometric_mean(ratios: Sequence[float | None]) -> float | None:

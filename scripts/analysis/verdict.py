@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.scenarios import sync_counterpart
+from app.scenarios import story_rank, sync_counterpart
 
 from ..archive.records import CellRecord
 from ..cells import CellKey
@@ -78,4 +78,5 @@ def rows(records: list[CellRecord]) -> list[Row]:
     order: dict[tuple[str, str], int] = {}
     for r in records:
         order.setdefault((r.scenario, r.server), len(order))
-    return sorted(folded.values(), key=lambda r: order[(r.scenario, r.server)])
+    return sorted(folded.values(),  # stories in the literature's order, then as run
+                  key=lambda r: (story_rank(r.scenario), order[(r.scenario, r.server)]))

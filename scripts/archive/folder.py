@@ -38,7 +38,9 @@ class Run:
 
     @property
     def name(self) -> str:
-        return self.path.name
+        """The run's name: a folder being sealed is still `.partial-<name>`, and what is
+        written then (report.html's title) must carry the name it is renamed to."""
+        return self.path.name.removeprefix(PARTIAL_PREFIX)
 
     @property
     def status(self) -> str:

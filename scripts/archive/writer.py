@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from . import environment
+from .assets import share_locust_bundle
 from .folder import PARTIAL_PREFIX, run_name, write_json, write_summary
 from .records import SCHEMA_VERSION, CellRecord
 
@@ -55,6 +56,8 @@ class Archive:
 
     def add(self, record: CellRecord) -> None:
         self.records.append(record)
+        if record.path:  # one copy of Locust's page bundle per run, not one per cell
+            share_locust_bundle(self.tmp / record.path / "locust_report.html", self.tmp)
         write_summary(self.tmp, self.records, self.capacity)
 
     def add_capacity(self, result: dict[str, Any]) -> None:

@@ -2,7 +2,29 @@
 
 from __future__ import annotations
 
-from ..analysis.stats import Verdict
+import io
+import sys
+from typing import Any
+
+from ..analysis.stats import Floor, Verdict
+
+MIN_WIDTH = 80
+
+
+def fitted_width(renderable: Any) -> int:
+    """The width at which rich shows `renderable` whole (at least 80 columns): no
+    number or name is cut to "1,41…" or "weath…" to fit an assumed terminal."""
+    from rich.console import Console  # deferred like every rich import here
+
+    probe = Console(width=100_000, file=io.StringIO())
+    return max(MIN_WIDTH, probe.measure(renderable).maximum)
+
+
+def width_for(renderable: Any, tty: bool | None = None) -> int | None:
+    """A terminal keeps its own width (None: rich asks it); anything else (a pipe, a
+    file, a CI log) gets the width that fits."""
+    tty = sys.stdout.isatty() if tty is None else tty
+    return None if tty else fitted_width(renderable)
 
 
 def num(value: float | None, unit: str = "") -> str:
@@ -33,11 +55,12 @@ def geo_delta(value: float | None) -> str:
     return "-" if value is None else f"{(value - 1) * 100:+.1f}%"
 
 
-def legend(min_effect: float, within: bool = False) -> str:
+def legend(floor: Floor, within: bool = False) -> str:
     what = "async against sync, server against the best" if within else "B against A"
     return (
-        f"Deltas are {what}. '~' = within the noise (not significant, or under "
-        f"{min_effect * 100:g}%). '!' = flagged cell: read its flags before trusting it."
+        f"Deltas are {what}. '~' = within the noise (not significant, or under the"
+        f" noise floor: {floor.short}). '!' = flagged cell: read its flags before"
+        f" trusting it. The {floor.describe()}."
     )
 
 

@@ -10,18 +10,14 @@ from __future__ import annotations
 import html as _html
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from statistics import pstdev
 from typing import Any
 
 from ..analysis.compare import Between, Row, Within, between, within
-from ..analysis.fold import fold, median
+from ..archive.assets import plotly_script
 from ..archive.folder import Run
-from ..archive.records import PERCENTILES, CellRecord
-from ..cells import CellKey
-from . import capacity, md, usl
+from . import answer, capacity, charts, md, usl
 from .common import legend
 
-LATENCY_KEYS = (*PERCENTILES, "max")
 GREEN, RED, GREY = "#2a9d55", "#d1495b", "#9aa5b1"
 
 CSS = """
@@ -38,15 +34,18 @@ td:first-child,th:first-child{text-align:left}
 
 
 class _Figures:
-    """Turns figures into HTML, inlining plotly.js the first time only."""
+    """Turns figures into HTML, with plotly.js the first time only: inlined, or from
+    `plotly_src` (a path relative to the page: the run folder's one shared copy)."""
 
-    def __init__(self) -> None:
+    def __init__(self, plotly_src: str | None = None) -> None:
         self.count = 0
+        self.plotly_src = plotly_src
 
     def html(self, fig: Any) -> str:
         fig.update_layout(template="plotly_white", margin={"l": 60, "r": 20, "t": 50, "b": 60},
                           height=380, legend={"orientation": "h", "y": -0.2})
-        out = fig.to_html(full_html=False, include_plotlyjs=self.count == 0,
+        first: bool | str = self.plotly_src or True
+        out = fig.to_html(full_html=False, include_plotlyjs=first if self.count == 0 else False,
                           include_mathjax=False,
                           config={"displaylogo": False, "responsive": True})
         self.count += 1
@@ -102,6 +101,15 @@ def _flags(flags: Sequence[str]) -> str:
     return f"<p><b>Flagged cells</b> (read before trusting their numbers):</p><ul>{items}</ul>"
 
 
+def _answer(c: Within) -> str:
+    """The answer before the facts and the charts: a line per scenario."""
+    block = answer.lines(c.answers)
+    if not block:
+        return ""
+    items = "".join(f"<li>{_e(x.strip())}</li>" for x in block[1:])
+    return f'<h2>Answer</h2><p class="method">{_e(block[0])}</p><ul class="answer">{items}</ul>'
+
+
 def _md_table(lines: list[str]) -> str:
     """Reuse the markdown renderer's tables, so html and md never disagree."""
     out, in_table = [], False
@@ -142,89 +150,6 @@ def _cell(text: str) -> str:
 # -- charts for one run ----------------------------------------------------------
 
 
-Groups = dict[CellKey, list[CellRecord]]
-
-
-def _groups(run: Run) -> dict[str, Groups]:
-    out: dict[str, Groups] = {}
-    for key, cells in run.by_key().items():
-        out.setdefault(key.scenario, {})[key] = cells
-    return {s: out[s] for s in sorted(out)}
-
-
-def _bars(go: Any, scenario: str, groups: Groups, metric: str) -> Any:
-    """Grouped bars: servers along x, one bar per flavor/client; '!' marks flags."""
-    variants = sorted({k.variant for k in groups})
-    servers = sorted({k.server for k in groups})
-    fig = go.Figure()
-    for variant in variants:
-        ys, texts, hovers, errs = [], [], [], []
-        for server in servers:
-            key = next((k for k in groups if k.server == server and k.variant == variant),
-                       None)
-            s = fold(groups[key]) if key else None
-            ys.append(s.values[metric] if s else None)
-            texts.append("!" if s and s.flags else "")
-            hovers.append(", ".join(s.flags) if s and s.flags else "no flags")
-            errs.append(_spread(groups[key], metric) if key else None)
-        fig.add_bar(name=variant, x=servers, y=ys, text=texts, textposition="outside",
-                    customdata=hovers, error_y={"type": "data", "array": errs},
-                    hovertemplate="%{x}<br>%{y:.1f}<br>%{customdata}<extra>" + variant
-                    + "</extra>")
-    title = "throughput (requests/s)" if metric == "rps" else "p95 latency (ms)"
-    fig.update_layout(title=f"{scenario}: {title}", barmode="group",
-                      yaxis_title="rps" if metric == "rps" else "ms")
-    return fig
-
-
-def _spread(cells: Sequence[CellRecord], metric: str) -> float | None:
-    """Error bar: spread of trials when there are several, else of the seconds."""
-    ok = [c for c in cells if c.status == "ok"]
-    if len(ok) >= 2:
-        vals = [c.rps if metric == "rps" else c.latency_ms.get(metric) for c in ok]
-        clean = [float(v) for v in vals if isinstance(v, int | float)]
-        return pstdev(clean) if len(clean) >= 2 else None
-    seconds = [v for c in ok for v in c.per_second(metric)]
-    return pstdev(seconds) if len(seconds) >= 2 else None
-
-
-def _percentiles(go: Any, scenario: str, groups: Groups) -> Any:
-    """Latency percentiles from the summary (the harness's exact histogram)."""
-    fig = go.Figure()
-    for key in sorted(groups, key=CellKey.sort_key):
-        s = fold(groups[key])
-        points = [(label, s_val) for label in LATENCY_KEYS
-                  if (s_val := _folded_latency(groups[key], label)) is not None]
-        if not points or s.failed:
-            continue
-        fig.add_scatter(x=[p[0] for p in points], y=[p[1] for p in points],
-                        mode="lines+markers", name=key.name())
-    fig.update_layout(title=f"{scenario}: latency percentiles (ms, log scale)",
-                      yaxis_type="log", yaxis_title="ms")
-    return fig
-
-
-def _folded_latency(cells: Sequence[CellRecord], label: str) -> float | None:
-    """A percentile folded over trials like every other number (fold.py's median)."""
-    vals = [c.latency_ms.get(label) for c in cells if c.status == "ok"]
-    return median(float(v) for v in vals if isinstance(v, int | float) and v > 0)
-
-
-def _timeline(go: Any, scenario: str, groups: Groups) -> Any:
-    """Requests/s over the steady-state seconds, one line per cell and trial."""
-    fig = go.Figure()
-    for key in sorted(groups, key=CellKey.sort_key):
-        for cell in groups[key]:
-            if not cell.rps_per_second:
-                continue
-            trial = f" t{cell.trial}" if len(groups[key]) > 1 else ""
-            fig.add_scatter(x=list(range(1, len(cell.rps_per_second) + 1)),
-                            y=cell.rps_per_second, mode="lines", name=key.name() + trial)
-    fig.update_layout(title=f"{scenario}: requests/s over time (steady state)",
-                      xaxis_title="second", yaxis_title="rps")
-    return fig
-
-
 def _run_charts(run: Run, figs: _Figures) -> list[str]:
     import plotly.graph_objects as go
 
@@ -234,13 +159,13 @@ def _run_charts(run: Run, figs: _Figures) -> list[str]:
                 _md_table(capacity.markdown(run.capacity).splitlines())]
         for scenario in dict.fromkeys(c["scenario"] for c in run.capacity):
             out += [figs.html(fig) for fig in capacity.figures(go, scenario, run.capacity)]
-    for scenario, groups in _groups(run).items():
+    for scenario, groups in charts.groups(run).items():
         out.append(f"<h2>{_e(scenario)}</h2>")
-        out.append(figs.html(_bars(go, scenario, groups, "rps")))
-        out.append(figs.html(_bars(go, scenario, groups, "p95")))
-        out.append(figs.html(_percentiles(go, scenario, groups)))
+        out.append(figs.html(charts.bars(go, scenario, groups, "rps")))
+        out.append(figs.html(charts.bars(go, scenario, groups, "p95")))
+        out.append(figs.html(charts.percentiles(go, scenario, groups, run.path)))
         if any(c.rps_per_second for cells in groups.values() for c in cells):
-            out.append(figs.html(_timeline(go, scenario, groups)))
+            out.append(figs.html(charts.timeline(go, scenario, groups)))
         sweep = usl.figure(go, scenario, run.cells)
         if sweep is not None:
             out.append(figs.html(sweep))
@@ -250,12 +175,15 @@ def _run_charts(run: Run, figs: _Figures) -> list[str]:
 # -- pages -----------------------------------------------------------------------
 
 
-def render_html_run(run: Run, comparison: Within | None = None) -> str:
-    """The page for one run: facts, flags, charts per scenario, the within-run tables."""
+def render_html_run(run: Run, comparison: Within | None = None,
+                    plotly_src: str | None = None) -> str:
+    """The page for one run: the answer, facts, flags, charts per scenario, the
+    within-run tables. plotly.js inline, or from `plotly_src` (relative to the page)."""
     comparison = comparison or within(run)
-    figs = _Figures()
+    figs = _Figures(plotly_src)
     body = [
         f"<h1>loadlab run {_e(run.name)}</h1>",
+        _answer(comparison),
         _facts(run),
         _flags(comparison.flags),
         *_run_charts(run, figs),
@@ -275,7 +203,7 @@ def _delta_chart(go: Any, c: Between, metric: str) -> Any:
     fig.add_bar(x=[r.delta(metric) for r in rows], y=labels, orientation="h",
                 marker_color=colors, customdata=hover, name=metric,
                 hovertemplate="%{y}<br>%{x:+.1f}%<br>%{customdata}<extra></extra>")
-    floor = c.min_effect * 100
+    floor = round(c.min_effect.of(metric) * 100, 1)
     fig.add_vrect(x0=-floor, x1=floor, fillcolor=GREY, opacity=0.15, line_width=0,
                   annotation_text=f"noise floor ±{floor:g}%", annotation_position="top left")
     better = "higher" if metric == "rps" else "lower"
@@ -329,7 +257,10 @@ def render_html_compare(run_a: Run, run_b: Run, comparison: Between | None = Non
 
 
 def write_report(run: Run, path: str | Path | None = None) -> Path:
-    """Write the run's report.html (bench calls this when a run ends); returns the path."""
+    """Write the run's report.html (bench calls this when a run ends); returns the path.
+    In the run folder it loads the folder's one copy of plotly.js; anywhere else it
+    carries its own."""
     target = Path(path) if path is not None else run.path / "report.html"
-    target.write_text(render_html_run(run))
+    shared = plotly_script(run.path) if target.parent == run.path else None
+    target.write_text(render_html_run(run, plotly_src=shared))
     return target

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..analysis.compare import Between, Within
+from . import answer
 from .common import delta, geo_delta, legend, num
 
 
@@ -30,8 +31,17 @@ def _bang(flags: list[str]) -> str:
 
 
 def render_md(comparison: Within | Between) -> str:
-    lines = _between(comparison) if isinstance(comparison, Between) else _within(comparison)
+    if isinstance(comparison, Between):
+        lines = _between(comparison)
+    else:
+        lines = [*answer_md(comparison), *_within(comparison)]
     return "\n".join(lines) + "\n"
+
+
+def answer_md(c: Within) -> list[str]:
+    """The answer block first: a bold title, a bullet per scenario."""
+    block = answer.lines(c.answers)
+    return [f"**{block[0]}**", "", *[f"- {x.strip()}" for x in block[1:]], ""] if block else []
 
 
 def _between(c: Between) -> list[str]:

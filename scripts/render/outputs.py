@@ -7,6 +7,8 @@ import sys
 import traceback
 from pathlib import Path
 
+from rich.console import Console
+
 from ..analysis.compare import Between, Within
 from ..archive.folder import Run, load_run
 from ..archive.records import CellRecord
@@ -47,8 +49,9 @@ def emit_comparison(comparison: Within | Between, a: Run, b: Run | None, fmt: st
     if fmt == "html":
         if b is None:
             assert isinstance(comparison, Within)
-            page = html.render_html_run(a, comparison)
             target = Path(output) if output else a.path / "report.html"
+            shared = html.plotly_script(a.path) if target.parent == a.path else None
+            page = html.render_html_run(a, comparison, plotly_src=shared)
         else:
             assert isinstance(comparison, Between)
             page = html.render_html_compare(a, b, comparison)
@@ -61,8 +64,9 @@ def emit_comparison(comparison: Within | Between, a: Run, b: Run | None, fmt: st
     elif fmt == "md":
         text = md.render_md(comparison)
     else:
-        text = table.render_table(comparison, width=None if output is None else 80,
-                                  color=output is None and sys.stdout.isatty())
+        terminal = output is None and sys.stdout.isatty()
+        text = table.render_table(comparison, width=Console().width if terminal else None,
+                                  color=terminal)
     if output:
         Path(output).write_text(text)
         print(f"loadlab compare: wrote {output}", file=sys.stderr)

@@ -14,7 +14,7 @@ from ..archive.records import CellRecord
 from ..observe import Observer
 from ..plan import Cell
 from .common import fmt_ms
-from .verdict import print_verdict
+from .verdict import print_answer, print_verdict
 
 
 def fmt_duration(seconds: float) -> str:
@@ -65,6 +65,7 @@ class Progress(Observer):
 
     def run_done(self, path: Path, records: list[CellRecord], status: str) -> None:
         if self.verdict:
+            print_answer(records)
             print_verdict(records)
             if any(r.rate is None for r in records):
                 Console(highlight=False).print(

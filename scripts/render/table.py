@@ -11,18 +11,19 @@ from rich.text import Text
 
 from ..analysis.compare import Between, Row, ScenarioWithin, Within
 from ..cells import CellKey
-from .common import delta, geo_delta, legend, num
+from . import answer
+from .common import delta, fitted_width, geo_delta, legend, num
 
 
-def render_table(comparison: Within | Between, width: int | None = 80,
+def render_table(comparison: Within | Between, width: int | None = None,
                  color: bool = False) -> str:
-    """Render to a string; `width=None` uses the terminal's width (at most 100)."""
+    """Render to a string, `width` columns wide; None: as wide as the tables need,
+    so nothing is cut (a pipe, a file, a CI log)."""
+    body = renderable(comparison)
     buf = io.StringIO()
-    console = Console(file=buf, width=width or 80, force_terminal=color,
+    console = Console(file=buf, width=width or fitted_width(body), force_terminal=color,
                       color_system="auto" if color else None, highlight=False)
-    if width is None:
-        console.width = min(Console().width, 100)
-    console.print(renderable(comparison))
+    console.print(body)
     return buf.getvalue()
 
 
@@ -128,7 +129,10 @@ def _notes(c: Between) -> list[RenderableType]:
 
 
 def _within(c: Within) -> RenderableType:
+    block = answer.lines(c.answers)
     parts: list[RenderableType] = [
+        *([Text(block[0], style="bold"), *[Text(x) for x in block[1:]], Text("")]
+          if block else []),
         Text(f"Run {c.run}: sync vs async, and servers against each other", style="bold"),
         Text(c.method, style="dim"),
     ]

@@ -7,20 +7,20 @@ not test significance; `loadlab compare RUN` does, with the per-second samples.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, Group
 from rich.markup import escape
 from rich.table import Table
 
+from ..analysis.answer import answers
 from ..analysis.middleware import stack_sets
 from ..analysis.verdict import Row, rows
 from ..analysis.ways import best_ways, from_rows
 from ..archive.records import CellRecord
-from . import middleware, ways
-from .common import fmt_ms
+from . import answer, middleware, ways
+from .common import fmt_ms, width_for
 
 WAYS_MEASURE = "closed-loop rps; a load-bound row measured latency, not capacity"
 
@@ -38,7 +38,6 @@ def _cells(row: Row) -> list[str]:
     ]
 
 
-PIPE_WIDTH = 200
 HEADERS = ["scenario", "server", "flavor", "rps", "bound", "p95", "fail", "vs sync", "flags"]
 NUMERIC = ("rps", "bound", "p95", "fail", "vs sync")
 VS_SYNC = HEADERS.index("vs sync")
@@ -50,11 +49,32 @@ MIXED_NOTE = ("* one side is load-bound and the other is not: the ratio compares
               " with a capacity. `make capacity` answers which holds more load.")
 
 
+def _connections_table(records: list[CellRecord]) -> Table | None:
+    connections = connection_rows(records)
+    if not connections:
+        return None
+    table = Table(title="PostgreSQL connections (pg_stat_activity, the app's database)",
+                  title_justify="left", show_edge=False, pad_edge=False)
+    for h in DB_HEADERS:
+        table.add_column(h, justify="left" if h == "cell" else "right")
+    for row in connections:
+        table.add_row(*[escape(c) for c in row])
+    return table
+
+
+def print_answer(records: list[CellRecord], console: Console | None = None) -> None:
+    """The answer block, before the verdict table: a line per scenario."""
+    block = answer.lines(answers(records))
+    if not block:
+        return
+    console = console or Console(highlight=False)
+    console.print(f"[bold]{escape(block[0])}[/]", soft_wrap=True)
+    for text in block[1:]:
+        console.print(escape(text), soft_wrap=True)
+    console.print()
+
+
 def print_verdict(records: list[CellRecord], console: Console | None = None) -> None:
-    # Piped to a file, rich would assume 80 columns and cut cells ("1,41…"): never cut
-    # a number to fit; a terminal keeps its own width.
-    console = console or Console(highlight=False,
-                                 width=None if sys.stdout.isatty() else PIPE_WIDTH)
     if not records:
         return
     table = Table(title="verdict: each flavor against sync on the same server",
@@ -74,21 +94,19 @@ def print_verdict(records: list[CellRecord], console: Console | None = None) -> 
             if colour:
                 cells[VS_SYNC] = f"[{colour}]{cells[VS_SYNC]}[/]"
         table.add_row(*cells)
+    db_table = _connections_table(records)
+    # Piped to a file, rich would assume 80 columns and cut cells ("1,41…"): never cut
+    # a number to fit; a terminal keeps its own width.
+    console = console or Console(highlight=False, width=width_for(
+        Group(table, db_table) if db_table else table))
     console.print(table)
     console.print("[dim]vs sync: throughput ratio of a single run (median over trials);"
                   " differences under ~25% are noise here. `loadlab compare RUN` tests"
                   " significance.[/]")
     for note in _notes(found):
         console.print(f"[dim]{escape(note)}[/]")
-    connections = connection_rows(records)
-    if connections:
-        table = Table(title="PostgreSQL connections (pg_stat_activity, the app's database)",
-                      title_justify="left", show_edge=False, pad_edge=False)
-        for h in DB_HEADERS:
-            table.add_column(h, justify="left" if h == "cell" else "right")
-        for row in connections:
-            table.add_row(*[escape(c) for c in row])
-        console.print(table)
+    if db_table:
+        console.print(db_table)
     errors = server_errors(records)
     if errors:
         console.print("\n[bold]the server's own errors[/] (from each cell's server.log):")
@@ -146,6 +164,10 @@ def markdown(manifest: dict[str, Any], records: list[CellRecord]) -> str:
         f" {manifest.get('host', {}).get('cores')} cores; pinning"
         f" {manifest.get('pinning', {})}",
         "",
+    ]
+    block = answer.lines(answers(records))
+    lines += [f"**{block[0]}**", "", *[f"- {x.strip()}" for x in block[1:]], ""] if block else []
+    lines += [
         "| " + " | ".join(HEADERS) + " |",
         "|" + "|".join("---:" if h in NUMERIC else "---" for h in HEADERS) + "|",
     ]

@@ -293,7 +293,7 @@ class Bench:
 
     def _locust(self, cell: Cell, base_url: str, out: Path, users: int, warmup_s: float,
                 duration_s: float, server_timing: bool = False, go: Path | None = None,
-                hold_s: float = 0.0) -> supervise.Process:
+                hold_s: float = 0.0, report: bool = True) -> supervise.Process:
         """Locust against the cell's server, writing into `out`, started; with `go`, it
         sends nothing until that file exists (for at most `hold_s` seconds)."""
         out.mkdir(parents=True, exist_ok=True)
@@ -303,7 +303,7 @@ class Bench:
                 scenario=cell.scenario.name, flavor=cell.flavor, host=base_url,
                 users=users, spawn_rate=profile.spawn_rate, warmup_s=warmup_s,
                 duration_s=duration_s, cell_dir=out, processes=self.options.processes,
-                hold_s=hold_s,
+                hold_s=hold_s, report=report,
             ),
             log_path=out / "locust.log",
             env=loadgen.env(cell_dir=out, warmup_s=warmup_s, duration_s=duration_s,
@@ -319,7 +319,7 @@ class Bench:
         fresh server before its load (a single user leaves no queue behind)."""
         out = cell_dir / "probe"
         locust = self._locust(cell, base_url, out, 1, PROBE_WARMUP_S, PROBE_DURATION_S,
-                              server_timing=True)
+                              server_timing=True, report=False)
         try:
             self._wait_locust(cell, server, locust, 1, PROBE_WARMUP_S, PROBE_DURATION_S)
             return _unloaded(loadgen.read_measurement(out))

@@ -44,13 +44,15 @@ def run_bound_s(users: int, spawn_rate: float, warmup_s: float, duration_s: floa
 
 def headless_argv(*, scenario: str, flavor: str, host: str, users: int, spawn_rate: float,
                   warmup_s: float, duration_s: float, cell_dir: Path,
-                  processes: int = 1, hold_s: float = 0.0) -> list[str]:
+                  processes: int = 1, hold_s: float = 0.0, report: bool = True) -> list[str]:
+    """Locust headless for one cell; `report=False` writes no HTML report (the 1-user
+    probe: its two numbers are in the record, its ~1 MB page would say nothing)."""
     bound = run_bound_s(users, spawn_rate, warmup_s, duration_s, hold_s)
+    html = ("--html", str(cell_dir / "locust_report.html")) if report else ()
     argv = python_module(
         "locust", "-f", str(locustfile(scenario)), "--headless",
         "--host", host, "-u", str(users), "-r", f"{spawn_rate:g}",
-        "--run-time", f"{bound:.0f}s",
-        "--csv", str(cell_dir / "locust"), "--html", str(cell_dir / "locust_report.html"),
+        "--run-time", f"{bound:.0f}s", "--csv", str(cell_dir / "locust"), *html,
         "--only-summary", "--stop-timeout", "0", "--exit-code-on-error", "0",
     )
     if processes > 1:

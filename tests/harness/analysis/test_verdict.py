@@ -102,16 +102,18 @@ def test_a_failed_cell_has_no_numbers_and_says_failed():
     assert failed_async.flags == ["failed"]
 
 
-def test_rows_follow_the_runs_scenario_server_order():
-    records = [cell(scenario="home", server="uvicorn"),
-               cell(scenario="hello", server="gunicorn-sync", client=None),
+def test_rows_follow_the_literatures_stories_then_the_runs_server_order():
+    """Stories in the literature's order (home before hello, though hello ran first);
+    inside a story, servers in the order the run measured them."""
+    records = [cell(scenario="hello", server="gunicorn-sync", client=None),
+               cell(scenario="home", server="uvicorn"),
                cell(scenario="home", server="gunicorn-sync"),
                cell(scenario="hello", server="gunicorn-sync", client=None, flavor="async"),
                cell(scenario="home", server="uvicorn", flavor="async")]
     order = [(r.scenario, r.server, r.key.flavor) for r in rows(records)]
     assert order == [("home", "uvicorn", "sync"), ("home", "uvicorn", "async"),
-                     ("hello", "gunicorn-sync", "sync"), ("hello", "gunicorn-sync", "async"),
-                     ("home", "gunicorn-sync", "sync")]
+                     ("home", "gunicorn-sync", "sync"),
+                     ("hello", "gunicorn-sync", "sync"), ("hello", "gunicorn-sync", "async")]
 
 
 def test_trials_fold_by_the_same_median_as_fold():

@@ -35,6 +35,9 @@ def test_bench_exits_zero_and_names_its_folder(smoke_run):
     assert f"run folder: {run}" in done.out
     assert "verdict" in done.out
     assert "async [httpx]" in done.out  # the client is text in the table, not rich markup
+    # piped (a CI log, `| tee`): rich must print at a width that fits, never cut a cell
+    assert "…" not in done.out, done.out
+    assert "gunicorn-sync" in done.out and "weather" in done.out
 
 
 def test_every_planned_cell_is_present_with_requests(smoke_run):
@@ -122,6 +125,9 @@ def test_compare_reads_the_real_run(smoke_run):
     done = loadlab("compare", str(only_run(results)), "--format", "json")
     assert done.code == 0, done.err
     assert done.out.strip().startswith("{")
+    piped = loadlab("compare", str(only_run(results)))  # the table, into a pipe
+    assert piped.code == 0, piped.err
+    assert "…" not in piped.out and "gunicorn-sync" in piped.out, piped.out
 
 
 def locust_row(cell_dir: Path, name: str) -> dict[str, str]:

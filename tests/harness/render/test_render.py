@@ -43,6 +43,20 @@ def test_table_fits_80_columns(comparisons: tuple, kind: int) -> None:
     assert "[httpx-per-call]" in text  # a client, not swallowed as rich markup
 
 
+@pytest.mark.parametrize("kind", [0, 1])
+def test_table_for_a_pipe_cuts_no_number_and_no_name(comparisons: tuple, kind: int) -> None:
+    """Not a terminal: as wide as the tables need (rich would otherwise assume 80
+    columns and cut names and numbers to "weath…" and "1,41…")."""
+    from scripts.render.common import num
+
+    text = table.render_table(comparisons[kind])
+    assert "…" not in text
+    rows = comparisons[kind].rows if kind else [
+        sa.row for s in comparisons[kind].scenarios for sa in s.sync_async]
+    for row in rows:
+        assert num(row.b.values["rps"]) in text, row.label
+
+
 def test_table_marks_flagged_cells(comparisons: tuple) -> None:
     text = table.render_table(comparisons[1], width=80)
     assert "gunicorn-sync async u10 !" not in text  # clients are in the label
@@ -94,5 +108,32 @@ def test_html_is_self_contained(comparisons: tuple, tmp_path: Path) -> None:
         assert page.count("plotly.js v") == 1  # inlined once, reused by every figure
         assert not re.search(r'<(script|link|img|iframe)[^>]+(src|href)=["\']?(https?:)?//',
                              page)
+    # in its run folder, report.html loads the folder's one copy of plotly.js
     target = html.write_report(run)
-    assert target == run.path / "report.html" and target.stat().st_size > 1_000_000
+    assert target == run.path / "report.html" and target.stat().st_size < 1_000_000
+    (shared,) = (run.path / "assets").glob("plotly-*.min.js")
+    assert "plotly.js v" in shared.read_text()[:2000]
+    page = target.read_text()
+    assert f'src="assets/{shared.name}"' in page and "plotly.js v" not in page
+    # written anywhere else it carries its own copy
+    away = html.write_report(run, tmp_path / "elsewhere.html")
+    assert away.read_text().count("plotly.js v") == 1
+
+
+def test_error_bars_are_observed_ranges_that_never_reach_below_zero() -> None:
+    """A mean minus a deviation drew bars below 0 rps for a spiky cell; the bars are now
+    the trials' range, or the middle half of the seconds, measured from the bar."""
+    from scripts.archive.records import CellRecord
+    from scripts.render.charts import interval as _interval
+
+    def cell(trial: int, rps: float, seconds: list[float]) -> CellRecord:
+        return CellRecord(server="uvicorn", interface="asgi", scenario="sleep", flavor="sync",
+                          client=None, users=20, trial=trial, rps=rps,
+                          rps_per_second=seconds)
+
+    spiky = [cell(1, 10.0, [0.0, 0.0, 1.0, 0.0, 49.0])]  # pstdev 19.4 > the value 10
+    below, above = _interval(spiky, "rps", 10.0)
+    assert below == 10.0 and above == 0.0  # the middle half is 0..1: down to 0, not -9
+    trials = [cell(1, 8.0, []), cell(2, 12.0, []), cell(3, 10.0, [])]
+    assert _interval(trials, "rps", 10.0) == (2.0, 2.0)
+    assert _interval([cell(1, 5.0, [5.0])], "rps", 5.0) == (None, None)  # one second
