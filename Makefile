@@ -16,7 +16,7 @@ SCENARIO  ?= weather
 A ?=
 B ?=
 
-.PHONY: help setup bench capacity ui serve compare fidelity test lint clean distclean
+.PHONY: help setup bench capacity calibrate ui serve compare fidelity test lint clean distclean
 
 help: ## this list
 	@echo "loadlab: should this Django view be async, and on which server?"
@@ -44,6 +44,10 @@ bench: $(STAMP) ## run the matrix: [PROFILE=quick] [SERVERS=a,b] [SCENARIOS=x,y]
 capacity: $(STAMP) ## the load each configuration holds within its SLO: [SERVERS=a,b] [SCENARIOS=x,y]
 	$(LOADLAB) capacity $(if $(SERVERS),--servers $(SERVERS)) \
 	  $(if $(SCENARIOS),--scenarios $(SCENARIOS)) $(if $(LABEL),--label $(LABEL))
+
+calibrate: $(STAMP) ## this machine's noise floor for compare: [PROFILE=quick] [SERVERS=a,b] [SCENARIOS=x,y]
+	$(LOADLAB) calibrate $(if $(PROFILE),--profile $(PROFILE)) $(if $(SERVERS),--servers $(SERVERS)) \
+	  $(if $(SCENARIOS),--scenarios $(SCENARIOS))
 
 ui: $(STAMP) ## Locust web UI on 127.0.0.1:8089: SERVER=uvicorn [SCENARIO=weather]
 	@[ -n "$(SERVER)" ] || { echo "make ui: say which server, e.g. make ui SERVER=uvicorn (loadlab list)"; exit 2; }

@@ -145,6 +145,24 @@ def build_parser() -> Parser:
     p.add_argument("--port", type=_port, default=0, help="server port (default: a free one)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
 
+    p = sub.add_parser("calibrate", help="measure this machine's noise floor: A, A again,"
+                       " and A with a slower upstream; compare then uses the floor")
+    with_matrix(p)
+    p.add_argument("--profile", help="load profile (default: the matrix's default)")
+    p.add_argument("--servers", type=_names,
+                   help="comma-separated server names (default: gunicorn-gthread,uvicorn)")
+    p.add_argument("--scenarios", type=_names,
+                   help="comma-separated scenario names (default: weather,home,sleep)")
+    p.add_argument("--flavors", type=_names, help="comma-separated flavors (sync,async,...)")
+    p.add_argument("--slowdown", type=_positive(float), default=20.0, metavar="PCT",
+                   help="how much slower the upstream is in the third run (default: 20)")
+    p.add_argument("--duration", type=_positive(float), help="measured seconds per cell")
+    p.add_argument("--warmup", type=float, help="warmup seconds per cell (never counted)")
+    p.add_argument("--results", type=Path, default=ROOT / "results",
+                   help="where the runs and calibration.json go (default: results/)")
+    p.add_argument("--no-pin", action="store_true", help="do not pin CPUs")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+
     p = sub.add_parser("capacity", help="the highest offered rate each configuration"
                        " holds within its latency objective")
     with_matrix(p)

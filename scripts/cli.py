@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING
 
 from app.scenarios import SCENARIOS
 
-from .analysis import compare, stats
+from .analysis import compare
+from .analysis.calibration import floor_for
 from .archive.folder import load_run
 from .archive.runs import list_runs
 from .args import build_parser
@@ -54,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_prune(args)
         matrix = load_matrix(args.matrix)
         return {"list": cmd_list, "bench": cmd_bench, "capacity": cmd_capacity,
-                "serve": cmd_serve,
+                "calibrate": cmd_calibrate, "serve": cmd_serve,
                 "ui": cmd_ui, "fidelity": cmd_fidelity}[args.command](matrix, args)
     except LoadlabError as exc:
         print(_one_line(args_list, exc), file=sys.stderr)
@@ -293,6 +294,20 @@ def _client(matrix: Matrix, name: str | None) -> str:
     return matrix.client(name).name if name else "httpx"
 
 
+def cmd_calibrate(matrix: Matrix, args: argparse.Namespace) -> int:
+    """Three runs, then the floors: exit 0 with calibration.json written."""
+    from .calibrate import plan_for, run_calibration
+    from .render.calibration import print_calibration
+
+    plan, options = plan_for(matrix, args)
+    _check_results_dir(args.results, write=True)  # last: bad input writes nothing
+    _recover(args.results)
+    done = run_calibration(matrix, plan, options, args.slowdown,
+                           [Progress(quiet=args.quiet, verdict=False), RunOutputs()])
+    print_calibration(done.result, done.file)
+    return EXIT_OK
+
+
 def cmd_fidelity(matrix: Matrix, args: argparse.Namespace) -> int:
     from . import fidelity
 
@@ -330,8 +345,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     (one run) or ./compare-<A>--<B>.html (two runs)."""
     if args.fail_on_regression is not None and args.run_b is None:
         raise CompareError("--fail-on-regression needs two runs: RUN_A RUN_B")
-    effect = stats.DEFAULT_MIN_EFFECT
     a = load_run(args.run_a)
+    effect = floor_for(a)  # measured by `loadlab calibrate`, or the default, said so
     b = load_run(args.run_b) if args.run_b is not None else None
     comparison = compare.within(a, effect) if b is None else compare.between(a, b, effect)
     try:

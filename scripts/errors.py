@@ -89,6 +89,10 @@ class PrepareFailed(ServiceError):
     """The catalog database could not be migrated or seeded."""
 
 
+class CalibrationFailed(LoadlabError):
+    """One of calibrate's three runs did not complete: no floor is written (exit 1)."""
+
+
 class CellError(LoadlabError):
     """One cell could not be measured; the run records why and goes on."""
 

@@ -39,6 +39,7 @@ class Spec:
     p95: float = 20.0
     p95_sd: float = 1.5
     trial_sd: float = 0.0  # run-to-run noise: each trial's level is scaled by N(1, trial_sd)
+    cpu_pct: float = 95.0  # the server's CPU in every cell
     shift: Callable[[tuple], float] = lambda key: 1.0
     warnings: Callable[[tuple], list[str]] = lambda key: []
     failed: Callable[[tuple], bool] = lambda key: False
@@ -106,7 +107,7 @@ def make_cells(spec: Spec, seed: int) -> list[CellRecord]:
                     m: [round(float(v) * f, 3) for v in p95_s]
                     for m, f in (("p50", 0.5), ("p90", 0.9), ("p95", 1.0), ("p99", 1.3))},
                 duration_s=float(spec.seconds),
-                server_cpu_pct=95.0, server_rss_mb=60.0, generator_cpu_pct=40.0,
+                server_cpu_pct=spec.cpu_pct, server_rss_mb=60.0, generator_cpu_pct=40.0,
                 upstream_cpu_pct=5.0,
                 warnings=list(spec.warnings(plain)),
                 error="server exited with code 1" if failed else None,

@@ -1,0 +1,140 @@
+"""The noise floor, measured: what two identical runs differ by on this machine, and
+whether a known slowdown is seen.
+
+`loadlab calibrate` runs the same cells three times: A, A again (A/A), and A with the
+upstream stand-in slowed by a known percentage. From A/A, per metric, the floor is the
+95th percentile of the absolute differences of the rows (at least MIN_FLOOR): a
+difference this machine produces from nothing, at this profile, 1 time in 20. That is
+the minimum detectable effect compare can honestly call. Then, with that floor:
+- false calls: the metric cells A/A called (should be <= 5 %);
+- detection: of the rows the slowdown must move, how many were called, per metric.
+  A row must move when its scenario calls the upstream; for rps, only where the
+  server had CPU to spare (under SATURATED_CPU_PCT): a saturated server's throughput
+  is its CPU's, and a slower upstream does not change it.
+The rows of scenarios that make no upstream call must not be called at all.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.scenarios import SCENARIOS_BY_NAME
+
+from ..archive import calibration as calibration_file
+from ..archive.folder import Run
+from . import stats
+from .compare import Between, between
+from .fold import METRICS
+
+MIN_FLOOR = 0.02  # never claim to see a 1 % difference on a shared 2-core machine
+FLOOR_QUANTILE = 0.95
+SATURATED_CPU_PCT = 90.0
+FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Calls:
+    called: int
+    of: int
+
+    @property
+    def rate(self) -> float | None:
+        return self.called / self.of if self.of else None
+
+
+@dataclass
+class Calibration:
+    """What calibrate measured, and the floor compare will use."""
+
+    profile: str
+    slowdown_pct: float
+    floors: dict[str, float]  # metric -> floor (a fraction)
+    aa_deltas: dict[str, list[float]]  # metric -> |delta| % of each A/A row
+    false_calls: Calls
+    detected: dict[str, Calls]  # metric -> affected rows called in A vs slow
+    unaffected_called: Calls  # rows without upstream calls, called in A vs slow
+    runs: dict[str, str] = field(default_factory=dict)  # a, a2, slow -> run names
+
+    @property
+    def floor(self) -> stats.Floor:
+        return stats.Floor(max(self.floors.values(), default=stats.DEFAULT_MIN_EFFECT),
+                           tuple(self.floors.items()),
+                           f"measured by loadlab calibrate (profile {self.profile})")
+
+    def to_json(self, created: str, host: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "format": FORMAT, "created": created, "host": host, "profile": self.profile,
+            "slowdown_pct": self.slowdown_pct, "runs": self.runs,
+            "floors": {m: round(v, 4) for m, v in self.floors.items()},
+            "aa_deltas_pct": {m: [round(d, 2) for d in ds] for m, ds in self.aa_deltas.items()},
+            "false_calls": {"called": self.false_calls.called, "of": self.false_calls.of},
+            "detected": {m: {"called": c.called, "of": c.of} for m, c in self.detected.items()},
+            "unaffected_called": {"called": self.unaffected_called.called,
+                                  "of": self.unaffected_called.of},
+        }
+
+
+def calibrate(a: Run, a2: Run, slow: Run, slowdown_pct: float) -> Calibration:
+    """Floors from A/A; false calls and detection at those floors."""
+    first = between(a, a2, 0.0)
+    deltas = {m: sorted(abs(d) for r in first.rows if not r.a.failed and not r.b.failed
+                        if (d := r.delta(m)) is not None and math.isfinite(d))
+              for m in METRICS}
+    floors = {m: max(MIN_FLOOR, stats.quantile(ds, FLOOR_QUANTILE) / 100 if ds else 0.0)
+              for m, ds in deltas.items()}
+    floor = stats.Floor(max(floors.values()), tuple(floors.items()), "A/A")
+    aa = between(a, a2, floor)
+    false = Calls(sum(r.verdicts[m].significant for r in aa.rows for m in METRICS),
+                  len(aa.rows) * len(METRICS))
+    ab = between(a, slow, floor)
+    detected = {m: _detected(ab, m) for m in METRICS}
+    still = [r for r in ab.rows if not _uses_upstream(r.key.scenario)]
+    unaffected = Calls(sum(r.verdicts[m].significant for r in still for m in METRICS),
+                       len(still) * len(METRICS))
+    profile = str(a.manifest.get("profile", {}).get("name", "?"))
+    return Calibration(profile, slowdown_pct, floors, deltas, false, detected, unaffected,
+                       {"a": a.name, "a2": a2.name, "slow": slow.name})
+
+
+def _detected(ab: Between, metric: str) -> Calls:
+    rows = [r for r in ab.rows if _must_move(r, metric)]
+    return Calls(sum(r.verdicts[metric].significant for r in rows), len(rows))
+
+
+def _must_move(row: Any, metric: str) -> bool:
+    if not _uses_upstream(row.key.scenario) or row.a.failed or row.b.failed:
+        return False
+    return metric != "rps" or (row.a.cpu_pct or 0.0) < SATURATED_CPU_PCT
+
+
+def _uses_upstream(scenario: str) -> bool:
+    spec = SCENARIOS_BY_NAME.get(scenario)
+    return bool(spec and spec.uses_upstream)
+
+
+def floor_from(data: dict[str, Any]) -> stats.Floor:
+    """The floor a calibration file holds (archive/calibration.py reads the file)."""
+    floors = {m: float(v) for m, v in data["floors"].items() if m in METRICS}
+    return stats.Floor(max(floors.values()), tuple(floors.items()),
+                       f"measured by loadlab calibrate on {data.get('created', '?')}"
+                       f" (profile {data.get('profile', '?')})")
+
+
+def floor_for(run: Run) -> stats.Floor:
+    """The floor compare uses for `run`: its results folder's calibration when that was
+    measured at the run's profile; else the default, saying why."""
+    data = calibration_file.read(run.path.parent)
+    if data is None:
+        return stats.Floor()
+    profile = run.manifest.get("profile", {}).get("name")
+    if data.get("profile") != profile:
+        where = calibration_file.path(run.path.parent)
+        return stats.Floor(source=f"the default, assumed: {where} was measured at profile"
+                                  f" {data.get('profile')}, this run is {profile}")
+    try:
+        return floor_from(data)
+    except (KeyError, TypeError, ValueError):
+        return stats.Floor(source=f"the default, assumed: {calibration_file.path(run.path.parent)}"
+                                  " is unreadable")

@@ -1,0 +1,86 @@
+"""The noise floor from A/A, and what a known slowdown shows at it (synthetic runs)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from scripts.analysis import stats
+from scripts.analysis.calibration import MIN_FLOOR, calibrate, floor_for
+from scripts.archive import calibration as calibration_file
+from scripts.archive.folder import load_run
+from tests.harness.runfactory import Spec, make_run
+
+SCENARIOS = {"weather": ("sync", "async"), "sleep": ("sync", "async")}
+
+
+def slower_upstream(key: tuple) -> float:
+    """weather calls the upstream: 25 % slower; sleep does not: unchanged."""
+    return 0.8 if key[1] == "weather" else 1.0
+
+
+def spec(**kw) -> Spec:
+    """Servers with CPU to spare: a slower upstream moves their throughput too."""
+    return Spec(scenarios=SCENARIOS, clients={"weather": ("httpx",)}, sd=40.0, p95_sd=0.6,
+                cpu_pct=50.0, **kw)
+
+
+@pytest.fixture
+def runs(tmp_path: Path):
+    a = load_run(make_run(tmp_path, "a", spec(), seed=1))
+    a2 = load_run(make_run(tmp_path, "a2", spec(), seed=2))
+    slow = load_run(make_run(tmp_path, "slow", spec(shift=slower_upstream), seed=3))
+    return a, a2, slow
+
+
+def test_floors_come_from_the_aa_differences_and_the_slowdown_is_seen(runs) -> None:
+    result = calibrate(*runs, slowdown_pct=25)
+    # A/A rows differ by a few % at most: each floor sits there, never under MIN_FLOOR
+    for metric, floor in result.floors.items():
+        biggest = max(result.aa_deltas[metric]) / 100
+        assert MIN_FLOOR <= floor <= max(MIN_FLOOR, biggest) + 1e-9, (metric, floor)
+        assert floor < 0.10
+    assert result.false_calls.of == 8 * 4 and result.false_calls.rate <= 0.05
+    # weather's 4 rows (2 servers x 2 flavors) move 25 %: called on every metric
+    for metric, calls in result.detected.items():
+        assert calls.of == 4 and calls.called == 4, (metric, calls)
+    assert result.unaffected_called.of == 4 * 4 and result.unaffected_called.called == 0
+
+
+def test_compare_uses_the_floor_of_its_results_folder_and_profile(runs, tmp_path) -> None:
+    a = runs[0]
+    assert floor_for(a).source == stats.ASSUMED and floor_for(a).of("rps") == 0.15
+    result = calibrate(*runs, slowdown_pct=25)
+    calibration_file.write(tmp_path, result.to_json("2026-12-02T10:00:00+00:00", {}))
+    floor = floor_for(a)
+    assert "measured by loadlab calibrate" in floor.source
+    assert floor.of("p99") == pytest.approx(result.floors["p99"], abs=1e-4)
+    assert "noise floor" in stats.describe_method(floor) or floor.short in stats.describe_method(
+        floor)
+    # measured at another profile: not used, and the reason is said
+    data = json.loads(calibration_file.path(tmp_path).read_text())
+    calibration_file.write(tmp_path, {**data, "profile": "full"})
+    other = floor_for(a)
+    assert other.of("rps") == 0.15 and "profile full" in other.source
+
+
+def test_an_unreadable_calibration_file_falls_back_to_the_default(runs, tmp_path) -> None:
+    calibration_file.path(tmp_path).write_text("{not json")
+    assert floor_for(runs[0]).source == stats.ASSUMED
+    calibration_file.path(tmp_path).write_text(json.dumps({"profile": "smoke",
+                                                           "floors": {"rps": "x"}}))
+    assert "unreadable" in floor_for(runs[0]).source
+
+
+def test_a_saturated_servers_throughput_is_not_expected_to_move(tmp_path: Path) -> None:
+    """At 95 % CPU the server's throughput is its CPU's: a slower upstream changes its
+    latency, and calibrate does not count the rps rows as missed detections."""
+    busy = {"scenarios": SCENARIOS, "clients": {"weather": ("httpx",)}, "cpu_pct": 95.0}
+    runs = [load_run(make_run(tmp_path, name, Spec(**busy, **kw), seed=seed))
+            for name, kw, seed in (("a", {}, 1), ("a2", {}, 2),
+                                   ("slow", {"shift": slower_upstream}, 3))]
+    result = calibrate(*runs, slowdown_pct=25)
+    assert result.detected["rps"].of == 0
+    assert result.detected["p95"].of == 4
