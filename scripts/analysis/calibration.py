@@ -5,12 +5,15 @@ whether a known slowdown is seen.
 upstream stand-in slowed by a known percentage. From A/A, per metric, the floor is the
 95th percentile of the absolute differences of the rows (at least MIN_FLOOR): a
 difference this machine produces from nothing, at this profile, 1 time in 20. That is
-the minimum detectable effect compare can honestly call. Then, with that floor:
+the minimum detectable effect compare can honestly call. It is measured apart for rows
+whose server had CPU to spare and rows with a saturated server (stats.SATURATED_CPU_PCT):
+measured, the first differ by 0-4 % between identical runs, the second by 20-100 %, and
+one floor for both would hide every real difference of the first behind the second's.
+Then, with those floors:
 - false calls: the metric cells A/A called (should be <= 5 %);
-- detection: of the rows the slowdown must move, how many were called, per metric.
-  A row must move when its scenario calls the upstream; for rps, only where the
-  server had CPU to spare (under SATURATED_CPU_PCT): a saturated server's throughput
-  is its CPU's, and a slower upstream does not change it.
+- detection: of the rows the slowdown must move, how many were called, per metric. A
+  row must move when its scenario calls the upstream and its server had CPU to spare:
+  a saturated server's throughput is its CPU's and its latency its queue's.
 The rows of scenarios that make no upstream call must not be called at all.
 """
 
@@ -30,7 +33,6 @@ from .fold import METRICS
 
 MIN_FLOOR = 0.02  # never claim to see a 1 % difference on a shared 2-core machine
 FLOOR_QUANTILE = 0.95
-SATURATED_CPU_PCT = 90.0
 FORMAT = 1
 
 
@@ -50,8 +52,9 @@ class Calibration:
 
     profile: str
     slowdown_pct: float
-    floors: dict[str, float]  # metric -> floor (a fraction)
-    aa_deltas: dict[str, list[float]]  # metric -> |delta| % of each A/A row
+    floors: dict[str, float]  # metric -> floor (a fraction), servers with CPU to spare
+    busy_floors: dict[str, float]  # the same for rows with a saturated server
+    aa_deltas: dict[str, list[float]]  # metric -> |delta| % of each A/A row (to spare)
     false_calls: Calls
     detected: dict[str, Calls]  # metric -> affected rows called in A vs slow
     unaffected_called: Calls  # rows without upstream calls, called in A vs slow
@@ -59,15 +62,15 @@ class Calibration:
 
     @property
     def floor(self) -> stats.Floor:
-        return stats.Floor(max(self.floors.values(), default=stats.DEFAULT_MIN_EFFECT),
-                           tuple(self.floors.items()),
-                           f"measured by loadlab calibrate (profile {self.profile})")
+        return _floor(self.floors, self.busy_floors,
+                      f"measured by loadlab calibrate (profile {self.profile})")
 
     def to_json(self, created: str, host: dict[str, Any]) -> dict[str, Any]:
         return {
             "format": FORMAT, "created": created, "host": host, "profile": self.profile,
             "slowdown_pct": self.slowdown_pct, "runs": self.runs,
             "floors": {m: round(v, 4) for m, v in self.floors.items()},
+            "saturated_floors": {m: round(v, 4) for m, v in self.busy_floors.items()},
             "aa_deltas_pct": {m: [round(d, 2) for d in ds] for m, ds in self.aa_deltas.items()},
             "false_calls": {"called": self.false_calls.called, "of": self.false_calls.of},
             "detected": {m: {"called": c.called, "of": c.of} for m, c in self.detected.items()},
@@ -77,14 +80,14 @@ class Calibration:
 
 
 def calibrate(a: Run, a2: Run, slow: Run, slowdown_pct: float) -> Calibration:
-    """Floors from A/A; false calls and detection at those floors."""
+    """Floors from A/A, per row class; false calls and detection at those floors."""
     first = between(a, a2, 0.0)
-    deltas = {m: sorted(abs(d) for r in first.rows if not r.a.failed and not r.b.failed
-                        if (d := r.delta(m)) is not None and math.isfinite(d))
-              for m in METRICS}
-    floors = {m: max(MIN_FLOOR, stats.quantile(ds, FLOOR_QUANTILE) / 100 if ds else 0.0)
-              for m, ds in deltas.items()}
-    floor = stats.Floor(max(floors.values()), tuple(floors.items()), "A/A")
+    rows = [r for r in first.rows if not r.a.failed and not r.b.failed]
+    spare = [r for r in rows if not _busy(r)]
+    busy = [r for r in rows if _busy(r)]
+    floors, deltas = _floors(spare)
+    busy_floors, _ = _floors(busy)
+    floor = _floor(floors, busy_floors, "A/A")
     aa = between(a, a2, floor)
     false = Calls(sum(r.verdicts[m].significant for r in aa.rows for m in METRICS),
                   len(aa.rows) * len(METRICS))
@@ -94,8 +97,29 @@ def calibrate(a: Run, a2: Run, slow: Run, slowdown_pct: float) -> Calibration:
     unaffected = Calls(sum(r.verdicts[m].significant for r in still for m in METRICS),
                        len(still) * len(METRICS))
     profile = str(a.manifest.get("profile", {}).get("name", "?"))
-    return Calibration(profile, slowdown_pct, floors, deltas, false, detected, unaffected,
-                       {"a": a.name, "a2": a2.name, "slow": slow.name})
+    return Calibration(profile, slowdown_pct, floors, busy_floors, deltas, false, detected,
+                       unaffected, {"a": a.name, "a2": a2.name, "slow": slow.name})
+
+
+def _floors(rows: list[Any]) -> tuple[dict[str, float], dict[str, list[float]]]:
+    """Per metric, the FLOOR_QUANTILE of the rows' |A/A difference| (>= MIN_FLOOR); none
+    for a class without rows (the default then applies)."""
+    deltas = {m: sorted(abs(d) for r in rows
+                        if (d := r.delta(m)) is not None and math.isfinite(d))
+              for m in METRICS}
+    floors = {m: max(MIN_FLOOR, stats.quantile(ds, FLOOR_QUANTILE) / 100)
+              for m, ds in deltas.items() if ds}
+    return floors, deltas
+
+
+def _floor(floors: dict[str, float], busy: dict[str, float], source: str) -> stats.Floor:
+    return stats.Floor(max([*floors.values(), *busy.values()],
+                           default=stats.DEFAULT_MIN_EFFECT),
+                       tuple(floors.items()), tuple(busy.items()), source)
+
+
+def _busy(row: Any) -> bool:
+    return stats.saturated(row.a.cpu_pct, row.b.cpu_pct)
 
 
 def _detected(ab: Between, metric: str) -> Calls:
@@ -104,9 +128,12 @@ def _detected(ab: Between, metric: str) -> Calls:
 
 
 def _must_move(row: Any, metric: str) -> bool:
+    """Upstream time is a share of its latency, and of its throughput in a closed loop,
+    only where the server had CPU to spare (in A: the slower upstream may push B's
+    server toward saturation, which is part of what it does)."""
     if not _uses_upstream(row.key.scenario) or row.a.failed or row.b.failed:
         return False
-    return metric != "rps" or (row.a.cpu_pct or 0.0) < SATURATED_CPU_PCT
+    return not stats.saturated(row.a.cpu_pct)
 
 
 def _uses_upstream(scenario: str) -> bool:
@@ -117,9 +144,9 @@ def _uses_upstream(scenario: str) -> bool:
 def floor_from(data: dict[str, Any]) -> stats.Floor:
     """The floor a calibration file holds (archive/calibration.py reads the file)."""
     floors = {m: float(v) for m, v in data["floors"].items() if m in METRICS}
-    return stats.Floor(max(floors.values()), tuple(floors.items()),
-                       f"measured by loadlab calibrate on {data.get('created', '?')}"
-                       f" (profile {data.get('profile', '?')})")
+    busy = {m: float(v) for m, v in data.get("saturated_floors", {}).items() if m in METRICS}
+    return _floor(floors, busy, f"measured by loadlab calibrate on {data.get('created', '?')}"
+                                f" (profile {data.get('profile', '?')})")
 
 
 def floor_for(run: Run) -> stats.Floor:

@@ -69,9 +69,10 @@ def verdict(
         [metric_value(c, metric) for c in ok_a],
         [metric_value(c, metric) for c in ok_b],
     )
+    busy = stats.saturated(a.cpu_pct, b.cpu_pct)  # a saturated side swings more
     v = stats.compare_samples(
         sa, sb, value_a=a.values[metric], value_b=b.values[metric],
-        min_effect=stats.as_floor(min_effect).of(metric),
+        min_effect=stats.as_floor(min_effect).of(metric, busy),
     )
     if not v.significant and (a.failed or b.failed):
         return _with_reason(v, "a side failed")

@@ -71,24 +71,39 @@ class Samples:
 ASSUMED = "the default, assumed: not measured on this machine (loadlab calibrate measures it)"
 
 
+# A server at this CPU % or more is saturated: its closed-loop numbers swing far more
+# from run to run (measured: 20-100 % between identical runs, against 0-4 % for a server
+# with CPU to spare), so rows with a saturated side get a floor of their own.
+SATURATED_CPU_PCT = 90.0
+
+
+def saturated(*cpu_pcts: float | None) -> bool:
+    return any(c is not None and c >= SATURATED_CPU_PCT for c in cpu_pcts)
+
+
 @dataclass(frozen=True)
 class Floor:
-    """The noise floor: the smallest difference compare calls, per metric, and where
-    it came from (assumed, given, or measured by `loadlab calibrate`)."""
+    """The noise floor: the smallest difference compare calls, per metric, for rows
+    whose server had CPU to spare and for rows with a saturated side, and where it came
+    from (assumed, given, or measured by `loadlab calibrate`)."""
 
     default: float = DEFAULT_MIN_EFFECT
-    metrics: tuple[tuple[str, float], ...] = ()  # (metric, floor) measured per metric
+    metrics: tuple[tuple[str, float], ...] = ()  # (metric, floor): CPU to spare
+    busy: tuple[tuple[str, float], ...] = ()  # (metric, floor): a saturated server
     source: str = ASSUMED
 
-    def of(self, metric: str) -> float:
-        return dict(self.metrics).get(metric, self.default)
+    def of(self, metric: str, saturated: bool = False) -> float:
+        table = dict(self.busy if saturated and self.busy else self.metrics)
+        return table.get(metric, self.default)
 
     @property
     def short(self) -> str:
-        """`15%`, or `rps 6%, p50 4%, p95 9%, p99 21%`."""
-        if not self.metrics:
-            return f"{self.default * 100:g}%"
-        return ", ".join(f"{m} {v * 100:.0f}%" for m, v in self.metrics)
+        """`15%`, or `rps 4%, p50 4%, ... (saturated server: rps 31%, ...)`."""
+        if not self.metrics and not self.busy:
+            return f"{self.default * 100:.3g}%"
+        spare = ", ".join(f"{m} {v * 100:.0f}%" for m, v in self.metrics) or "default"
+        busy = ", ".join(f"{m} {v * 100:.0f}%" for m, v in self.busy)
+        return spare + (f" (saturated server: {busy})" if busy else "")
 
     def describe(self) -> str:
         return f"noise floor {self.short}: {self.source}"
@@ -200,7 +215,7 @@ def compare_samples(
     if not p < alpha:
         return no(f"p={p:.3g} >= {alpha:g}", p)
     if abs(ratio - 1.0) < min_effect:
-        return no(f"|{delta:+.1f}%| below the {min_effect * 100:g}% noise floor", p)
+        return no(f"|{delta:+.1f}%| below the {min_effect * 100:.3g}% noise floor", p)
     assert ca is not None and cb is not None
     if (cb - ca) * (ratio - 1.0) <= 0:
         return no("samples and values disagree on the direction", p)

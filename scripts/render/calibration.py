@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from ..analysis.calibration import FLOOR_QUANTILE, Calibration, Calls
+from ..analysis.stats import SATURATED_CPU_PCT
 
 
 def _pct(calls: Calls) -> str:
@@ -17,13 +18,15 @@ def _pct(calls: Calls) -> str:
 
 
 def lines(c: Calibration, file: Path) -> list[str]:
-    floors = ", ".join(f"{m} {v:.0%}" for m, v in c.floors.items())
+    floors = ", ".join(f"{m} {v:.0%}" for m, v in c.floors.items()) or "no such rows"
+    busy = ", ".join(f"{m} {v:.0%}" for m, v in c.busy_floors.items()) or "no such rows"
     detected = ", ".join(f"{m} {_pct(calls)}" for m, calls in c.detected.items())
     return [
         f"calibration at profile {c.profile}: A, A again, and A with the upstream"
         f" {c.slowdown_pct:g}% slower ({', '.join(c.runs.values())})",
         f"minimum detectable effect on this machine (the noise floor: the"
-        f" {FLOOR_QUANTILE:.0%} quantile of the A/A differences): {floors}",
+        f" {FLOOR_QUANTILE:.0%} quantile of the A/A differences): {floors};"
+        f" where a server was saturated (CPU >= {SATURATED_CPU_PCT:g}%): {busy}",
         f"false calls, A against A at that floor: {_pct(c.false_calls)} metric cells",
         f"the {c.slowdown_pct:g}% slower upstream, rows it must move called: {detected}",
         f"rows without upstream calls called (must be none): {_pct(c.unaffected_called)}",

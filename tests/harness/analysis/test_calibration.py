@@ -74,13 +74,26 @@ def test_an_unreadable_calibration_file_falls_back_to_the_default(runs, tmp_path
     assert "unreadable" in floor_for(runs[0]).source
 
 
-def test_a_saturated_servers_throughput_is_not_expected_to_move(tmp_path: Path) -> None:
-    """At 95 % CPU the server's throughput is its CPU's: a slower upstream changes its
-    latency, and calibrate does not count the rps rows as missed detections."""
-    busy = {"scenarios": SCENARIOS, "clients": {"weather": ("httpx",)}, "cpu_pct": 95.0}
+def test_saturated_rows_get_their_own_floor_and_are_not_expected_to_move(
+        tmp_path: Path) -> None:
+    """At 95 % CPU a server's throughput is its CPU's and its latency its queue's: such
+    rows swing far more between identical runs (here: 4x the noise), get a floor of
+    their own, and a slower upstream is not a change calibrate expects them to show."""
+    busy = {"scenarios": SCENARIOS, "clients": {"weather": ("httpx",)}, "cpu_pct": 95.0,
+            "sd": 160.0, "p95_sd": 2.4}
     runs = [load_run(make_run(tmp_path, name, Spec(**busy, **kw), seed=seed))
             for name, kw, seed in (("a", {}, 1), ("a2", {}, 2),
                                    ("slow", {"shift": slower_upstream}, 3))]
     result = calibrate(*runs, slowdown_pct=25)
-    assert result.detected["rps"].of == 0
-    assert result.detected["p95"].of == 4
+    assert result.floors == {} and set(result.busy_floors) == {"rps", "p50", "p95", "p99"}
+    assert all(calls.of == 0 for calls in result.detected.values())
+    floor = result.floor
+    assert floor.of("rps", saturated=True) == result.busy_floors["rps"]
+    assert "saturated server" in floor.short
+
+
+def test_a_floor_per_class_calls_a_quiet_row_a_noisy_floor_would_hide() -> None:
+    floor = stats.Floor(0.3, (("rps", 0.04),), (("rps", 0.34),), "measured")
+    assert floor.of("rps") == 0.04 and floor.of("rps", saturated=True) == 0.34
+    assert floor.of("p99") == 0.3  # a metric without a measured floor: the default
+    assert stats.saturated(95.0, 20.0) and not stats.saturated(89.9, None)
