@@ -1,6 +1,6 @@
 """The transport check: before a server's first load, is its keep-alive path sound?
 
-One keep-alive connection, a few hundred sequential requests to the plain sync hello
+One keep-alive connection, 200 sequential requests to the plain sync hello
 view. A healthy server answers in a millisecond or two on loopback; a server whose
 socket lost TCP_NODELAY writes each response in two segments and the second waits for
 the client's delayed ACK, ~40 ms (uvicorn issue 3149). A p50 above NAGLE_P50_MS is that
@@ -22,7 +22,7 @@ from statistics import median
 from app.scenarios import SCENARIOS_BY_NAME
 
 NAGLE_P50_MS = 30.0
-REQUESTS = 300
+REQUESTS = 200
 WARM = 5  # first requests (imports, the connection) are not counted
 EARLY = 20  # after this many, a p50 already over the threshold ends the check
 TIMEOUT_S = 5.0

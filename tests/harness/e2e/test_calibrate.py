@@ -8,7 +8,7 @@ from ..conftest import loadlab, read_json
 
 def test_calibrate_writes_floors_that_compare_then_uses(results):
     done = loadlab("calibrate", "--profile", "smoke", "--servers", "uvicorn",
-                   "--scenarios", "hello,weather", "--flavors", "sync", "--duration", "5",
+                   "--scenarios", "weather", "--flavors", "sync", "--duration", "4",
                    "--warmup", "0.3", "--slowdown", "40", "--results", str(results),
                    "--quiet", timeout=300)
     assert done.code == 0, done.err + done.out
