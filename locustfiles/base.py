@@ -305,6 +305,12 @@ def _on_spawned(user_count: int, **_: Any) -> None:
 
 
 RESET_LEAD_S = 0.05  # Locust's stats reset this long before the window's first second
+# Stability windows (LOADLAB_MAX_DURATION_S > the duration; one process only): after
+# the duration, measure on a second at a time until the last STABLE_SECONDS seconds'
+# throughput and p95 are each within STABLE_TOLERANCE of their mean (perf_analyzer's
+# rule), or the cap is reached; window.json says which.
+STABLE_SECONDS = 3
+STABLE_TOLERANCE = 0.10
 
 
 def _measure(environment: Any) -> None:
@@ -320,8 +326,43 @@ def _measure(environment: Any) -> None:
     window["start"] = start
     window["phase"] = clock.phase
     _sleep_until(start + duration)
+    cap = float(os.environ.get("LOADLAB_MAX_DURATION_S", "0"))
+    if cap > duration and clock.start is not None:  # one process: it sees every second
+        stable = settled(time.time())
+        while not stable and (edge := start + math.floor(time.time() - start) + 1) \
+                <= start + cap + 1e-6:
+            _sleep_until(edge)
+            stable = settled(time.time())
+        window["stable"] = stable
     window["end"] = time.time()
     environment.runner.quit()
+
+
+def settled(now: float, seconds: int = STABLE_SECONDS,
+            tolerance: float = STABLE_TOLERANCE) -> bool:
+    """Did the last `seconds` whole seconds before `now` answer about as many requests,
+    about as fast (p95)? Each within `tolerance` of their mean; a second without an
+    answer is never settled."""
+    last = clock.second(now)  # the second running now is not whole yet
+    if clock.start is None or last - seconds < clock.second(clock.start + 0.001):
+        return False  # not yet that many seconds inside the window (warmup's do not count)
+    counts, p95s = [], []
+    for second in range(last - seconds, last):
+        merged, ok = _hist(), 0
+        for (_, s), (hist, n, _failed) in recorder.seconds.items():
+            if s == second and n:
+                merged.add(hist)
+                ok += n
+        if not ok:
+            return False
+        counts.append(ok)
+        p95s.append(merged.get_value_at_percentile(95.0))
+    return all(_within(values, tolerance) for values in (counts, p95s))
+
+
+def _within(values: list[float], tolerance: float) -> bool:
+    mean = sum(values) / len(values)
+    return all(abs(v - mean) <= tolerance * mean for v in values)
 
 
 def _sleep_until(moment: float) -> None:

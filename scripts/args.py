@@ -134,6 +134,9 @@ def build_parser() -> Parser:
     p.add_argument("--arrival", choices=("uniform", "poisson"),
                    help="the open model's schedule (default: the profile's, uniform)")
     p.add_argument("--duration", type=_positive(float), help="measured seconds per cell")
+    p.add_argument("--max-duration", type=_positive(float), metavar="S",
+                   help="stability windows: after --duration, measure on until the last"
+                        " 3 seconds agree within 10%%, at most S seconds")
     p.add_argument("--warmup", type=float, help="warmup seconds per cell (never counted)")
     p.add_argument("--trials", type=_positive(int), help="trials per cell, interleaved")
     p.add_argument("--label", help="a name for the run folder")
@@ -157,6 +160,8 @@ def build_parser() -> Parser:
     p.add_argument("--slowdown", type=_positive(float), default=20.0, metavar="PCT",
                    help="how much slower the upstream is in the third run (default: 20)")
     p.add_argument("--duration", type=_positive(float), help="measured seconds per cell")
+    p.add_argument("--max-duration", type=_positive(float), metavar="S",
+                   help="stability windows' cap (see bench --max-duration)")
     p.add_argument("--warmup", type=float, help="warmup seconds per cell (never counted)")
     p.add_argument("--results", type=Path, default=ROOT / "results",
                    help="where the runs and calibration.json go (default: results/)")

@@ -72,7 +72,8 @@ def plan_for(matrix: Matrix, args: Any) -> tuple[Plan, Options]:
     plan = build_plan(matrix, Choices(
         profile=args.profile, servers=args.servers or DEFAULT_SERVERS,
         scenarios=args.scenarios or DEFAULT_SCENARIOS, flavors=args.flavors,
-        duration_s=args.duration, warmup_s=args.warmup, trials=1, pin=not args.no_pin))
+        duration_s=args.duration, max_duration_s=args.max_duration, warmup_s=args.warmup,
+        trials=1, pin=not args.no_pin))
     if not any(c.scenario.uses_upstream for c in plan.cells):
         raise UsageError("loadlab calibrate: the slowdown is the upstream's: choose a"
                          " scenario that calls it (weather, home)")

@@ -168,8 +168,8 @@ def cmd_bench(matrix: Matrix, args: argparse.Namespace) -> int:
         flavors=args.flavors, clients=args.clients, users=args.users, rates=args.rate,
         middleware=args.middleware, connections=args.connections,
         arrival=args.arrival,
-        duration_s=args.duration, warmup_s=args.warmup, trials=args.trials,
-        pin=not args.no_pin,
+        duration_s=args.duration, max_duration_s=args.max_duration, warmup_s=args.warmup,
+        trials=args.trials, pin=not args.no_pin,
     ))
     _check_results_dir(args.results)
     database = _database(matrix, args)

@@ -45,6 +45,7 @@ class Choices:
     connections: tuple[str, ...] | None = None  # names of [connections.*]
     arrival: str | None = None
     duration_s: float | None = None
+    max_duration_s: float | None = None  # stability windows' cap (Profile)
     warmup_s: float | None = None
     trials: int | None = None
     pin: bool = True
@@ -113,7 +114,8 @@ class Plan:
 
     def estimate_s(self, cells: int | None = None) -> float:
         n = len(self.cells) if cells is None else cells
-        per_cell = self.profile.warmup_s + self.profile.duration_s + CELL_OVERHEAD_S
+        longest = max(self.profile.duration_s, self.profile.max_duration_s or 0.0)
+        per_cell = self.profile.warmup_s + longest + CELL_OVERHEAD_S
         return n * per_cell
 
     def describe(self) -> dict[str, Any]:
@@ -150,11 +152,15 @@ def build_plan(matrix: Matrix, choices: Choices) -> Plan:
         rates=choices.rates or (() if choices.users else profile.rates),
         arrival=choices.arrival or profile.arrival,
         duration_s=choices.duration_s if choices.duration_s is not None else profile.duration_s,
+        max_duration_s=(choices.max_duration_s if choices.max_duration_s is not None
+                        else profile.max_duration_s),
         warmup_s=choices.warmup_s if choices.warmup_s is not None else profile.warmup_s,
         trials=choices.trials or profile.trials,
         middleware=choices.middleware or profile.middleware,
         connections=choices.connections or profile.connections,
     )
+    if profile.max_duration_s is not None and profile.max_duration_s <= profile.duration_s:
+        profile = replace(profile, max_duration_s=None)  # --duration reached the cap
     for stack in choices.middleware or ():
         if stack not in STACKS:
             raise ConfigError(f"unknown middleware stack {stack!r} (known:"

@@ -36,6 +36,9 @@ class CellRecord:
     # corrected latency for the open model, like latency_ms
     latency_ms_per_second: dict[str, list[float | None]] = field(default_factory=dict)
     duration_s: float = 0.0
+    # Stability windows (a profile's max_duration_s): whether the last 3 seconds agreed
+    # within 10 % before the cap; None when the cell measured a fixed duration.
+    stable: bool | None = None
     ready_s: float | None = None  # seconds from server start to its first answer
     server_cpu_pct: float | None = None
     server_rss_mb: float | None = None

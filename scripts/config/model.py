@@ -269,6 +269,10 @@ class Profile:
     duration_s: float
     trials: int
     summary: str = ""
+    # Stability windows: measure at least duration_s, then on until the last 3 seconds'
+    # throughput and p95 agree within 10 % (perf_analyzer's rule), at most this long.
+    # None: exactly duration_s.
+    max_duration_s: float | None = None
     rates: tuple[float, ...] = ()  # open model: offered requests/s per cell
     arrival: str = "uniform"  # the open model's schedule: uniform | poisson
     servers: tuple[str, ...] | None = None
@@ -285,7 +289,8 @@ class Profile:
             "name": self.name, "summary": self.summary, "users": list(self.users),
             "rates": list(self.rates), "arrival": self.arrival,
             "spawn_rate": self.spawn_rate, "warmup_s": self.warmup_s,
-            "duration_s": self.duration_s, "trials": self.trials,
+            "duration_s": self.duration_s, "max_duration_s": self.max_duration_s,
+            "trials": self.trials,
             "servers": _all_or(self.servers), "scenarios": _all_or(self.scenarios),
             "flavors": _all_or(self.flavors), "clients": _all_or(self.clients),
             "upstream": dict(self.upstream),

@@ -240,6 +240,7 @@ def _read_profiles(top: Table, file: Path, servers: dict, clients: dict,
             warmup_s=float(t.number("warmup_s", 2, lo=0, hi=3600)),
             duration_s=float(t.number("duration_s", REQUIRED, lo=1, hi=86_400)),
             trials=t.number("trials", 1, lo=1, hi=1000, integer=True),
+            max_duration_s=_max_duration(t),
             servers=t.selection("servers", servers),
             scenarios=t.selection("scenarios", tuple(SCENARIOS_BY_NAME)),
             flavors=t.selection("flavors", tuple(sorted(flavors))),
@@ -255,6 +256,14 @@ def _read_profiles(top: Table, file: Path, servers: dict, clients: dict,
             t.fail("rates", "set users (closed loop) or rates (open model), not both")
         t.done()
     return profiles
+
+
+def _max_duration(t: Table) -> float | None:
+    """max_duration_s: the stability windows' cap, never under duration_s."""
+    value = t.number("max_duration_s", None, lo=1, hi=86_400)
+    if value is not None and value < t.data.get("duration_s", 0):
+        t.fail("max_duration_s", f"must be >= duration_s ({t.data.get('duration_s')})")
+    return None if value is None else float(value)
 
 
 def _leave_out(t: Table, servers: dict, flavors: tuple[str, ...]) -> tuple[LeaveOut, ...]:

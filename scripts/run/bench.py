@@ -203,6 +203,7 @@ class Bench:
             go = cell_dir / "go"  # Locust boots beside the server and waits for this
             locust = self._locust(cell, f"http://127.0.0.1:{port}", cell_dir, cell.users,
                                   profile.warmup_s, profile.duration_s, go=go,
+                                  max_duration_s=profile.max_duration_s,
                                   hold_s=cell.server.ready_timeout_s + PROBE_HOLD_S)
             if self.options.port:  # the stopping server still holds that port
                 self._stopped()
@@ -293,7 +294,8 @@ class Bench:
 
     def _locust(self, cell: Cell, base_url: str, out: Path, users: int, warmup_s: float,
                 duration_s: float, server_timing: bool = False, go: Path | None = None,
-                hold_s: float = 0.0, report: bool = True) -> supervise.Process:
+                hold_s: float = 0.0, report: bool = True,
+                max_duration_s: float | None = None) -> supervise.Process:
         """Locust against the cell's server, writing into `out`, started; with `go`, it
         sends nothing until that file exists (for at most `hold_s` seconds)."""
         out.mkdir(parents=True, exist_ok=True)
@@ -302,14 +304,16 @@ class Bench:
             "locust", loadgen.headless_argv(
                 scenario=cell.scenario.name, flavor=cell.flavor, host=base_url,
                 users=users, spawn_rate=profile.spawn_rate, warmup_s=warmup_s,
-                duration_s=duration_s, cell_dir=out, processes=self.options.processes,
+                duration_s=max(duration_s, max_duration_s or 0.0), cell_dir=out,
+                processes=self.options.processes,
                 hold_s=hold_s, report=report,
             ),
             log_path=out / "locust.log",
             env=loadgen.env(cell_dir=out, warmup_s=warmup_s, duration_s=duration_s,
                             catalog_rows=self.matrix.app.catalog_rows, rate=cell.rate,
                             arrival=profile.arrival, processes=self.options.processes,
-                            server_timing=server_timing, go_file=go),
+                            server_timing=server_timing, go_file=go,
+                            max_duration_s=max_duration_s),
             cpus=self.pinning.cpus("generator"),
         ).start()
 
@@ -335,7 +339,8 @@ class Bench:
         deadline = time.monotonic() + loadgen.run_bound_s(
             users or cell.users, profile.spawn_rate,
             profile.warmup_s if warmup_s is None else warmup_s,
-            profile.duration_s if duration_s is None else duration_s) + 15
+            max(profile.duration_s, profile.max_duration_s or 0.0) if duration_s is None
+            else duration_s) + 15
         while not locust.exited_within(0.2):
             if not server.alive:
                 raise CellFailed(f"server {cell.server.name} exited with code"

@@ -43,6 +43,9 @@ def fill(record: CellRecord, m: Measurement, cell_dir: Path, rules: Rules,
     record.rps_per_second = m.rps_per_second
     record.latency_ms_per_second = m.latency_ms_per_second
     record.duration_s = m.duration_s
+    record.stable = m.stable
+    if m.stable is False:
+        record.warnings.append("unstable")
     write_json(cell_dir / "latency.json", m.to_json())
     if sampler is not None:
         _resources(record, sampler, m.window, rules, processes)

@@ -74,17 +74,20 @@ def web_ui_argv(*, scenario: str, host: str, web_port: int, cell_dir: Path,
 def env(*, cell_dir: Path, warmup_s: float, duration_s: float, catalog_rows: int,
         rate: float | None = None, arrival: str = "uniform",
         processes: int = 1, server_timing: bool = False,
-        go_file: Path | None = None) -> dict[str, str]:
+        go_file: Path | None = None, max_duration_s: float | None = None) -> dict[str, str]:
     """What locustfiles/base.py reads: the window, the open model's rate, whether to
     read the app's Server-Timing (the unloaded-latency probe only), and the go file:
     Locust starts while the server boots (its imports take about a second) and sends
-    nothing until the harness creates that file."""
+    nothing until the harness creates that file. `max_duration_s`: the stability
+    windows' cap (one Locust process only: it alone sees every second)."""
+    stable = max_duration_s if max_duration_s and processes == 1 else 0.0
     return {
         "LOADLAB_GO_FILE": str(go_file) if go_file else "",
         "LOADLAB_SERVER_TIMING": "1" if server_timing else "0",
         "LOADLAB_CELL_DIR": str(cell_dir),
         "LOADLAB_WARMUP_S": f"{warmup_s:g}",
         "LOADLAB_DURATION_S": f"{duration_s:g}",
+        "LOADLAB_MAX_DURATION_S": f"{stable:g}",
         "LOADLAB_CATALOG_ROWS": str(catalog_rows),
         "LOADLAB_RATE": f"{rate:g}" if rate else "0",
         "LOADLAB_ARRIVAL": arrival,
@@ -150,6 +153,7 @@ class Measurement:
     latency_ms_per_second: dict[str, list[float | None]] = field(default_factory=dict)
     open: OpenLoad | None = None
     service_ms: float | None = None  # mean Server-Timing of the view (probe only)
+    stable: bool | None = None  # stability windows: settled before the cap (None: off)
 
     @property
     def rps(self) -> float:
@@ -180,7 +184,7 @@ class Measurement:
             "unit": "ms",
             "source": "harness HdrHistogram of successful response times (us, 3 digits)",
             "window": {"start": self.window[0], "end": self.window[1],
-                       "whole_seconds": self.duration_s},
+                       "whole_seconds": self.duration_s, "stable": self.stable},
             "requests": self.requests,
             "failures": self.failures,
             "percentiles": self.latency_ms,
@@ -307,4 +311,5 @@ def read_measurement(cell_dir: Path, name: str | None = None,
         latency_ms_per_second=seconds,
         open=open_load and replace(open_load, offered_per_second=list(offered.values())),
         service_ms=round(service[1] / service[0], 3) if service[0] else None,
+        stable=window.get("stable"),
     )

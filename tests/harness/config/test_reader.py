@@ -75,6 +75,7 @@ def test_a_minimal_matrix_loads_with_the_documented_defaults(tmp_path):
     quick = m.profile(None)
     assert quick.users == (4,)  # a single number is a list of one
     assert quick.duration_s == 3.0 and quick.trials == 1 and quick.rates == ()
+    assert quick.max_duration_s is None  # stability windows are asked for, not assumed
     assert quick.servers is quick.scenarios is quick.clients is quick.flavors is None
     # tables left out take the model's defaults
     assert m.rules == Rules() and m.pinning == Pinning() and m.app == AppSettings()
@@ -196,6 +197,8 @@ def test_an_unknown_key_is_a_typo(tmp_path, text, words):
                  ("clients.httpx.sync", "true or false"), id="sync-string"),
     pytest.param(MINIMAL.replace("duration_s = 3", 'duration_s = "3"'),
                  ("profiles.quick.duration_s", "a number"), id="duration-string"),
+    pytest.param(MINIMAL.replace("duration_s = 3", "duration_s = 3\nmax_duration_s = 2"),
+                 ("profiles.quick.max_duration_s", ">= duration_s"), id="cap-under-duration"),
     pytest.param(MINIMAL.replace("users = 4", "users = [4, 2.5]"),
                  ("profiles.quick.users", "whole number"), id="users-float"),
     pytest.param(MINIMAL.replace("users = 4", "rates = [10, true]"),

@@ -180,3 +180,26 @@ def test_every_second_of_the_duration_counts(results, processes):
     assert window["end"] - window["start"] >= 2.0
     if processes > 1:
         assert window["phase"] == 0 and window["start"] == int(window["start"])
+
+
+def test_stability_windows_measure_on_until_the_seconds_agree(results):
+    """--max-duration: after --duration, the cell measures on a second at a time until
+    its last 3 seconds agree (throughput and p95 within 10 %), at most to the cap.
+    sleep's async view at 4 users is as steady as a cell gets (4 / 50 ms = 80 rps): it
+    settles as soon as 3 whole seconds exist. Without the flag, exactly the duration."""
+    done = loadlab("bench", "--profile", "smoke", "--servers", "uvicorn", "--scenarios",
+                   "sleep", "--flavors", "async", "--users", "4", "--warmup", "0.5",
+                   "--duration", "2", "--max-duration", "6", "--results", str(results),
+                   "--quiet")
+    assert done.code == 0, done.err
+    (cell,) = read_json(only_run(results) / "summary.json")["cells"]
+    assert cell["stable"] is True and "unstable" not in cell["warnings"], cell
+    assert 3 <= cell["duration_s"] <= 6 and len(cell["rps_per_second"]) == cell["duration_s"]
+    for rps in cell["rps_per_second"][-3:]:  # what it judged: ~80/s each (within 10 %)
+        assert abs(rps - 80) <= 8, cell["rps_per_second"]
+    fixed = loadlab("bench", "--profile", "smoke", "--servers", "uvicorn", "--scenarios",
+                    "sleep", "--flavors", "async", "--users", "4", "--warmup", "0.5",
+                    "--duration", "2", "--results", str(results / "fixed"), "--quiet")
+    assert fixed.code == 0, fixed.err
+    (plain,) = read_json(only_run(results / "fixed") / "summary.json")["cells"]
+    assert plain["stable"] is None and plain["duration_s"] == 2

@@ -208,3 +208,14 @@ def test_an_open_model_cell_behind_schedule_with_a_hot_generator(tmp_path):
     fill(r, m, tmp_path, Rules(min_requests=0), sampler(tmp_path, generator=99.0))
     assert r.start_lag_p99_ms == pytest.approx(200.0, rel=0.001)
     assert r.warnings == ["generator-hot", "generator-behind"]
+
+
+def test_a_cell_that_never_settled_is_flagged_unstable(tmp_path):
+    """Stability windows ran to the cap without 3 agreeing seconds: the number stands,
+    flagged; a settled cell and a fixed-duration one are not."""
+    for stable, flagged in ((False, True), (True, False), (None, False)):
+        m = measurement()
+        m.stable = stable
+        r = record()
+        fill(r, m, tmp_path, Rules())
+        assert r.stable is stable and ("unstable" in r.warnings) is flagged
