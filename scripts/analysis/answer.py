@@ -22,7 +22,7 @@ from .rows import Row, make_row
 
 # The flags that change what the best number means (the others are in the tables).
 MATTERS = ("load-bound", "generator-hot", "generator-behind", "upstream-hot", "nagle",
-           "overloaded", "high-failure-ratio", "few-requests")
+           "overloaded", "high-failure-ratio", "few-requests", "unstable")
 
 
 @dataclass(frozen=True)
