@@ -232,6 +232,10 @@ def sync_counterpart(flavor: str, flavors: Collection[str]) -> str | None:
 
 SCENARIOS_BY_NAME: dict[str, Scenario] = {s.name: s for s in SCENARIOS}
 
+# Not a scenario: the app's report of the event loop it runs on (app/urls.py), which the
+# harness's transport check asks every ASGI server for.
+RUNTIME_PATH = "/_loadlab/runtime"
+
 # The order a reader meets the stories in the literature (the weather round trip first,
 # hello last): every table and report lists scenarios so, not alphabetically.
 STORY_ORDER = ("weather", "home", "catalog", "queries", "held", "mixed", "sleep", "cpu",

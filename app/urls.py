@@ -7,7 +7,7 @@ from django.http import JsonResponse
 from django.urls import path
 from django.utils.module_loading import import_string
 
-from app.scenarios import SCENARIOS
+from app.scenarios import RUNTIME_PATH, SCENARIOS
 
 
 def index(request):
@@ -35,7 +35,7 @@ async def runtime(request):
 
 urlpatterns = [
     path("", index, name="index"),
-    path("_loadlab/runtime", runtime, name="runtime"),
+    path(RUNTIME_PATH.lstrip("/"), runtime, name="runtime"),
     *(
         path(flavor.path.lstrip("/"), import_string(flavor.view), name=f"{s.name}-{flavor.name}")
         for s in SCENARIOS

@@ -62,8 +62,9 @@ def fill(record: CellRecord, m: Measurement, cell_dir: Path, rules: Rules,
 
 def stack(record: CellRecord, server: ServerSpec, seen: Transport) -> None:
     """The server's stack and its transport check into the record; `nagle` when the
-    check saw the delayed-ACK stall."""
-    record.loop = seen.loop or server.loop
+    check saw the delayed-ACK stall. The loop only as the running server reported it
+    (None if the check failed): a declared loop is not a measured one."""
+    record.loop = seen.loop
     record.http = server.http
     record.transport_p50_ms = seen.p50_ms
     if seen.nagle:

@@ -19,14 +19,13 @@ import time
 from dataclasses import dataclass
 from statistics import median
 
-from app.scenarios import SCENARIOS_BY_NAME
+from app.scenarios import RUNTIME_PATH, SCENARIOS_BY_NAME
 
 NAGLE_P50_MS = 30.0
 REQUESTS = 200
 WARM = 5  # first requests (imports, the connection) are not counted
 EARLY = 20  # after this many, a p50 already over the threshold ends the check
 TIMEOUT_S = 5.0
-RUNTIME_PATH = "/_loadlab/runtime"
 
 
 @dataclass(frozen=True)
