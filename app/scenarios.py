@@ -41,6 +41,7 @@ class Scenario:
     slo_p95_ms: float | None = None
     # Unloaded latency of the slowest flavor (ms): sizes the open model's user cap.
     typical_ms: float = 10.0
+    expect_status: int = 200  # what a right answer's status is
 
     def flavor(self, name: str) -> Flavor:
         for flavor in self.flavors:
@@ -228,6 +229,12 @@ def sync_counterpart(flavor: str, flavors: Collection[str]) -> str | None:
     if twin in flavors:
         return twin
     return "sync" if "sync" in flavors else None
+
+
+def class_name(flavor: str) -> str:
+    """A flavor's Locust user class: `async-sequential` -> AsyncSequential (the
+    locustfiles define them so; the harness picks them by this name)."""
+    return "".join(part.capitalize() for part in flavor.replace("_", "-").split("-"))
 
 
 SCENARIOS_BY_NAME: dict[str, Scenario] = {s.name: s for s in SCENARIOS}

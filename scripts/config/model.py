@@ -24,7 +24,9 @@ ARRIVALS = ("uniform", "poisson")
 # greenlets, an event loop) and one process per request as the baseline.
 MODELS = ("processes", "threads", "greenlets", "event-loop")
 # What a server's `args` may say in braces; the plan fills them in.
-PLACEHOLDERS = ("host", "port", "workers", "threads", "connections")
+PLACEHOLDERS = ("host", "port", "workers", "threads", "connections", "app")
+# What `{app}` is when the plan names no project: loadlab's own app.
+BUILTIN_APPLICATIONS = {"wsgi": "app.wsgi:application", "asgi": "app.asgi:application"}
 
 
 # --- the pieces --------------------------------------------------------------------------
@@ -74,9 +76,12 @@ class ServerSpec:
     def available(self) -> bool:
         return not self.missing
 
-    def resolved_args(self, port: int, host: str = LOOPBACK) -> list[str]:
-        """`args` with their placeholders filled in (run/services.py makes the argv)."""
+    def resolved_args(self, port: int, host: str = LOOPBACK,
+                      app: str | None = None) -> list[str]:
+        """`args` with their placeholders filled in (run/services.py makes the argv);
+        `app` is the project's application for this interface (default: loadlab's)."""
         values = {
+            "app": app or BUILTIN_APPLICATIONS[self.interface],
             "host": host,
             "port": port,
             "workers": self.workers,
