@@ -137,12 +137,19 @@ class ScenarioUser(FastHttpUser):
     abstract = True
     scenario: str = ""
     flavor: str = ""
+    path: str = ""  # a team's scenario sets it; else the story's, from the registry
+    expect_status: int = 200
     wait_time = constant(0)
 
     def on_start(self) -> None:
-        flavor = get_scenario(self.scenario).flavor(self.flavor)
-        query = os.environ.get("LOADLAB_QUERY", get_scenario(self.scenario).query)
-        self.url = flavor.path + (f"?{query}" if query else "")
+        if not self.path:
+            story = get_scenario(self.scenario)
+            self.path = story.flavor(self.flavor).path
+            self.expect_status = story.expect_status
+            query = os.environ.get("LOADLAB_QUERY", story.query)
+        else:
+            query = os.environ.get("LOADLAB_QUERY", "")
+        self.url = self.path + (f"?{query}" if query else "")
 
     def request_url(self) -> str:
         """The URL of the next request; scenarios that vary it override this."""
@@ -164,7 +171,7 @@ class ScenarioUser(FastHttpUser):
                                  failed=problem is not None)
 
     def validate(self, response: Any) -> str | None:
-        if response.status_code != 200:
+        if response.status_code != self.expect_status:
             return f"HTTP {response.status_code}"
         return self.check(response)
 

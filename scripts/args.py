@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .analysis.compare import GATE_METRICS
 from .errors import UsageError
-from .paths import ROOT
+from .paths import default_results
 from .render.outputs import FORMATS
 
 
@@ -87,8 +87,14 @@ def build_parser() -> Parser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     def with_matrix(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--matrix", type=Path, default=ROOT / "matrix.toml",
-                       help="the matrix file (default: matrix.toml)")
+        p.add_argument("--matrix", type=Path, default=None,
+                       help="the matrix file (default: ./matrix.toml if there is one, else"
+                            " loadlab's own)")
+
+    def with_project(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--project", type=Path, metavar="PATH",
+                       help="a team's Django project: its loadlab.toml, or the folder that"
+                            " holds it (default: loadlab's own app)")
 
     def with_database(p: argparse.ArgumentParser) -> None:
         p.add_argument("--db", choices=("sqlite", "postgres"),
@@ -100,8 +106,9 @@ def build_parser() -> Parser:
 
     p = sub.add_parser("list", help="servers, scenarios, clients, profiles, and the runs")
     with_matrix(p)
+    with_project(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.add_argument("--results", type=Path, default=ROOT / "results",
+    p.add_argument("--results", type=Path, default=default_results(),
                    help="where run folders are (default: results/)")
 
     p = sub.add_parser("prune", help="delete old run folders (shows what it would delete"
@@ -110,12 +117,13 @@ def build_parser() -> Parser:
                    help="runs started more than DAYS days ago")
     p.add_argument("--status", type=_names, metavar="S[,S]",
                    help="only runs with these statuses (e.g. abandoned,failed)")
-    p.add_argument("--results", type=Path, default=ROOT / "results",
+    p.add_argument("--results", type=Path, default=default_results(),
                    help="where run folders are (default: results/)")
     p.add_argument("--yes", action="store_true", help="really delete (default: dry run)")
 
     p = sub.add_parser("bench", help="run the plan and archive the run")
     with_matrix(p)
+    with_project(p)
     with_database(p)
     p.add_argument("--profile", help="load profile (default: the matrix's default)")
     p.add_argument("--servers", type=_names, help="comma-separated server names")
@@ -140,7 +148,7 @@ def build_parser() -> Parser:
     p.add_argument("--warmup", type=float, help="warmup seconds per cell (never counted)")
     p.add_argument("--trials", type=_positive(int), help="trials per cell, interleaved")
     p.add_argument("--label", help="a name for the run folder")
-    p.add_argument("--results", type=Path, default=ROOT / "results",
+    p.add_argument("--results", type=Path, default=default_results(),
                    help="where run folders go (default: results/)")
     p.add_argument("--no-pin", action="store_true", help="do not pin CPUs")
     p.add_argument("--processes", type=_positive(int), default=1,
@@ -163,7 +171,7 @@ def build_parser() -> Parser:
     p.add_argument("--max-duration", type=_positive(float), metavar="S",
                    help="stability windows' cap (see bench --max-duration)")
     p.add_argument("--warmup", type=float, help="warmup seconds per cell (never counted)")
-    p.add_argument("--results", type=Path, default=ROOT / "results",
+    p.add_argument("--results", type=Path, default=default_results(),
                    help="where the runs and calibration.json go (default: results/)")
     p.add_argument("--no-pin", action="store_true", help="do not pin CPUs")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
@@ -171,6 +179,7 @@ def build_parser() -> Parser:
     p = sub.add_parser("capacity", help="the highest offered rate each configuration"
                        " holds within its latency objective")
     with_matrix(p)
+    with_project(p)
     with_database(p)
     p.add_argument("--profile", default="capacity",
                    help="which servers, scenarios and clients, and the step length"
@@ -193,7 +202,7 @@ def build_parser() -> Parser:
     p.add_argument("--duration", type=_positive(float), help="measured seconds per step")
     p.add_argument("--warmup", type=float, help="warmup seconds per step (never counted)")
     p.add_argument("--label", help="a name for the run folder")
-    p.add_argument("--results", type=Path, default=ROOT / "results",
+    p.add_argument("--results", type=Path, default=default_results(),
                    help="where run folders go (default: results/)")
     p.add_argument("--no-pin", action="store_true", help="do not pin CPUs")
     p.add_argument("--port", type=_port, default=0, help="server port (default: a free one)")
@@ -202,6 +211,7 @@ def build_parser() -> Parser:
 
     p = sub.add_parser("serve", help="the app and the upstream stand-in, for manual poking")
     with_matrix(p)
+    with_project(p)
     with_database(p)
     p.add_argument("--server", required=True, help="a server name from the matrix")
     p.add_argument("--port", type=_port, default=8000)
@@ -210,13 +220,14 @@ def build_parser() -> Parser:
 
     p = sub.add_parser("ui", help="the Locust web UI against one server; archived on exit")
     with_matrix(p)
+    with_project(p)
     with_database(p)
     p.add_argument("--server", required=True, help="a server name from the matrix")
-    p.add_argument("--scenario", default="weather", help="scenario (default: weather)")
+    p.add_argument("--scenario", help="scenario (default: weather, or the project's first)")
     p.add_argument("--client", help="HTTP client for upstream calls (default: httpx)")
     p.add_argument("--web-port", type=_port, default=8089)
     p.add_argument("--port", type=_port, default=0, help="server port (default: a free one)")
-    p.add_argument("--results", type=Path, default=ROOT / "results")
+    p.add_argument("--results", type=Path, default=default_results())
     p.add_argument("--label", help="a name for the run folder")
 
     p = sub.add_parser("fidelity", help="hello's peak throughput: loadlab vs wrk, per server")
@@ -238,7 +249,13 @@ def build_parser() -> Parser:
                    help="keep logs and loadlab's run folders here (default: discarded)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
 
+    p = sub.add_parser("init", help="write a starter loadlab.toml for a Django project"
+                       " (never overwrites one)")
+    p.add_argument("folder", metavar="DIR", type=Path, nargs="?", default=Path(),
+                   help="the project's folder, where manage.py is (default: here)")
+
     p = sub.add_parser("compare", help="compare runs: within one, or B against A")
+    with_project(p)
     p.add_argument("run_a", metavar="RUN_A")
     p.add_argument("run_b", metavar="RUN_B", nargs="?")
     p.add_argument("--format", choices=FORMATS, default="table")

@@ -18,14 +18,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.scenarios import SCENARIOS
-
 from .analysis import compare
 from .analysis.calibration import floor_for
-from .archive.folder import load_run
+from .archive.folder import Run, load_run
 from .archive.runs import list_runs
 from .args import build_parser
 from .config import ConfigError, Matrix, ServerSpec, load_matrix
+from .config.project import Project, load_project
 from .errors import (
     EXIT_FAILED,
     EXIT_FOR_STATUS,
@@ -38,6 +37,7 @@ from .errors import (
 )
 from .plan import Choices, Plan, build_plan
 from .render.capacity import CapacitySummary
+from .render.listing import print_listing
 from .render.outputs import RunOutputs, emit_comparison
 from .render.progress import Progress
 
@@ -53,6 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_compare(args)
         if args.command == "prune":
             return cmd_prune(args)
+        if args.command == "init":
+            return cmd_init(args)
         matrix = load_matrix(args.matrix)
         return {"list": cmd_list, "bench": cmd_bench, "capacity": cmd_capacity,
                 "calibrate": cmd_calibrate, "serve": cmd_serve,
@@ -86,14 +88,16 @@ def cmd_list(matrix: Matrix, args: argparse.Namespace) -> int:
     _check_results_dir(args.results)
     _recover(args.results)
     runs = list_runs(args.results)
+    project = load_project(args.project)
     data = {
+        "project": project.name,
         "servers": [s.describe() for s in matrix.servers.values()],
         "scenarios": [
             {"name": s.name, "summary": s.summary, "uses_upstream": s.uses_upstream,
              "uses_db": s.uses_db, "query": s.query,
              "flavors": {f.name: f.path for f in s.flavors},
              "shows": {f.name: f.shows for f in s.flavors}}
-            for s in SCENARIOS
+            for s in project.scenarios
         ],
         "clients": [{"name": c.name, "sync": c.sync, "summary": c.summary}
                     for c in matrix.clients.values()],
@@ -103,35 +107,8 @@ def cmd_list(matrix: Matrix, args: argparse.Namespace) -> int:
     }
     if args.json:
         print(json.dumps(data, indent=2))
-        return 0
-    print("servers:")
-    for s in matrix.servers.values():
-        state = "" if s.available else f"  (not installed: {', '.join(s.missing)})"
-        print(f"  {s.name:<18} {s.interface}  workers={s.workers:<3} {s.summary}{state}")
-    print("scenarios:")
-    for s in SCENARIOS:
-        print(f"  {s.name:<10} {s.summary}")
-        for f in s.flavors:
-            query = f"?{s.query}" if s.query else ""
-            print(f"    {f.name:<18} {f.path + query:<32} {f.shows}")
-    print("clients:")
-    for c in matrix.clients.values():
-        print(f"  {c.name:<16} {c.summary}")
-    print("profiles:")
-    for p in matrix.profiles.values():
-        default = " (default)" if p.name == matrix.default_profile else ""
-        load = (f"users={','.join(map(str, p.users))}" if p.users else
-                f"rates={','.join(f'{r:g}' for r in p.rates)}" if p.rates else "searched")
-        print(f"  {p.name:<8} {load} {p.duration_s:g}s x {p.trials} trial(s):"
-              f" {p.summary}{default}")
-    print(f"runs in {args.results}:" + ("" if runs else " none"))
-    by_status: dict[str, list] = {}
-    for r in runs:
-        by_status.setdefault(r.status, []).append(r)
-    for status, group in sorted(by_status.items()):
-        print(f"  {status} ({len(group)}):")
-        for r in group:
-            print(f"    {r.name}  {r.cells} cell(s)")
+    else:
+        print_listing(matrix, project, runs, args.results)
     return 0
 
 
@@ -158,11 +135,23 @@ def cmd_prune(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_init(args: argparse.Namespace) -> int:
+    """Write a starter loadlab.toml for a Django project; never overwrite one."""
+    from .init import init_project
+
+    done = init_project(args.folder)
+    print(f"wrote {done.path} (settings {done.settings}; wsgi {done.wsgi or 'not found'};"
+          f" asgi {done.asgi or 'not found'}; {len(done.routes)} URL pattern(s) listed)")
+    print(f"edit its [scenarios], then: loadlab bench --project {done.path.parent}")
+    return EXIT_OK
+
+
 def cmd_bench(matrix: Matrix, args: argparse.Namespace) -> int:
     from .run.bench import Bench, Options
 
     if args.warmup is not None and args.warmup < 0:
         raise UsageError("loadlab bench: --warmup must be >= 0")
+    project = _project(args)
     plan = build_plan(matrix, Choices(
         profile=args.profile, servers=args.servers, scenarios=args.scenarios,
         flavors=args.flavors, clients=args.clients, users=args.users, rates=args.rate,
@@ -170,7 +159,7 @@ def cmd_bench(matrix: Matrix, args: argparse.Namespace) -> int:
         arrival=args.arrival,
         duration_s=args.duration, max_duration_s=args.max_duration, warmup_s=args.warmup,
         trials=args.trials, pin=not args.no_pin,
-    ))
+    ), project)
     _check_results_dir(args.results)
     database = _database(matrix, args)
     _check_connections(plan, database)
@@ -184,27 +173,28 @@ def cmd_bench(matrix: Matrix, args: argparse.Namespace) -> int:
 
 
 def cmd_capacity(matrix: Matrix, args: argparse.Namespace) -> int:
-    from app.scenarios import SCENARIOS_BY_NAME
-
     from .run.bench import Options
     from .run.capacity import CapacityRun
     from .search import Objective
 
     if args.warmup is not None and args.warmup < 0:
         raise UsageError("loadlab capacity: --warmup must be >= 0")
+    project = _project(args)
     plan = build_plan(matrix, Choices(
         profile=args.profile, servers=args.servers, scenarios=args.scenarios,
         flavors=args.flavors, clients=args.clients, rates=(1.0,), duration_s=args.duration,
         middleware=args.middleware, connections=args.connections,
-        warmup_s=args.warmup, trials=1, pin=not args.no_pin))
+        warmup_s=args.warmup, trials=1, pin=not args.no_pin), project)
     objectives = {}
-    for name in dict.fromkeys(c.scenario.name for c in plan.cells):
-        slo = args.slo_p95_ms or matrix.slo(name, SCENARIOS_BY_NAME[name].slo_p95_ms)
+    for scenario in {c.scenario.name: c.scenario for c in plan.cells}.values():
+        name = scenario.name
+        slo = args.slo_p95_ms or matrix.slo(name, scenario.slo_p95_ms)
         if slo is not None:
             objectives[name] = Objective.of(slo, matrix.rules, args.max_failure_ratio)
     if not objectives:
         raise UsageError("loadlab capacity: no chosen scenario has a latency objective;"
-                         " give --slo-p95-ms MS or set [slo] in the matrix")
+                         " give --slo-p95-ms MS, set [slo] in the matrix, or slo_p95_ms"
+                         " in the project's scenario")
     plan = replace(plan, cells=tuple(c for c in plan.cells if c.scenario.name in objectives))
     _check_results_dir(args.results)
     database = _database(matrix, args)
@@ -256,28 +246,30 @@ def _check_results_dir(path: Path, write: bool = False) -> None:
 def cmd_serve(matrix: Matrix, args: argparse.Namespace) -> int:
     from .run.interactive import serve
 
-    spec, client = _installed(matrix, args.server), _client(matrix, args.client)
+    project = _project(args)
+    spec, client = _servable(matrix, args.server, project), _client(matrix, args.client)
     status = serve(matrix, spec, client, args.port, args.upstream_port,
-                   _database(matrix, args))
+                   _database(matrix, args), project)
     return EXIT_OK if status == "complete" else EXIT_FAILED
 
 
 def cmd_ui(matrix: Matrix, args: argparse.Namespace) -> int:
-    from app.scenarios import get
-
     from .run.interactive import ui
 
-    try:
-        scenario = get(args.scenario)
-    except KeyError as exc:
-        raise UsageError(f"loadlab ui: {exc.args[0]}") from None
+    project = _project(args)
+    known = {s.name: s for s in project.scenarios}
+    name = args.scenario or ("weather" if project.builtin else project.scenarios[0].name)
+    if name not in known:
+        raise UsageError(f"loadlab ui: unknown scenario {name!r} (known:"
+                         f" {', '.join(known)})")
+    scenario = known[name]
     _check_results_dir(args.results)
-    spec, client = _installed(matrix, args.server), _client(matrix, args.client)
+    spec, client = _servable(matrix, args.server, project), _client(matrix, args.client)
     database = _database(matrix, args)
     _check_results_dir(args.results, write=True)  # last: bad input writes nothing
     _recover(args.results)
     status = ui(matrix, spec, scenario, client, args.port, args.web_port, args.results,
-                args.label, RunOutputs(), database)
+                args.label, RunOutputs(), database, project)
     return EXIT_OK if status == "complete" else EXIT_FAILED
 
 
@@ -287,6 +279,25 @@ def _installed(matrix: Matrix, name: str) -> ServerSpec:
     if not spec.available:
         raise ConfigError(f"server {name!r} needs {', '.join(spec.missing)}, which is not"
                           f" installed (pip install {spec.missing[0].replace('_', '-')})")
+    return spec
+
+
+def _project(args: argparse.Namespace) -> Project:
+    """--project, read and checked: its settings load and its applications import."""
+    project = load_project(args.project)
+    if not project.builtin:
+        from .run.project import check_imports
+
+        check_imports(project)
+    return project
+
+
+def _servable(matrix: Matrix, name: str, project: Project) -> ServerSpec:
+    """An installed server that can serve the project (its interface's application)."""
+    spec = _installed(matrix, name)
+    if project.application(spec.interface) is None:
+        raise ConfigError(f"project {project.name} names no {spec.interface} application:"
+                          f" server {name!r} cannot serve it")
     return spec
 
 
@@ -348,6 +359,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     a = load_run(args.run_a)
     effect = floor_for(a)  # measured by `loadlab calibrate`, or the default, said so
     b = load_run(args.run_b) if args.run_b is not None else None
+    if args.project is not None:
+        _check_project(load_project(args.project), a, b)
     comparison = compare.within(a, effect) if b is None else compare.between(a, b, effect)
     try:
         emit_comparison(comparison, a, b, args.format, args.output)
@@ -368,6 +381,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print(f"  REGRESSION {row.label}: {what}", file=sys.stderr)
     print(f"  (test: {comparison.method})", file=sys.stderr)
     return EXIT_FAILED
+
+
+def _check_project(project: Project, *runs: Run | None) -> None:
+    """`compare --project`: every run must have measured that project."""
+    for run in runs:
+        if run is not None and run.project != project.name:
+            raise CompareError(f"{run.path}: measured project {run.project!r}, not"
+                               f" {project.name!r}")
 
 
 if __name__ == "__main__":

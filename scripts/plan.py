@@ -12,7 +12,7 @@ from itertools import product
 from typing import Any
 
 from app.middleware import STACKS
-from app.scenarios import SCENARIOS, SCENARIOS_BY_NAME, Scenario
+from app.scenarios import Scenario
 
 from .cells import CellKey
 from .config import (
@@ -23,6 +23,7 @@ from .config import (
     ServerSpec,
     UpstreamSettings,
 )
+from .config.project import BUILTIN, Project
 from .errors import ConfigError
 
 # Seconds a cell costs beyond warmup + duration: start the server, wait until ready,
@@ -107,6 +108,7 @@ class Plan:
     cells: tuple[Cell, ...]
     upstream: UpstreamSettings
     skipped: tuple[str, ...] = field(default=())  # what was left out, and why
+    project: Project = BUILTIN  # whose views the cells measure
 
     @property
     def servers(self) -> list[ServerSpec]:
@@ -126,6 +128,7 @@ class Plan:
             "connections": {c.connections.name: c.connections.describe()
                             for c in self.cells if c.connections is not None},
             "skipped": list(self.skipped),
+            "project": self.project.name,
         }
 
 
@@ -141,9 +144,16 @@ def _names(chosen: tuple[str, ...] | None, profile: tuple[str, ...] | None,
     return list(dict.fromkeys(names))
 
 
-def build_plan(matrix: Matrix, choices: Choices) -> Plan:
-    """Resolve a profile and the user's choices into cells, or raise ConfigError."""
+def build_plan(matrix: Matrix, choices: Choices, project: Project = BUILTIN) -> Plan:
+    """Resolve a profile and the user's choices into cells, or raise ConfigError.
+    A team's project brings its own scenarios: the profile's list of stories (and of
+    their flavors) is the built-in app's and does not apply to it."""
     profile = matrix.profile(choices.profile)
+    if not project.builtin:
+        if choices.middleware and set(choices.middleware) != {"none"}:
+            raise ConfigError("--middleware switches loadlab's own app's stacks; a"
+                              " project's middleware is its settings' MIDDLEWARE")
+        profile = replace(profile, scenarios=None, flavors=None, middleware=("none",))
     if choices.users and choices.rates:
         raise ConfigError("choose --users (closed loop) or --rate (open model), not both")
     profile = replace(
@@ -176,6 +186,9 @@ def build_plan(matrix: Matrix, choices: Choices) -> Plan:
     servers = []
     for name in server_names:
         spec = matrix.servers[name]
+        if not project.builtin and _unservable(spec, project, choices.servers is not None,
+                                               skipped):
+            continue
         if spec.available:
             servers.append(spec)
         elif choices.servers is not None or not spec.optional:
@@ -186,8 +199,9 @@ def build_plan(matrix: Matrix, choices: Choices) -> Plan:
         else:
             skipped.append(f"server {name}: {', '.join(spec.missing)} not installed")
 
-    scenario_names = _names(choices.scenarios, profile.scenarios, SCENARIOS_BY_NAME, "scenario")
-    scenarios = [s for s in SCENARIOS if s.name in scenario_names]
+    known = {s.name: s for s in project.scenarios}
+    scenario_names = _names(choices.scenarios, profile.scenarios, known, "scenario")
+    scenarios = [s for s in project.scenarios if s.name in scenario_names]
     scenarios.sort(key=lambda s: scenario_names.index(s.name))
 
     every_flavor = {f for s in scenarios for f in s.flavor_names}
@@ -233,7 +247,23 @@ def build_plan(matrix: Matrix, choices: Choices) -> Plan:
 
     upstream = replace(matrix.upstream, **profile.upstream)
     return Plan(profile=profile, cells=tuple(cells), upstream=upstream,
-                skipped=tuple(skipped))
+                skipped=tuple(skipped), project=project)
+
+
+def _unservable(spec: ServerSpec, project: Project, named: bool,
+                skipped: list[str]) -> bool:
+    """A server that cannot serve this project: an error if the user named it, else
+    left out with the reason (a project may have a wsgi or an asgi application only)."""
+    if "{app}" not in " ".join(spec.args):
+        why = f"server {spec.name}: its args do not say {{app}}, so it serves loadlab's app"
+    elif project.application(spec.interface) is None:
+        why = f"server {spec.name}: project {project.name} names no {spec.interface} application"
+    else:
+        return False
+    if named:
+        raise ConfigError(why)
+    skipped.append(why)
+    return True
 
 
 # The open model's user cap: Little's law at HEADROOM x the unloaded latency, plus a

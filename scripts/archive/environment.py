@@ -8,6 +8,7 @@ import os
 import platform
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -31,19 +32,22 @@ def versions() -> dict[str, str | None]:
     return found
 
 
-def _git(*args: str) -> str | None:
+def _git(*args: str, cwd: Path = ROOT) -> str | None:
     try:
-        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
+        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
                               timeout=10, check=False)
     except (OSError, subprocess.TimeoutExpired):
         return None
     return done.stdout.strip() if done.returncode == 0 else None
 
 
-def git() -> dict[str, Any]:
-    status = _git("status", "--porcelain", "--untracked-files=no")
-    return {"commit": _git("rev-parse", "HEAD"), "dirty": bool(status) if status is not None
-            else None, "branch": _git("rev-parse", "--abbrev-ref", "HEAD")}
+def git(where: Path = ROOT) -> dict[str, Any]:
+    """The commit, dirty flag and branch of the repository `where` is in (loadlab's own,
+    or a team's project); None each outside a repository."""
+    status = _git("status", "--porcelain", "--untracked-files=no", cwd=where)
+    return {"commit": _git("rev-parse", "HEAD", cwd=where),
+            "dirty": bool(status) if status is not None else None,
+            "branch": _git("rev-parse", "--abbrev-ref", "HEAD", cwd=where)}
 
 
 def _cpu_model() -> str:

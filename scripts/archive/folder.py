@@ -46,6 +46,12 @@ class Run:
     def status(self) -> str:
         return str(self.manifest.get("status", "unknown"))
 
+    @property
+    def project(self) -> str:
+        """Whose views it measured: `app` (loadlab's own; every run before projects
+        were recorded) or a team's project's name."""
+        return str((self.manifest.get("project") or {}).get("name", "app"))
+
     def by_key(self) -> dict[CellKey, list[CellRecord]]:
         """Cells grouped by key: one list of trials per cell."""
         groups: dict[CellKey, list[CellRecord]] = {}

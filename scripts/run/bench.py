@@ -28,6 +28,7 @@ from ..paths import LOOPBACK
 from ..plan import Cell, Plan
 from ..search import concurrency
 from . import collect, loadgen, pgstat, recover, services, supervise, transport
+from . import project as project_run
 from .database import Database
 from .sampler import Sampler
 from .signals import Signals, ignore_interrupts, interrupts
@@ -70,17 +71,20 @@ class Bench:
         self.progress = Observers(observers or [])
         self.pinning: Pinning = matrix.pinning.resolved() if options.pin else Pinning(False)
         self.database = options.database or Database.choose(matrix)
-        self.archive = Archive(options.results, options.label, manifest.build(
+        self.project = plan.project
+        self.archive = Archive(options.results, self._label(), manifest.build(
             mode=mode, command=options.command, matrix=matrix,
             profile=plan.profile.describe(), plan=plan.describe(), upstream=plan.upstream,
             pinning=self.pinning, processes=options.processes,
-            app_env=self._recorded_env(), database=self.database.describe()))
+            app_env=self._recorded_env(), database=self.database.describe(),
+            project=self.project))
         self.tmp = self.archive.tmp
         self.upstream: supervise.Process | None = None
         self.upstream_url = ""
         # (R0, S) per configuration at 1 user, measured once per run
         self.unloaded: dict[CellKey, tuple[float | None, float | None]] = {}
         self.transport: dict[str, transport.Transport] = {}  # per server, once per run
+        self.verified: dict[str, project_run.Verified] = {}  # per server: a team's project
         self._stopping: list[threading.Thread] = []  # servers of cells already measured
 
     # --- the run ---------------------------------------------------------------------------
@@ -169,8 +173,17 @@ class Bench:
     def _outputs(self, run_dir: Path) -> str | None:
         return self.progress.run_sealing(run_dir, self.archive.manifest, self.records)
 
+    def _label(self) -> str | None:
+        """A team's project names its run folders: `<time>-<project>[-<label>]`."""
+        if self.project.builtin:
+            return self.options.label
+        return "-".join(filter(None, (self.project.name, self.options.label)))
+
     def _prepare(self) -> None:
         logs = self.tmp / "logs"
+        if not self.project.builtin:
+            self._prepare_project(logs)
+            return
         if any(c.scenario.uses_db for c in self.plan.cells):
             self.progress.note(f"preparing the catalog database ({self.database.engine},"
                                f" {self.database.source}: migrate + seed)")
@@ -183,13 +196,24 @@ class Bench:
         self.archive.manifest["upstream"]["url"] = self.upstream_url
         self.archive.save_manifest()
 
+    def _prepare_project(self, logs: Path) -> None:
+        """A team's project: its own `prepare` commands; no upstream stand-in or catalog
+        (its scenarios call neither)."""
+        if self.project.prepare:
+            self.progress.note(f"preparing project {self.project.name}:"
+                               f" {len(self.project.prepare)} command(s)")
+            seconds = project_run.prepare(self.project, logs)
+            self.archive.manifest["project"]["prepare_s"] = round(seconds, 3)
+        self.archive.save_manifest()
+
     def _recorded_env(self) -> dict[str, str]:
         """The environment every server gets, as the manifest keeps it: placeholders
         where it varies per cell, no database password."""
         stacks = {c.key.middleware for c in self.plan.cells}
         return services.app_env(self.matrix, "<upstream url>", "<cell client>",
                                 self.database.env(redact=True),
-                                "<cell middleware>" if stacks != {None} else None)
+                                "<cell middleware>" if stacks != {None} else None,
+                                self.project)
 
     def _run_cell(self, cell: Cell) -> CellRecord:
         cell_dir = self.tmp / cell.path
@@ -212,12 +236,13 @@ class Bench:
                 cell.server, port,
                 services.app_env(self.matrix, self.upstream_url, cell.client,
                                  self.database.env(connections=cell.connections),
-                                 cell.middleware),
-                cell_dir / "server.log", self.pinning.cpus("server"))
+                                 cell.middleware, self.project),
+                cell_dir / "server.log", self.pinning.cpus("server"), project=self.project)
             record.ready_s = round(ready_s, 3)
             self._stopped()  # the last cell's server is gone before any load starts
             self.progress.cell_phase(cell, "server-ready")
             self._check_transport(cell, port)
+            self._verify(cell, port)
             if cell.rate is None and cell.users > 1 and cell.key_one not in self.unloaded:
                 self.unloaded[cell.key_one] = self._probe(cell, server, base_url, cell_dir)
             go.touch()
@@ -266,6 +291,9 @@ class Bench:
         name = cell.server.name
         if name in self.transport:
             return
+        if not self.project.builtin:  # its views may be slow by design: no hello to time
+            self.transport[name] = transport.Transport(error="not checked: a team's project")
+            return
         seen = transport.check(LOOPBACK, port, cell.server.interface == "asgi")
         self.transport[name] = seen
         if seen.error:
@@ -278,6 +306,22 @@ class Bench:
         elif cell.server.loop and seen.loop and cell.server.loop not in seen.loop:
             self.progress.note(f"{name}: declared loop {cell.server.loop} but it runs"
                                f" {seen.loop}", style="yellow")
+
+    def _verify(self, cell: Cell, port: int) -> None:
+        """A team's project, on the server's first fresh instance: each planned flavor's
+        path answers its expected status, else that flavor's cells fail here."""
+        if self.project.builtin:
+            return
+        name = cell.server.name
+        if name not in self.verified:
+            pairs = list(dict.fromkeys((c.scenario, c.flavor) for c in self.plan.cells
+                                       if c.server.name == name))
+            seen = self.verified[name] = project_run.verify(LOOPBACK, port, pairs)
+            self.progress.note(seen.summary(name, len(pairs)),
+                               style="yellow" if seen.problems else "")
+        problem = self.verified[name].problem(cell.scenario.name, cell.flavor)
+        if problem:
+            raise CellFailed(problem)
 
     def _stop_later(self, server: supervise.Process) -> None:
         """Stop a measured cell's server in the background (its graceful stop takes
@@ -306,14 +350,16 @@ class Bench:
                 users=users, spawn_rate=profile.spawn_rate, warmup_s=warmup_s,
                 duration_s=max(duration_s, max_duration_s or 0.0), cell_dir=out,
                 processes=self.options.processes,
-                hold_s=hold_s, report=report,
+                hold_s=hold_s, report=report, project=self.project,
             ),
             log_path=out / "locust.log",
             env=loadgen.env(cell_dir=out, warmup_s=warmup_s, duration_s=duration_s,
                             catalog_rows=self.matrix.app.catalog_rows, rate=cell.rate,
                             arrival=profile.arrival, processes=self.options.processes,
                             server_timing=server_timing, go_file=go,
-                            max_duration_s=max_duration_s),
+                            max_duration_s=max_duration_s,
+                            project_scenario=loadgen.project_scenario(self.project,
+                                                                      cell.scenario.name)),
             cpus=self.pinning.cpus("generator"),
         ).start()
 

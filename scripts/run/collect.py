@@ -101,7 +101,8 @@ def _resources(record: CellRecord, sampler: Sampler, window: tuple[float, float]
         record.generator_cpu_pct = generator["cpu_pct"]
         if generator["cpu_pct"] >= rules.hot_cpu_pct * processes:
             record.warnings.append("generator-hot")
-    if upstream and SCENARIOS_BY_NAME[record.scenario].uses_upstream:
+    story = SCENARIOS_BY_NAME.get(record.scenario)  # None: a team's scenario
+    if upstream and story is not None and story.uses_upstream:
         record.upstream_cpu_pct = upstream["cpu_pct"]
         if upstream["cpu_pct"] >= rules.hot_cpu_pct:
             record.warnings.append("upstream-hot")

@@ -13,16 +13,18 @@ import sys
 import time
 from pathlib import Path
 
-from app.scenarios import Scenario
+from app.scenarios import Scenario, class_name
 
 from ..archive import manifest
 from ..archive.writer import Archive, Outputs
 from ..cells import CellKey
 from ..config import Matrix, ServerSpec
+from ..config.project import BUILTIN, Project
 from ..errors import Interrupted, MeasurementError, NotReady, ServiceError
 from ..paths import state_dir
 from . import collect, loadgen, recover, services, supervise
 from .database import Database
+from .project import prepare
 from .signals import Signals, interrupts
 
 LOCUST_FILES = ("locust_stats.csv", "locust_stats_history.csv", "locust_failures.csv",
@@ -44,14 +46,47 @@ def _wait(*procs: supervise.Process) -> supervise.Process | None:
 
 
 def serve(matrix: Matrix, spec: ServerSpec, client: str, port: int, upstream_port: int,
-          database: Database | None = None) -> str:
+          database: Database | None = None, project: Project = BUILTIN) -> str:
     """The app and the upstream stand-in in the foreground; Ctrl-C stops both.
     Returns "complete" when stopped by the user, "failed" when something died."""
     database = database or Database.choose(matrix)
     # The handlers stay until everything is stopped: a signal during cleanup is noted,
     # never raised, so it cannot orphan the upstream.
     with interrupts() as signals:
+        if not project.builtin:
+            return _serve_project(matrix, spec, port, project, signals)
         return _serve(matrix, spec, client, port, upstream_port, database, signals)
+
+
+def _serve_project(matrix: Matrix, spec: ServerSpec, port: int, project: Project,
+                   signals: Signals) -> str:
+    """A team's project alone, after its `prepare` commands (on loopback only)."""
+    logs = state_dir() / "serve"
+    try:
+        prepare(project, logs)
+        server, url, _ = services.start_server(
+            spec, port, services.project_env(project), logs / "server.log",
+            matrix.pinning.resolved().cpus("server"), project=project)
+        _say(f"{spec.name} ({spec.interface}) serving project {project.name} at {url}/")
+        _say("try: " + "  ".join(f"{url}{f.path}" for s in project.scenarios
+                                 for f in s.flavors))
+        _say(f"logs in {logs}; Ctrl-C to stop")
+        ended = _wait(server)
+        if ended is not None:
+            _say(f"{ended.name} exited with code {ended.returncode}:\n{ended.log_tail()}")
+            return "failed"
+    except ServiceError as exc:
+        print(f"loadlab serve: {exc}", file=sys.stderr)
+        if isinstance(exc, NotReady) and exc.log_tail:
+            print(exc.log_tail, file=sys.stderr)
+        return "failed"
+    except Interrupted:
+        pass
+    finally:
+        signals.defer()
+        supervise.stop_all()
+    _say("stopped")
+    return "complete"
 
 
 def _serve(matrix: Matrix, spec: ServerSpec, client: str, port: int, upstream_port: int,
@@ -93,36 +128,42 @@ def _serve(matrix: Matrix, spec: ServerSpec, client: str, port: int, upstream_po
 
 def ui(matrix: Matrix, spec: ServerSpec, scenario: Scenario, client: str, port: int,
        web_port: int, results: Path, label: str | None, outputs: Outputs | None = None,
-       database: Database | None = None) -> str:
+       database: Database | None = None, project: Project = BUILTIN) -> str:
     """Locust's web UI on 127.0.0.1 against one server; the session is archived on exit
     (with `outputs` written into the folder). Returns the run's status."""
     database = database or Database.choose(matrix)
     try:
         with interrupts() as signals:  # until archived: a late signal is noted, not raised
             return _ui(matrix, spec, scenario, client, port, web_port, results, label,
-                       signals, outputs, database)
+                       signals, outputs, database, project)
     finally:
         supervise.keep_ledger(None)
 
 
 def _ui(matrix: Matrix, spec: ServerSpec, scenario: Scenario, client: str, port: int,
         web_port: int, results: Path, label: str | None, signals: Signals,
-        outputs: Outputs | None, database: Database) -> str:
+        outputs: Outputs | None, database: Database, project: Project) -> str:
     pinning = matrix.pinning.resolved()
-    archive = Archive(results, label or f"ui-{spec.name}-{scenario.name}", manifest.build(
+    named = f"ui-{spec.name}-{scenario.name}"
+    if not project.builtin:
+        named = f"{project.name}-{label or named}"
+    archive = Archive(results, label if project.builtin and label else named, manifest.build(
         mode="ui", command=["loadlab", *sys.argv[1:]], matrix=matrix,
         profile={"name": "ui", "summary": "driven by hand in Locust's web UI; no warmup"
                  " is excluded", "warmup_s": 0, "trials": 1},
         plan={"servers": [spec.describe()], "scenario": scenario.name, "client": client},
         upstream=matrix.upstream, pinning=pinning,
         app_env=services.app_env(matrix, "<upstream url>", client,
-                                 database.env(redact=True)),
-        database=database.describe()))
+                                 database.env(redact=True), project=project),
+        database=database.describe(), project=project))
     supervise.keep_ledger(archive.tmp / recover.LEDGER)  # for a hard stop's survivors
     session = archive.tmp / "session"
     status, error = "complete", None
     try:
         supervise.ensure_port_free(web_port)
+        if not project.builtin:
+            archive.manifest["project"]["prepare_s"] = round(
+                prepare(project, archive.tmp / "logs"), 3)
         if scenario.uses_db:
             database.open(archive.tmp / "logs")
             archive.manifest["database"] = database.describe()
@@ -133,16 +174,19 @@ def _ui(matrix: Matrix, spec: ServerSpec, scenario: Scenario, client: str, port:
             pinning.cpus("upstream"))
         archive.manifest["upstream"]["url"] = upstream_url
         server, url, _ = services.start_server(
-            spec, port, services.app_env(matrix, upstream_url, client, database.env()),
-            session / "server.log", pinning.cpus("server"))
-        classes = [loadgen.class_name(f) for f in scenario.flavor_names]
+            spec, port, services.app_env(matrix, upstream_url, client, database.env(),
+                                         project=project),
+            session / "server.log", pinning.cpus("server"), project=project)
+        classes = [class_name(f) for f in scenario.flavor_names]
         locust = supervise.Process(
             "locust", loadgen.web_ui_argv(scenario=scenario.name, host=url,
                                           web_port=web_port, cell_dir=session,
-                                          classes=classes),
+                                          classes=classes, project=project),
             log_path=session / "locust.log",
             env=loadgen.env(cell_dir=session, warmup_s=0, duration_s=0,
-                            catalog_rows=matrix.app.catalog_rows),
+                            catalog_rows=matrix.app.catalog_rows,
+                            project_scenario=loadgen.project_scenario(project,
+                                                                      scenario.name)),
             cpus=pinning.cpus("generator"),
         ).start()
         locust.wait_http_ready(f"http://127.0.0.1:{web_port}/", 30)

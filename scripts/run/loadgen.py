@@ -15,7 +15,10 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
+from app.scenarios import class_name
+
 from ..archive.records import PER_SECOND, PERCENTILES
+from ..config.project import BUILTIN, Project
 from ..errors import MeasurementError
 from ..paths import ROOT
 from .supervise import python_module
@@ -26,13 +29,27 @@ SIGNIFICANT_DIGITS = 3
 EDGE_S = 0.001  # float slack at the window's edges
 
 
-def class_name(flavor: str) -> str:
-    """The user class of a flavor in its locustfile: `async-sequential` -> AsyncSequential."""
-    return "".join(part.capitalize() for part in flavor.split("-"))
-
-
 def locustfile(scenario: str) -> Path:
     return LOCUSTFILES / f"{scenario}.py"
+
+
+def locustfiles(project: Project, scenario: str) -> str:
+    """Locust's -f for a scenario: the built-in story's file; a project's generic one
+    (each flavor's path with GET); or the recorder beside the team's own user classes."""
+    if project.builtin:
+        return str(locustfile(scenario))
+    if scenario in project.locustfiles:
+        return f"{LOCUSTFILES / 'recorder.py'},{project.locustfiles[scenario]}"
+    return str(LOCUSTFILES / "project.py")
+
+
+def project_scenario(project: Project, scenario: str) -> str:
+    """What locustfiles/project.py reads: the scenario's flavors, paths, status."""
+    if project.builtin:
+        return ""
+    spec = next(s for s in project.scenarios if s.name == scenario)
+    return json.dumps({"name": spec.name, "expect_status": spec.expect_status,
+                       "flavors": {f.name: f.path for f in spec.flavors}})
 
 
 def run_bound_s(users: int, spawn_rate: float, warmup_s: float, duration_s: float,
@@ -44,13 +61,14 @@ def run_bound_s(users: int, spawn_rate: float, warmup_s: float, duration_s: floa
 
 def headless_argv(*, scenario: str, flavor: str, host: str, users: int, spawn_rate: float,
                   warmup_s: float, duration_s: float, cell_dir: Path,
-                  processes: int = 1, hold_s: float = 0.0, report: bool = True) -> list[str]:
+                  processes: int = 1, hold_s: float = 0.0, report: bool = True,
+                  project: Project = BUILTIN) -> list[str]:
     """Locust headless for one cell; `report=False` writes no HTML report (the 1-user
     probe: its two numbers are in the record, its ~1 MB page would say nothing)."""
     bound = run_bound_s(users, spawn_rate, warmup_s, duration_s, hold_s)
     html = ("--html", str(cell_dir / "locust_report.html")) if report else ()
     argv = python_module(
-        "locust", "-f", str(locustfile(scenario)), "--headless",
+        "locust", "-f", locustfiles(project, scenario), "--headless",
         "--host", host, "-u", str(users), "-r", f"{spawn_rate:g}",
         "--run-time", f"{bound:.0f}s", "--csv", str(cell_dir / "locust"), *html,
         "--only-summary", "--stop-timeout", "0", "--exit-code-on-error", "0",
@@ -61,10 +79,10 @@ def headless_argv(*, scenario: str, flavor: str, host: str, users: int, spawn_ra
 
 
 def web_ui_argv(*, scenario: str, host: str, web_port: int, cell_dir: Path,
-                classes: list[str]) -> list[str]:
+                classes: list[str], project: Project = BUILTIN) -> list[str]:
     """Locust's web UI on loopback, with the scenario's user classes to pick from."""
     return [*python_module(
-        "locust", "-f", str(locustfile(scenario)), "--host", host,
+        "locust", "-f", locustfiles(project, scenario), "--host", host,
         "--web-host", "127.0.0.1", "--web-port", str(web_port),
         "--csv", str(cell_dir / "locust"), "--html", str(cell_dir / "locust_report.html"),
         "--exit-code-on-error", "0", "--class-picker",
@@ -74,12 +92,14 @@ def web_ui_argv(*, scenario: str, host: str, web_port: int, cell_dir: Path,
 def env(*, cell_dir: Path, warmup_s: float, duration_s: float, catalog_rows: int,
         rate: float | None = None, arrival: str = "uniform",
         processes: int = 1, server_timing: bool = False,
-        go_file: Path | None = None, max_duration_s: float | None = None) -> dict[str, str]:
+        go_file: Path | None = None, max_duration_s: float | None = None,
+        project_scenario: str = "") -> dict[str, str]:
     """What locustfiles/base.py reads: the window, the open model's rate, whether to
     read the app's Server-Timing (the unloaded-latency probe only), and the go file:
     Locust starts while the server boots (its imports take about a second) and sends
     nothing until the harness creates that file. `max_duration_s`: the stability
-    windows' cap (one Locust process only: it alone sees every second)."""
+    windows' cap (one Locust process only: it alone sees every second).
+    `project_scenario`: a team's scenario for locustfiles/project.py (JSON)."""
     stable = max_duration_s if max_duration_s and processes == 1 else 0.0
     return {
         "LOADLAB_GO_FILE": str(go_file) if go_file else "",
@@ -92,6 +112,7 @@ def env(*, cell_dir: Path, warmup_s: float, duration_s: float, catalog_rows: int
         "LOADLAB_RATE": f"{rate:g}" if rate else "0",
         "LOADLAB_ARRIVAL": arrival,
         "LOADLAB_PROCESSES": str(processes),
+        "LOADLAB_PROJECT_SCENARIO": project_scenario,
     }
 
 

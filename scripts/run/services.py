@@ -8,6 +8,7 @@ Every command line of a service is built here, from the matrix's data; `bench`,
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -15,8 +16,9 @@ from app.middleware import BASELINE
 from app.scenarios import SCENARIOS_BY_NAME
 
 from ..config import Matrix, ServerSpec, UpstreamSettings
+from ..config.project import BUILTIN, Project
 from ..errors import NotReady
-from ..paths import LOOPBACK
+from ..paths import LOOPBACK, ROOT
 from . import supervise
 from .database import sqlite_path
 
@@ -24,9 +26,17 @@ READY_TIMEOUT_S = 30.0
 READY_PATH = SCENARIOS_BY_NAME["hello"].flavor("sync").path
 
 
-def server_argv(spec: ServerSpec, port: int, host: str = LOOPBACK) -> list[str]:
-    """The server's command line: its module run by our interpreter, args filled in."""
-    return supervise.python_module(spec.module, *spec.resolved_args(port, host))
+def server_argv(spec: ServerSpec, port: int, host: str = LOOPBACK,
+                project: Project = BUILTIN) -> list[str]:
+    """The server's command line: its module run by our interpreter, args filled in,
+    serving the project's application for the server's interface."""
+    return supervise.python_module(
+        spec.module, *spec.resolved_args(port, host, project.application(spec.interface)))
+
+
+def ready_path(project: Project) -> str:
+    """Where a fresh server is polled until it answers (any status counts)."""
+    return READY_PATH if project.builtin else project.scenarios[0].flavors[0].path
 
 
 def upstream_argv(port: int, host: str = LOOPBACK) -> list[str]:
@@ -39,10 +49,13 @@ def upstream_argv(port: int, host: str = LOOPBACK) -> list[str]:
 
 def app_env(matrix: Matrix, upstream_url: str, client: str | None,
             database: Mapping[str, str] | None = None,
-            middleware: str | None = None) -> dict[str, str]:
+            middleware: str | None = None, project: Project = BUILTIN) -> dict[str, str]:
     """The environment every server gets: the app's switches (docs/DESIGN.md), recorded.
     `database` is the run's Database.env(); without it, the SQLite file. `middleware`
-    names the stack (None: the baseline)."""
+    names the stack (None: the baseline). A team's project gets its settings, its root
+    first on the import path (its packages win over loadlab's) and its own `env`."""
+    if not project.builtin:
+        return project_env(project)
     return {
         "DJANGO_SETTINGS_MODULE": "app.settings",
         "LOADLAB_UPSTREAM_URL": upstream_url,
@@ -52,6 +65,14 @@ def app_env(matrix: Matrix, upstream_url: str, client: str | None,
            else {"DATABASE_URL": "", "LOADLAB_SQLITE_PATH": str(sqlite_path())}),
         **matrix.app.env(),
     }
+
+
+def project_env(project: Project) -> dict[str, str]:
+    """A team's project's environment: its settings module, import root and `env`."""
+    paths = [str(project.root), str(ROOT),
+             *(p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p)]
+    return {"DJANGO_SETTINGS_MODULE": project.settings,
+            "PYTHONPATH": os.pathsep.join(dict.fromkeys(paths)), **project.env}
 
 
 def start_upstream(settings: UpstreamSettings, port: int, log_path: Path,
@@ -71,9 +92,10 @@ def start_upstream(settings: UpstreamSettings, port: int, log_path: Path,
 
 
 def start_server(spec: ServerSpec, port: int, env: dict[str, str], log_path: Path,
-                 cpus: tuple[int, ...] | None = None,
-                 timeout: float | None = None) -> tuple[supervise.Process, str, float]:
+                 cpus: tuple[int, ...] | None = None, timeout: float | None = None,
+                 project: Project = BUILTIN) -> tuple[supervise.Process, str, float]:
     """A server on loopback, answering; returns it, its base URL and seconds to ready.
+    A team's project is served from its root folder, as its team would run it.
 
     The caller stops it; NotReady (with the log's tail) if it never answers within
     `timeout` (default: the server's `ready_timeout_s` in the matrix).
@@ -81,11 +103,12 @@ def start_server(spec: ServerSpec, port: int, env: dict[str, str], log_path: Pat
     timeout = spec.ready_timeout_s if timeout is None else timeout
     port = port or supervise.free_port()
     supervise.ensure_port_free(port)
-    proc = supervise.Process(f"server {spec.name}", server_argv(spec, port), log_path=log_path,
-                             env=env, cpus=cpus).start()
+    proc = supervise.Process(f"server {spec.name}", server_argv(spec, port, project=project),
+                             log_path=log_path, env=env, cpus=cpus,
+                             cwd=project.root).start()
     url = f"http://127.0.0.1:{port}"
     try:
-        ready = proc.wait_http_ready(url + READY_PATH, timeout)
+        ready = proc.wait_http_ready(url + ready_path(project), timeout)
     except NotReady:
         proc.stop()
         raise

@@ -8,6 +8,7 @@ import pytest
 
 from app.scenarios import SCENARIOS
 from scripts.config import ConfigError, load_matrix
+from scripts.config.project import load_project
 from scripts.paths import ROOT
 from scripts.plan import Choices, build_plan
 
@@ -143,3 +144,58 @@ def test_every_profile_the_readme_lists_is_defined_and_plans(matrix):
         assert name in matrix.profiles, name
         users = (20,) if name == "capacity" else None  # capacity's search sets the load
         assert build_plan(matrix, Choices(profile=name, users=users)).cells, name
+
+
+def _project(tmp_path, text):
+    (tmp_path / "loadlab.toml").write_text(text)
+    return load_project(tmp_path)
+
+
+SHOP = """\
+[project]
+settings = "shop.settings"
+wsgi = "shop.wsgi:application"
+
+[scenarios.orders]
+flavors = { sync = "/orders/", async = "/orders/async/" }
+"""
+
+
+def test_a_project_plans_its_own_scenarios_on_the_servers_that_can_serve_it(matrix,
+                                                                            tmp_path):
+    """The profile's stories and flavors are loadlab's app's: a project plans all of its
+    own; an ASGI server cannot serve a project without an asgi application (left out
+    with the reason, or an error when named)."""
+    project = _project(tmp_path, SHOP)
+    plan = build_plan(matrix, Choices(profile="quick"), project)
+    assert plan.project is project and plan.describe()["project"] == tmp_path.name
+    assert {(c.scenario.name, c.flavor) for c in plan.cells} == {("orders", "sync"),
+                                                                 ("orders", "async")}
+    assert {c.server.interface for c in plan.cells} == {"wsgi"}
+    assert {c.client for c in plan.cells} == {None}
+    assert any("uvicorn: project" in s and "names no asgi application" in s
+               for s in plan.skipped)
+    with pytest.raises(ConfigError, match="names no asgi application"):
+        build_plan(matrix, Choices(profile="quick", servers=("uvicorn",)), project)
+    with pytest.raises(ConfigError, match="unknown scenario 'weather'"):
+        build_plan(matrix, Choices(profile="quick", scenarios=("weather",)), project)
+    with pytest.raises(ConfigError, match="--middleware switches loadlab's own app"):
+        build_plan(matrix, Choices(profile="quick", middleware=("default",)), project)
+
+
+def test_a_server_whose_args_name_no_app_cannot_serve_a_project(tmp_path):
+    """A server hard-wired to loadlab's app would silently measure the wrong project."""
+    custom = load_matrix(matrix_with(tmp_path, append=HARDWIRED))
+    project = _project(tmp_path, SHOP)
+    with pytest.raises(ConfigError, match=re.escape("hardwired: its args do not say {app}")):
+        build_plan(custom, Choices(profile="quick", servers=("hardwired",)), project)
+    assert build_plan(custom, Choices(profile="quick", servers=("hardwired",))).cells
+
+
+HARDWIRED = """
+[servers.hardwired]
+interface = "wsgi"
+module = "gunicorn"
+workers = 1
+args = ["app.wsgi:application", "--bind", "{host}:{port}"]
+"""

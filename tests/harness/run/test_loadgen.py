@@ -7,7 +7,8 @@ import json
 
 from hdrh.histogram import HdrHistogram
 
-from app.scenarios import SCENARIOS
+from app.scenarios import SCENARIOS, Flavor, Scenario, class_name
+from scripts.config.project import BUILTIN, Project
 from scripts.run import loadgen
 
 
@@ -108,7 +109,7 @@ def test_every_flavor_has_its_user_class_in_its_locustfile():
         tree = ast.parse(loadgen.locustfile(scenario.name).read_text())
         classes = {n.name for n in tree.body if isinstance(n, ast.ClassDef)}
         for flavor in scenario.flavor_names:
-            assert loadgen.class_name(flavor) in classes, (scenario.name, flavor)
+            assert class_name(flavor) in classes, (scenario.name, flavor)
 
 
 def test_headless_argv_binds_nothing_public(tmp_path):
@@ -152,3 +153,27 @@ def test_an_open_model_seconds_show_corrected_latency(tmp_path):
     m = loadgen.read_measurement(tmp_path)
     assert round(m.latency_ms_per_second["p99"][0]) == 31  # the raw histogram says 1
     assert round(m.latency_corrected_ms["p99"]) == 31
+
+
+def test_a_projects_scenario_runs_the_generic_users_or_the_teams_beside_the_recorder(
+        tmp_path):
+    """Without a locustfile: locustfiles/project.py with the scenario as JSON; with one:
+    the recorder first, then the team's file (Locust's comma-separated -f)."""
+    own = tmp_path / "own.py"
+    own.write_text("")
+    flavors = (Flavor("sync", "/o/", "", ""), Flavor("async-x", "/o/a/", "", ""))
+    project = Project("shop", "shop.settings", {"asgi": "shop.asgi:application"},
+                      (Scenario("orders", "", flavors, expect_status=201),
+                       Scenario("own", "", flavors[:1])),
+                      file=tmp_path / "loadlab.toml", root=tmp_path,
+                      locustfiles={"own": own})
+    assert loadgen.locustfiles(project, "orders") == str(loadgen.LOCUSTFILES / "project.py")
+    assert loadgen.locustfiles(project, "own") == f"{loadgen.LOCUSTFILES / 'recorder.py'},{own}"
+    assert json.loads(loadgen.project_scenario(project, "orders")) == {
+        "name": "orders", "expect_status": 201, "flavors": {"sync": "/o/", "async-x": "/o/a/"}}
+    argv = loadgen.headless_argv(scenario="orders", flavor="async-x", host="http://127.0.0.1:1",
+                                 users=1, spawn_rate=1, warmup_s=0, duration_s=1,
+                                 cell_dir=tmp_path, project=project)
+    assert argv[argv.index("-f") + 1].endswith("project.py") and argv[-1] == "AsyncX"
+    assert loadgen.locustfiles(BUILTIN, "hello") == str(loadgen.locustfile("hello"))
+    assert loadgen.project_scenario(BUILTIN, "hello") == ""

@@ -10,7 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from app.scenarios import SCENARIOS
 from scripts.config import load_matrix
+from scripts.config.model import BUILTIN_APPLICATIONS
+from scripts.config.project import Project
 from scripts.paths import LOOPBACK, ROOT, STATE_ENV, state_dir
 from scripts.run import services
 from scripts.run.database import sqlite_path
@@ -80,3 +83,23 @@ def test_app_env_names_the_upstream_the_client_and_the_apps_switches():
     # a scenario without upstream calls has no client: httpx, the app's default
     assert services.app_env(MATRIX, "http://x", None)["LOADLAB_CLIENT"] == "httpx"
     assert all(isinstance(v, str) for v in env.values())
+
+
+def test_a_project_is_served_from_its_root_with_its_application_and_settings(tmp_path):
+    """`{app}` is the project's application for the server's interface; its root comes
+    first on the import path (its `app` package would win over loadlab's)."""
+    project = Project("shop", "shop.settings", {"wsgi": "shop.wsgi:application",
+                                                "asgi": "shop.asgi:application"},
+                      SCENARIOS[:1], file=tmp_path / "loadlab.toml", root=tmp_path,
+                      env={"SHOP_DB": "x"})
+    for name, app in (("gunicorn-gthread", "shop.wsgi:application"),
+                      ("uvicorn", "shop.asgi:application")):
+        argv = services.server_argv(MATRIX.servers[name], PORT, project=project)
+        assert app in argv and not [a for a in argv if a.startswith("app.")], argv
+        assert BUILTIN_APPLICATIONS[MATRIX.servers[name].interface] in services.server_argv(
+            MATRIX.servers[name], PORT)
+    env = services.app_env(MATRIX, "http://x", None, project=project)
+    assert env["DJANGO_SETTINGS_MODULE"] == "shop.settings" and env["SHOP_DB"] == "x"
+    assert env["PYTHONPATH"].split(os.pathsep)[:2] == [str(tmp_path), str(ROOT)]
+    assert "LOADLAB_SQLITE_PATH" not in env
+    assert services.ready_path(project) == SCENARIOS[0].flavors[0].path

@@ -1,0 +1,190 @@
+"""A team's own Django project (tests/shop, made with startproject) measured for real:
+its loadlab.toml, `prepare` (its migrations seed it), one WSGI and one ASGI server
+serving *its* applications, the generic GET users and the team's own locustfile beside
+loadlab's recorder, the verify step failing a wrong path, the manifest naming the
+project's commit, `compare` on its run, `serve`, and every bad input as one line."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from scripts.archive.folder import load_run
+from scripts.run.supervise import free_port
+
+from ..conftest import loadlab, only_run, read_json
+from ..procs import assert_all_gone, assert_loopback_only, running, snapshot, wait_for
+
+SHOP = Path(__file__).resolve().parents[2] / "shop"
+PROJECT = """\
+[project]
+settings = "shop.settings"
+wsgi = "shop.wsgi:application"
+asgi = "shop.asgi:application"
+prepare = [["python", "manage.py", "migrate", "--noinput"]]
+env = {{ SHOP_DB = "{db}" }}
+
+[scenarios.orders]
+summary = "the order list, ORM + JSON"
+flavors = {{ sync = "/orders/", async = "/orders/async/" }}
+
+[scenarios.own]
+summary = "the same list, driven by the team's own locustfile"
+flavors = {{ sync = "/orders/" }}
+locustfile = "loadtests/own.py"
+
+[scenarios.missing]
+summary = "a path the project does not have"
+flavors = {{ sync = "/nope/" }}
+"""
+# The team's own user class: its own request name, no loadlab import at all.
+OWN_LOCUSTFILE = """\
+from locust import FastHttpUser, constant, task
+
+
+class Sync(FastHttpUser):
+    wait_time = constant(0)
+
+    @task
+    def orders(self):
+        self.client.get("/orders/", name="order list")
+"""
+
+
+def make_shop(folder: Path) -> Path:
+    """A private copy of tests/shop with its loadlab.toml, committed in a git repo."""
+    shutil.copytree(SHOP, folder, ignore=shutil.ignore_patterns("__pycache__", "*.sqlite3"))
+    (folder / "loadlab.toml").write_text(PROJECT.format(db=folder / "shop.sqlite3"))
+    (folder / "loadtests").mkdir()
+    (folder / "loadtests" / "own.py").write_text(OWN_LOCUSTFILE)
+    (folder / ".gitignore").write_text("*.sqlite3\n__pycache__/\n")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(folder)]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "shop"], check=True)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def shop_run(tmp_path_factory):
+    shop = make_shop(tmp_path_factory.mktemp("team") / "shop")
+    results = tmp_path_factory.mktemp("results")
+    done = loadlab("bench", "--project", str(shop), "--servers", "gunicorn-gthread,uvicorn",
+                   "--users", "1", "--warmup", "0.5", "--duration", "2",
+                   "--label", "e2e", "--results", str(results))
+    return shop, done, only_run(results)
+
+
+def test_the_project_is_measured_under_wsgi_and_asgi(shop_run):
+    """Every right path measured on both servers: the project's own applications
+    answered (loadlab's app has no /orders/), through the generic users and the team's."""
+    _, done, run_dir = shop_run
+    assert done.code == 1, done.err + done.out  # `missing` failed: the run is partial
+    assert run_dir.name.endswith("-shop-e2e")
+    cells = {(c.server, c.scenario, c.flavor): c for c in load_run(run_dir).cells}
+    assert len(cells) == 2 * 4
+    for server in ("gunicorn-gthread", "uvicorn"):
+        for scenario, flavor in (("orders", "sync"), ("orders", "async"), ("own", "sync")):
+            cell = cells[(server, scenario, flavor)]
+            assert cell.status == "ok", cell.error
+            assert cell.requests > 0 and cell.failures == 0, cell.label
+            assert cell.latency_ms["p50"] > 0
+    assert "gunicorn-gthread: verified 4 path(s)" in done.err + done.out
+
+
+def test_a_wrong_path_fails_its_cells_with_the_answer(shop_run):
+    """The verify step: /nope/ answers 404 on each server, and that flavor's cells fail
+    with the status and the answer's first lines; no load is sent to it."""
+    _, _, run_dir = shop_run
+    for cell in load_run(run_dir).cells:
+        if cell.scenario != "missing":
+            continue
+        assert cell.status == "failed"
+        assert cell.error.startswith("verify: GET /nope/ answered 404 Not Found, expected 200")
+        assert "Not Found" in cell.error.split("the answer begins:", 1)[1]
+        assert not (run_dir / cell.path / "latency.json").exists()
+
+
+def test_the_manifest_names_the_project_and_its_commit(shop_run):
+    shop, _, run_dir = shop_run
+    manifest = read_json(run_dir / "manifest.json")
+    project = manifest["project"]
+    head = subprocess.run(["git", "-C", str(shop), "rev-parse", "HEAD"], check=True,
+                          capture_output=True, text=True).stdout.strip()
+    assert project["name"] == "shop" and not project["builtin"]
+    assert project["file"] == str(shop / "loadlab.toml")
+    assert project["settings"] == "shop.settings"
+    assert project["git"]["commit"] == head and project["git"]["dirty"] is False
+    assert project["prepare_s"] > 0
+    assert project["scenarios"]["own"]["locustfile"] == str(shop / "loadtests" / "own.py")
+    assert manifest["app"]["env"]["DJANGO_SETTINGS_MODULE"] == "shop.settings"
+    assert manifest["app"]["env"]["PYTHONPATH"].startswith(f"{shop}:")
+    assert (shop / "shop.sqlite3").is_file()  # prepare ran the project's migrations
+
+
+def test_compare_reads_the_projects_run(shop_run, tmp_path):
+    """compare works on a project's run, `--project` checks whose run it is."""
+    shop, _, run_dir = shop_run
+    done = loadlab("compare", str(run_dir), "--format", "json", "--project", str(shop))
+    assert done.code == 0, done.err
+    assert "orders" in done.out and "async" in done.out
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "loadlab.toml").write_text(PROJECT.format(db="x").replace(
+        "[project]\n", '[project]\nname = "other"\n').replace(
+        'locustfile = "loadtests/own.py"\n', ""))
+    done = loadlab("compare", str(run_dir), "--project", str(other))
+    assert done.code == 2 and "measured project 'shop', not 'other'" in done.err
+
+
+def test_serve_serves_the_project_on_loopback(tmp_path):
+    shop = make_shop(tmp_path / "shop")
+    port = free_port()
+    with running(tmp_path, "serve", "--project", str(shop), "--server", "uvicorn",
+                 "--port", str(port)) as lab:
+        wait_for(lambda: "serving project shop at" in lab.out, 60, "the serving line",
+                 interval=0.1, proc=lab.popen)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/orders/async/") as answer:
+            assert len(json.loads(answer.read())["orders"]) == 20
+        snap = snapshot(lab.pid)
+        assert_loopback_only(snap.sockets)
+        lab.signal(signal.SIGINT)
+        assert lab.wait(30) == 0, lab.err
+        assert_all_gone(snap)
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda f: f.unlink(), "no such project file"),
+    (lambda f: f.write_text(f.read_text().replace('"shop.settings"', '"shop.nosuch"')),
+     "project.settings: shop.nosuch does not load: ModuleNotFoundError: No module named"
+     " 'shop.nosuch'"),
+    (lambda f: f.write_text(f.read_text().replace('"shop.asgi:application"',
+                                                  '"shop.asgi:app"')),
+     "project.asgi: shop.asgi:app does not load: AttributeError"),
+    (lambda f: f.write_text(f.read_text().split("[scenarios.orders]")[0]),
+     "scenarios: missing"),
+    (lambda f: f.write_text(f.read_text().replace('"/orders/async/"', '"orders/async/"')),
+     "scenarios.orders.flavors.async: must be a URL path starting with /"),
+    (lambda f: f.write_text(f.read_text().replace("[project]\n", "[project]\nwgsi = 1\n")),
+     "project.wgsi: unknown key"),
+])
+def test_bad_project_input_is_one_line_and_exit_2(tmp_path, edit, message):
+    """Nothing starts, no run folder is written: one line naming the file and key."""
+    shop = tmp_path / "shop"
+    shutil.copytree(SHOP, shop, ignore=shutil.ignore_patterns("__pycache__"))
+    file = shop / "loadlab.toml"
+    file.write_text(PROJECT.format(db=tmp_path / "db.sqlite3").replace(
+        'locustfile = "loadtests/own.py"\n', ""))
+    edit(file)
+    results = tmp_path / "results"
+    done = loadlab("bench", "--project", str(shop), "--results", str(results))
+    assert done.code == 2, done.err + done.out
+    lines = done.err.strip().splitlines()
+    assert len(lines) == 1 and str(file) in lines[0] and message in lines[0], done.err
+    assert not results.exists()
