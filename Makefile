@@ -12,7 +12,8 @@ SERVERS   ?=
 SCENARIOS ?=
 LABEL     ?=
 SERVER    ?=
-SCENARIO  ?= weather
+SCENARIO  ?=
+PROJECT   ?=
 A ?=
 B ?=
 
@@ -39,11 +40,13 @@ setup: $(STAMP) ## create .venv (Python >= 3.12) and install everything
 
 bench: $(STAMP) ## run the matrix: [PROFILE=quick] [SERVERS=a,b] [SCENARIOS=x,y] [LABEL=name]
 	$(LOADLAB) bench $(if $(PROFILE),--profile $(PROFILE)) $(if $(SERVERS),--servers $(SERVERS)) \
-	  $(if $(SCENARIOS),--scenarios $(SCENARIOS)) $(if $(LABEL),--label $(LABEL))
+	  $(if $(SCENARIOS),--scenarios $(SCENARIOS)) $(if $(LABEL),--label $(LABEL)) \
+	  $(if $(PROJECT),--project $(PROJECT))
 
 capacity: $(STAMP) ## the load each configuration holds within its SLO: [SERVERS=a,b] [SCENARIOS=x,y]
 	$(LOADLAB) capacity $(if $(SERVERS),--servers $(SERVERS)) \
-	  $(if $(SCENARIOS),--scenarios $(SCENARIOS)) $(if $(LABEL),--label $(LABEL))
+	  $(if $(SCENARIOS),--scenarios $(SCENARIOS)) $(if $(LABEL),--label $(LABEL)) \
+	  $(if $(PROJECT),--project $(PROJECT))
 
 calibrate: $(STAMP) ## this machine's noise floor for compare: [PROFILE=quick] [SERVERS=a,b] [SCENARIOS=x,y]
 	$(LOADLAB) calibrate $(if $(PROFILE),--profile $(PROFILE)) $(if $(SERVERS),--servers $(SERVERS)) \
@@ -51,11 +54,12 @@ calibrate: $(STAMP) ## this machine's noise floor for compare: [PROFILE=quick] [
 
 ui: $(STAMP) ## Locust web UI on 127.0.0.1:8089: SERVER=uvicorn [SCENARIO=weather]
 	@[ -n "$(SERVER)" ] || { echo "make ui: say which server, e.g. make ui SERVER=uvicorn (loadlab list)"; exit 2; }
-	$(LOADLAB) ui --server $(SERVER) --scenario $(SCENARIO)
+	$(LOADLAB) ui --server $(SERVER) $(if $(SCENARIO),--scenario $(SCENARIO)) \
+	  $(if $(PROJECT),--project $(PROJECT))
 
 serve: $(STAMP) ## the app alone for manual poking: SERVER=gunicorn-sync
 	@[ -n "$(SERVER)" ] || { echo "make serve: say which server, e.g. make serve SERVER=gunicorn-sync"; exit 2; }
-	$(LOADLAB) serve --server $(SERVER)
+	$(LOADLAB) serve --server $(SERVER) $(if $(PROJECT),--project $(PROJECT))
 
 compare: $(STAMP) ## compare runs: A=results/<run> [B=results/<run>]
 	@[ -n "$(A)" ] || { echo "make compare: say which run, e.g. make compare A=results/<run> [B=results/<run>]"; exit 2; }

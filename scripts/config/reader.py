@@ -15,7 +15,7 @@ from app.scenarios import SCENARIOS_BY_NAME
 from app.upstream import MAX_MS, Faults
 
 from ..errors import ConfigError
-from ..paths import ROOT
+from ..paths import ROOT, default_matrix
 from .model import (
     ARRIVALS,
     ENGINES,
@@ -42,7 +42,7 @@ DEFAULT_MATRIX = ROOT / "matrix.toml"
 
 def load_matrix(path: str | Path | None = None) -> Matrix:
     """Read and check a matrix file; ConfigError names the first problem found."""
-    file = Path(path) if path else DEFAULT_MATRIX
+    file = Path(path) if path else default_matrix()
     try:
         raw = tomllib.loads(file.read_text())
     except FileNotFoundError:

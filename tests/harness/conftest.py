@@ -23,8 +23,10 @@ class Done:
     err: str
 
 
-def loadlab(*args: str, timeout: float = 240, env: dict | None = None) -> Done:
-    """Run `loadlab ARGS` as a user would, in a session (and process group) of its own.
+def loadlab(*args: str, timeout: float = 240, env: dict | None = None,
+            program: list[str] | None = None, cwd: Path = ROOT) -> Done:
+    """Run `loadlab ARGS` as a user would, in a session (and process group) of its own
+    (`program`: another loadlab than this checkout's, run from `cwd`).
 
     The test fails if it does not finish within `timeout` seconds, or if any process
     it started outlives it (after procs.GRACE_S seconds): either way its whole tree is
@@ -34,7 +36,8 @@ def loadlab(*args: str, timeout: float = 240, env: dict | None = None) -> Done:
     tag = new_tag()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         popen = subprocess.Popen(
-            [sys.executable, "-m", "scripts.cli", *args], cwd=ROOT, stdin=subprocess.DEVNULL,
+            [*(program or [sys.executable, "-m", "scripts.cli"]), *args], cwd=cwd,
+            stdin=subprocess.DEVNULL,
             stdout=out, stderr=err, start_new_session=True, env=tagged_env(tag, env),
         )
         tracked = Tracked(popen, tag)
