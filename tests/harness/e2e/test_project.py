@@ -10,6 +10,7 @@ import json
 import shutil
 import signal
 import subprocess
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -157,6 +158,34 @@ def test_serve_serves_the_project_on_loopback(tmp_path):
         lab.signal(signal.SIGINT)
         assert lab.wait(30) == 0, lab.err
         assert_all_gone(snap)
+
+
+def test_ui_drives_the_projects_users_and_archives_them(tmp_path):
+    """Locust's web UI with the project's user classes (one per flavor); the session is
+    archived as the project's run, with the flavor driven as its cell."""
+    shop = make_shop(tmp_path / "shop")
+    results, web_port = tmp_path / "results", free_port()
+    with running(tmp_path, "ui", "--project", str(shop), "--server", "uvicorn",
+                 "--web-port", str(web_port), "--results", str(results)) as lab:
+        wait_for(lambda: f"http://127.0.0.1:{web_port}/" in lab.out, 60, "the web UI line",
+                 interval=0.1, proc=lab.popen)
+        assert "user classes: Sync, Async" in lab.out
+        fields = urllib.parse.urlencode([("user_count", "2"), ("spawn_rate", "10"),
+                                         ("user_classes", "Async")]).encode()
+        with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/swarm", fields) as answer:
+            assert json.loads(answer.read())["success"]
+        wait_for(lambda: any(s["name"] == "async" and s["num_requests"] > 20 for s in json.loads(
+            urllib.request.urlopen(f"http://127.0.0.1:{web_port}/stats/requests").read())[
+            "stats"]), 30, "requests to /orders/async/")
+        snap = snapshot(lab.pid)
+        lab.signal(signal.SIGINT)
+        assert lab.wait(60) == 0, lab.err
+        assert_all_gone(snap)
+    run_dir = only_run(results)
+    assert "-shop-ui-uvicorn-orders" in run_dir.name
+    (cell,) = load_run(run_dir).cells
+    assert (cell.scenario, cell.flavor, cell.status) == ("orders", "async", "ok")
+    assert cell.requests > 0 and cell.failures == 0
 
 
 @pytest.mark.parametrize(("edit", "message"), [
