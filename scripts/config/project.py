@@ -47,6 +47,10 @@ class Project:
     def builtin(self) -> bool:
         return self.file is None
 
+    def run_label(self, label: str | None) -> str | None:
+        """A team's project names its run folders: `<time>-<project>[-<label>]`."""
+        return label if self.builtin else "-".join(filter(None, (self.name, label)))
+
     def application(self, interface: str) -> str | None:
         """What a server of this interface serves; None: the project has none."""
         return self.applications.get(interface)

@@ -34,9 +34,10 @@ from .sampler import Sampler
 from .signals import Signals, ignore_interrupts, interrupts
 
 STOP_GRACE_S = 5.0
-# The 1-user probe of the unloaded latency. Only whole wall-clock seconds inside the
-# window are measured, so a window under 2 s may hold none: 2 s always holds one.
-PROBE_WARMUP_S, PROBE_DURATION_S = 0.3, 2.0
+# The 1-user probe of the unloaded latency. Only whole seconds of the window count: one
+# Locust process starts its seconds where the window does, so 1 s holds one; a master
+# with workers waits for a wall-clock second, where only 2 s always hold one.
+PROBE_WARMUP_S, PROBE_DURATION_S, PROBE_DURATION_MANY_S = 0.3, 1.0, 2.0
 PROBE_HOLD_S = 30.0  # the probe's own Locust, run while the cell's Locust waits
 
 
@@ -72,7 +73,8 @@ class Bench:
         self.pinning: Pinning = matrix.pinning.resolved() if options.pin else Pinning(False)
         self.database = options.database or Database.choose(matrix)
         self.project = plan.project
-        self.archive = Archive(options.results, self._label(), manifest.build(
+        label = self.project.run_label(options.label)
+        self.archive = Archive(options.results, label, manifest.build(
             mode=mode, command=options.command, matrix=matrix,
             profile=plan.profile.describe(), plan=plan.describe(), upstream=plan.upstream,
             pinning=self.pinning, processes=options.processes,
@@ -172,12 +174,6 @@ class Bench:
 
     def _outputs(self, run_dir: Path) -> str | None:
         return self.progress.run_sealing(run_dir, self.archive.manifest, self.records)
-
-    def _label(self) -> str | None:
-        """A team's project names its run folders: `<time>-<project>[-<label>]`."""
-        if self.project.builtin:
-            return self.options.label
-        return "-".join(filter(None, (self.project.name, self.options.label)))
 
     def _prepare(self) -> None:
         logs = self.tmp / "logs"
@@ -368,10 +364,11 @@ class Bench:
         """(R0, S): the mean latency and the view's own time at 1 user, on the cell's
         fresh server before its load (a single user leaves no queue behind)."""
         out = cell_dir / "probe"
-        locust = self._locust(cell, base_url, out, 1, PROBE_WARMUP_S, PROBE_DURATION_S,
+        seconds = PROBE_DURATION_S if self.options.processes == 1 else PROBE_DURATION_MANY_S
+        locust = self._locust(cell, base_url, out, 1, PROBE_WARMUP_S, seconds,
                               server_timing=True, report=False)
         try:
-            self._wait_locust(cell, server, locust, 1, PROBE_WARMUP_S, PROBE_DURATION_S)
+            self._wait_locust(cell, server, locust, 1, PROBE_WARMUP_S, seconds)
             return _unloaded(loadgen.read_measurement(out))
         except CellError:
             return None, None  # no bounds for this configuration; the cell goes on

@@ -144,10 +144,8 @@ def _ui(matrix: Matrix, spec: ServerSpec, scenario: Scenario, client: str, port:
         web_port: int, results: Path, label: str | None, signals: Signals,
         outputs: Outputs | None, database: Database, project: Project) -> str:
     pinning = matrix.pinning.resolved()
-    named = f"ui-{spec.name}-{scenario.name}"
-    if not project.builtin:
-        named = f"{project.name}-{label or named}"
-    archive = Archive(results, label if project.builtin and label else named, manifest.build(
+    named = project.run_label(label or f"ui-{spec.name}-{scenario.name}")
+    archive = Archive(results, named, manifest.build(
         mode="ui", command=["loadlab", *sys.argv[1:]], matrix=matrix,
         profile={"name": "ui", "summary": "driven by hand in Locust's web UI; no warmup"
                  " is excluded", "warmup_s": 0, "trials": 1},

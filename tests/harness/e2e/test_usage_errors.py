@@ -168,7 +168,7 @@ MATRICES = [
     ("bad-interface", sub(r'^interface = "wsgi"', 'interface = "rsgi"'),
      ("servers.gunicorn-sync.interface", "rsgi")),
     ("users-zero", sub(r"^users = 4", "users = 0"), ("profiles.smoke.users",)),
-    ("duration-string", sub(r"^duration_s = 3", 'duration_s = "3"'),
+    ("duration-string", sub(r"^duration_s = 2", 'duration_s = "2"'),
      ("profiles.smoke.duration_s",)),
     ("bool-not-bool", sub(r"^enabled = true", 'enabled = "yes"'), ("pinning.enabled",)),
     ("negative-cpu", sub(r"^server = \[0\]", "server = [-1]"), ("pinning.server",)),
