@@ -102,7 +102,13 @@ def build_parser() -> Parser:
                             " for the run (default: the matrix's [database] engine; with"
                             " DATABASE_URL set, that server)")
         p.add_argument("--allow-remote", action="store_true",
-                       help="let DATABASE_URL point at a host other than loopback")
+                       help="let DATABASE_URL (or --target) point at a host other than"
+                            " loopback")
+
+    def with_target(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--target", metavar="URL",
+                       help="measure an app already running at URL (e.g. staging) instead"
+                            " of starting servers; loopback only unless --allow-remote")
 
     p = sub.add_parser("list", help="servers, scenarios, clients, profiles, and the runs")
     with_matrix(p)
@@ -125,6 +131,7 @@ def build_parser() -> Parser:
     with_matrix(p)
     with_project(p)
     with_database(p)
+    with_target(p)
     p.add_argument("--profile", help="load profile (default: the matrix's default)")
     p.add_argument("--servers", type=_names, help="comma-separated server names")
     p.add_argument("--scenarios", type=_names, help="comma-separated scenario names")
@@ -181,6 +188,7 @@ def build_parser() -> Parser:
     with_matrix(p)
     with_project(p)
     with_database(p)
+    with_target(p)
     p.add_argument("--profile", default="capacity",
                    help="which servers, scenarios and clients, and the step length"
                         " (default: capacity)")

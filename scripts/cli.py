@@ -11,7 +11,6 @@ import argparse
 import json
 import shutil
 import sys
-import tempfile
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -21,10 +20,11 @@ from typing import TYPE_CHECKING
 from .analysis import compare
 from .analysis.calibration import floor_for
 from .archive.folder import Run, load_run
-from .archive.runs import list_runs
+from .archive.runs import check_results_dir, list_runs
 from .args import build_parser
 from .config import ConfigError, Matrix, ServerSpec, load_matrix
 from .config.project import Project, load_project
+from .config.target import Target, check_target
 from .errors import (
     EXIT_FAILED,
     EXIT_FOR_STATUS,
@@ -85,7 +85,7 @@ def _recover(results: Path) -> None:
 
 
 def cmd_list(matrix: Matrix, args: argparse.Namespace) -> int:
-    _check_results_dir(args.results)
+    check_results_dir(args.results)
     _recover(args.results)
     runs = list_runs(args.results)
     project = load_project(args.project)
@@ -116,7 +116,7 @@ def cmd_prune(args: argparse.Namespace) -> int:
     """Delete runs started more than --older-than days ago (only with --yes)."""
     from .archive.environment import owner_alive
 
-    _check_results_dir(args.results)
+    check_results_dir(args.results)
     cutoff = datetime.now(UTC) - timedelta(days=args.older_than)
     chosen = [r for r in list_runs(args.results)
               if r.started is not None and r.started < cutoff
@@ -158,12 +158,12 @@ def cmd_bench(matrix: Matrix, args: argparse.Namespace) -> int:
         middleware=args.middleware, connections=args.connections,
         arrival=args.arrival,
         duration_s=args.duration, max_duration_s=args.max_duration, warmup_s=args.warmup,
-        trials=args.trials, pin=not args.no_pin,
+        trials=args.trials, pin=not args.no_pin, target=_target(args),
     ), project)
-    _check_results_dir(args.results)
+    check_results_dir(args.results)
     database = _database(matrix, args)
     _check_connections(plan, database)
-    _check_results_dir(args.results, write=True)  # last: bad input writes nothing
+    check_results_dir(args.results, write=True)  # last: bad input writes nothing
     _recover(args.results)
     bench = Bench(matrix, plan, Options(
         results=args.results, label=args.label, command=["loadlab", "bench", *sys.argv[2:]],
@@ -184,7 +184,7 @@ def cmd_capacity(matrix: Matrix, args: argparse.Namespace) -> int:
         profile=args.profile, servers=args.servers, scenarios=args.scenarios,
         flavors=args.flavors, clients=args.clients, rates=(1.0,), duration_s=args.duration,
         middleware=args.middleware, connections=args.connections,
-        warmup_s=args.warmup, trials=1, pin=not args.no_pin), project)
+        warmup_s=args.warmup, trials=1, pin=not args.no_pin, target=_target(args)), project)
     objectives = {}
     for scenario in {c.scenario.name: c.scenario for c in plan.cells}.values():
         name = scenario.name
@@ -196,10 +196,10 @@ def cmd_capacity(matrix: Matrix, args: argparse.Namespace) -> int:
                          " give --slo-p95-ms MS, set [slo] in the matrix, or slo_p95_ms"
                          " in the project's scenario")
     plan = replace(plan, cells=tuple(c for c in plan.cells if c.scenario.name in objectives))
-    _check_results_dir(args.results)
+    check_results_dir(args.results)
     database = _database(matrix, args)
     _check_connections(plan, database)
-    _check_results_dir(args.results, write=True)  # last: bad input writes nothing
+    check_results_dir(args.results, write=True)  # last: bad input writes nothing
     _recover(args.results)
     run = CapacityRun(matrix, plan, Options(
         results=args.results, label=args.label or "capacity",
@@ -210,6 +210,15 @@ def cmd_capacity(matrix: Matrix, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(run.archive.capacity or [], indent=2))
     return EXIT_FOR_STATUS[status]
+
+
+def _target(args: argparse.Namespace) -> Target | None:
+    """--target, checked before anything is sent to it (exit 2)."""
+    if args.target is None:
+        return None
+    if args.db is not None:
+        raise UsageError("loadlab: --db and --target: the running app has its own database")
+    return check_target(args.target, args.allow_remote)
 
 
 def _database(matrix: Matrix, args: argparse.Namespace) -> Database:
@@ -226,21 +235,6 @@ def _check_connections(plan: Plan, database: Database) -> None:
     if pooled and database.engine == "sqlite":
         raise UsageError(f"loadlab: connections {', '.join(pooled)} use Django's psycopg"
                          " pool, which is PostgreSQL's: add --db postgres")
-
-
-def _check_results_dir(path: Path, write: bool = False) -> None:
-    """--results is a folder; for a command that writes runs, one it can write in
-    (tried, not inferred from mode bits: root passes every os.access check)."""
-    if path.exists() and not path.is_dir():
-        raise UsageError(f"loadlab: {path}: --results must be a folder, not a file")
-    if not write:
-        return
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        tempfile.TemporaryDirectory(dir=path, prefix=".loadlab-check-").cleanup()
-    except OSError as exc:
-        raise UsageError(f"loadlab: {path}: cannot write runs there"
-                         f" ({exc.strerror or exc}); choose another --results") from None
 
 
 def cmd_serve(matrix: Matrix, args: argparse.Namespace) -> int:
@@ -263,10 +257,10 @@ def cmd_ui(matrix: Matrix, args: argparse.Namespace) -> int:
         raise UsageError(f"loadlab ui: unknown scenario {name!r} (known:"
                          f" {', '.join(known)})")
     scenario = known[name]
-    _check_results_dir(args.results)
+    check_results_dir(args.results)
     spec, client = _servable(matrix, args.server, project), _client(matrix, args.client)
     database = _database(matrix, args)
-    _check_results_dir(args.results, write=True)  # last: bad input writes nothing
+    check_results_dir(args.results, write=True)  # last: bad input writes nothing
     _recover(args.results)
     status = ui(matrix, spec, scenario, client, args.port, args.web_port, args.results,
                 args.label, RunOutputs(), database, project)
@@ -285,7 +279,7 @@ def _installed(matrix: Matrix, name: str) -> ServerSpec:
 def _project(args: argparse.Namespace) -> Project:
     """--project, read and checked: its settings load and its applications import."""
     project = load_project(args.project)
-    if not project.builtin:
+    if not project.builtin and not getattr(args, "target", None):  # served by loadlab
         from .run.project import check_imports
 
         check_imports(project)
@@ -311,7 +305,7 @@ def cmd_calibrate(matrix: Matrix, args: argparse.Namespace) -> int:
     from .render.calibration import print_calibration
 
     plan, options = plan_for(matrix, args)
-    _check_results_dir(args.results, write=True)  # last: bad input writes nothing
+    check_results_dir(args.results, write=True)  # last: bad input writes nothing
     _recover(args.results)
     done = run_calibration(matrix, plan, options, args.slowdown,
                            [Progress(quiet=args.quiet, verdict=False), RunOutputs()])

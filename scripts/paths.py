@@ -8,6 +8,8 @@ tests never write into the repository tree.
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import os
 from pathlib import Path
 
@@ -20,6 +22,15 @@ STATE_ENV = "LOADLAB_STATE_DIR"
 CHECKOUT = (ROOT / "pyproject.toml").is_file()
 MATRIX_NAME = "matrix.toml"
 PACKAGED_MATRIX = ROOT / "scripts" / "config" / MATRIX_NAME  # travels with the package
+
+
+def is_loopback(host: str) -> bool:
+    """`localhost` or a loopback address (127.0.0.0/8, ::1): this machine only."""
+    if host == "localhost":
+        return True
+    with contextlib.suppress(ValueError):
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    return False
 
 
 def home() -> Path:

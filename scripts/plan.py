@@ -24,6 +24,7 @@ from .config import (
     UpstreamSettings,
 )
 from .config.project import BUILTIN, Project
+from .config.target import Target
 from .errors import ConfigError
 
 # Seconds a cell costs beyond warmup + duration: start the server, wait until ready,
@@ -50,6 +51,7 @@ class Choices:
     warmup_s: float | None = None
     trials: int | None = None
     pin: bool = True
+    target: Target | None = None  # an app already running, instead of servers
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,7 @@ class Plan:
     upstream: UpstreamSettings
     skipped: tuple[str, ...] = field(default=())  # what was left out, and why
     project: Project = BUILTIN  # whose views the cells measure
+    target: Target | None = None  # an app already running: no server is started
 
     @property
     def servers(self) -> list[ServerSpec]:
@@ -129,6 +132,7 @@ class Plan:
                             for c in self.cells if c.connections is not None},
             "skipped": list(self.skipped),
             "project": self.project.name,
+            "target": self.target.describe() if self.target else None,
         }
 
 
@@ -154,6 +158,9 @@ def build_plan(matrix: Matrix, choices: Choices, project: Project = BUILTIN) -> 
             raise ConfigError("--middleware switches loadlab's own app's stacks; a"
                               " project's middleware is its settings' MIDDLEWARE")
         profile = replace(profile, scenarios=None, flavors=None, middleware=("none",))
+    if choices.target is not None:
+        _check_target_choices(choices)
+        profile = replace(profile, servers=(), middleware=("none",), connections=())
     if choices.users and choices.rates:
         raise ConfigError("choose --users (closed loop) or --rate (open model), not both")
     profile = replace(
@@ -183,7 +190,7 @@ def build_plan(matrix: Matrix, choices: Choices, project: Project = BUILTIN) -> 
     skipped: list[str] = []
 
     server_names = _names(choices.servers, profile.servers, matrix.servers, "server")
-    servers = []
+    servers = [choices.target.server()] if choices.target else []
     for name in server_names:
         spec = matrix.servers[name]
         if not project.builtin and _unservable(spec, project, choices.servers is not None,
@@ -229,6 +236,7 @@ def build_plan(matrix: Matrix, choices: Choices, project: Project = BUILTIN) -> 
                             skipped.append(why)
                         continue
                     for client, stack, conns in product(
+                            [None] if choices.target else
                             _clients_for(scenario, flavor.is_async, client_names, matrix),
                             profile.middleware, settings if scenario.uses_db else [None]):
                         for users in profile.users:
@@ -247,7 +255,17 @@ def build_plan(matrix: Matrix, choices: Choices, project: Project = BUILTIN) -> 
 
     upstream = replace(matrix.upstream, **profile.upstream)
     return Plan(profile=profile, cells=tuple(cells), upstream=upstream,
-                skipped=tuple(skipped), project=project)
+                skipped=tuple(skipped), project=project, target=choices.target)
+
+
+def _check_target_choices(choices: Choices) -> None:
+    """What a running app's own configuration decides cannot be chosen here."""
+    for given, flag in ((choices.servers, "--servers"), (choices.clients, "--clients"),
+                        (choices.middleware, "--middleware"),
+                        (choices.connections, "--connections")):
+        if given:
+            raise ConfigError(f"{flag} and --target: the running app's own configuration"
+                              " decides that; loadlab starts no server for a target")
 
 
 def _unservable(spec: ServerSpec, project: Project, named: bool,

@@ -152,7 +152,18 @@ def within(run: Run, min_effect: stats.Floor | float = stats.DEFAULT_MIN_EFFECT)
     rows = [p.row for sc in out for p in sc.sync_async] + [
         r for sc in out for race in sc.servers for r in race.rows]
     return Within(run.name, stats.describe_method(min_effect), out, _cell_flags(run),
-                  min_effect, _notes(rows), answers(run.cells, min_effect))
+                  min_effect, _notes(rows) + target_notes(run.manifest),
+                  answers(run.cells, min_effect))
+
+
+def target_notes(manifest: dict[str, Any]) -> list[str]:
+    """A run against an app already running (--target) measured that app as it was."""
+    target = (manifest.get("plan") or {}).get("target")
+    if not target:
+        return []
+    return [f"Measured {target['url']}, an app already running (--target): every cell met"
+            " the same server, not a fresh one, and its CPU, memory and threads are unknown,"
+            " so no row is flagged load-bound."]
 
 
 SINGLE_TRIAL_NOTE = (

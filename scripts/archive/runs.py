@@ -5,10 +5,12 @@ never touched."""
 from __future__ import annotations
 
 import json
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from ..errors import UsageError
 from .folder import PARTIAL_PREFIX
 
 
@@ -57,3 +59,18 @@ def list_runs(results: Path) -> list[RunInfo]:
     found = [read_info(p) for p in results.iterdir()
              if p.is_dir() and (p / "manifest.json").exists()]
     return sorted(found, key=lambda r: (r.started is None, r.started or datetime.min, r.name))
+
+
+def check_results_dir(path: Path, write: bool = False) -> None:
+    """--results is a folder; for a command that writes runs, one it can write in
+    (tried, not inferred from mode bits: root passes every os.access check)."""
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"loadlab: {path}: --results must be a folder, not a file")
+    if not write:
+        return
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryDirectory(dir=path, prefix=".loadlab-check-").cleanup()
+    except OSError as exc:
+        raise UsageError(f"loadlab: {path}: cannot write runs there"
+                         f" ({exc.strerror or exc}); choose another --results") from None

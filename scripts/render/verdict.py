@@ -15,6 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..analysis.answer import answers
+from ..analysis.compare import target_notes
 from ..analysis.middleware import stack_sets
 from ..analysis.verdict import Row, rows
 from ..analysis.ways import best_ways, from_rows
@@ -163,6 +164,8 @@ def markdown(manifest: dict[str, Any], records: list[CellRecord]) -> str:
         f"- host: {manifest.get('host', {}).get('cpu_model')},"
         f" {manifest.get('host', {}).get('cores')} cores; pinning"
         f" {manifest.get('pinning', {})}",
+        *_project_line(manifest.get("project") or {}),
+        *[f"- {note}" for note in target_notes(manifest)],
         "",
     ]
     block = answer.lines(answers(records))
@@ -193,6 +196,16 @@ def markdown(manifest: dict[str, Any], records: list[CellRecord]) -> str:
         lines += ["", "## failed cells", ""]
         lines += [f"- `{r.path}`: {(r.error or '').splitlines()[0]}" for r in failed]
     return "\n".join(lines) + "\n"
+
+
+def _project_line(project: dict[str, Any]) -> list[str]:
+    """A team's project: its name, file and the commit it was measured at."""
+    if not project or project.get("builtin", True):
+        return []
+    git = project.get("git") or {}
+    commit = (git.get("commit") or "no git")[:12] + (" (dirty)" if git.get("dirty") else "")
+    return [f"- project: **{project.get('name')}** ({project.get('file')}, settings"
+            f" `{project.get('settings')}`, commit {commit})"]
 
 
 def write_markdown(path: Path, manifest: dict[str, Any], records: list[CellRecord]) -> None:

@@ -177,6 +177,12 @@ class Bench:
 
     def _prepare(self) -> None:
         logs = self.tmp / "logs"
+        if self.plan.target:
+            self.progress.note(f"measuring {self.plan.target.url}, an app already running:"
+                               " every cell meets the same server (not a fresh one), its"
+                               " resources are unknown; nothing is started or prepared",
+                               style="yellow")
+            return
         if not self.project.builtin:
             self._prepare_project(logs)
             return
@@ -220,25 +226,28 @@ class Bench:
         try:
             profile = self.plan.profile
             port = self.options.port or supervise.free_port()
+            target = self.plan.target.url if self.plan.target else None
             go = cell_dir / "go"  # Locust boots beside the server and waits for this
-            locust = self._locust(cell, f"http://127.0.0.1:{port}", cell_dir, cell.users,
+            locust = self._locust(cell, target or f"http://127.0.0.1:{port}", cell_dir,
+                                  cell.users,
                                   profile.warmup_s, profile.duration_s, go=go,
                                   max_duration_s=profile.max_duration_s,
                                   hold_s=cell.server.ready_timeout_s + PROBE_HOLD_S)
             if self.options.port:  # the stopping server still holds that port
                 self._stopped()
             self.progress.cell_phase(cell, "server-starting")
-            server, base_url, ready_s = services.start_server(
+            server, base_url, ready_s = (services.running(target) if target else
+                                         services.start_server(
                 cell.server, port,
                 services.app_env(self.matrix, self.upstream_url, cell.client,
                                  self.database.env(connections=cell.connections),
                                  cell.middleware, self.project),
-                cell_dir / "server.log", self.pinning.cpus("server"), project=self.project)
-            record.ready_s = round(ready_s, 3)
+                cell_dir / "server.log", self.pinning.cpus("server"), project=self.project))
+            record.ready_s = round(ready_s, 3) if ready_s is not None else None
             self._stopped()  # the last cell's server is gone before any load starts
             self.progress.cell_phase(cell, "server-ready")
             self._check_transport(cell, port)
-            self._verify(cell, port)
+            self._verify(cell, base_url)
             if cell.rate is None and cell.users > 1 and cell.key_one not in self.unloaded:
                 self.unloaded[cell.key_one] = self._probe(cell, server, base_url, cell_dir)
             go.touch()
@@ -287,32 +296,25 @@ class Bench:
         name = cell.server.name
         if name in self.transport:
             return
-        if not self.project.builtin:  # its views may be slow by design: no hello to time
-            self.transport[name] = transport.Transport(error="not checked: a team's project")
+        if not self.project.builtin or self.plan.target:  # no hello of ours to time
+            self.transport[name] = transport.Transport(error="not checked: not loadlab's app")
             return
         seen = transport.check(LOOPBACK, port, cell.server.interface == "asgi")
         self.transport[name] = seen
-        if seen.error:
-            self.progress.note(f"{name}: transport check failed: {seen.error}")
-        elif seen.nagle:
-            self.progress.note(f"{name}: sequential keep-alive p50 {seen.p50_ms:g} ms (over"
-                               f" {transport.NAGLE_P50_MS:g} ms, the delayed-ACK stall of a"
-                               " socket without TCP_NODELAY): its cells are flagged nagle",
-                               style="yellow")
-        elif cell.server.loop and seen.loop and cell.server.loop not in seen.loop:
-            self.progress.note(f"{name}: declared loop {cell.server.loop} but it runs"
-                               f" {seen.loop}", style="yellow")
+        said = seen.note(name, cell.server.loop)
+        if said:
+            self.progress.note(*said)
 
-    def _verify(self, cell: Cell, port: int) -> None:
-        """A team's project, on the server's first fresh instance: each planned flavor's
-        path answers its expected status, else that flavor's cells fail here."""
-        if self.project.builtin:
+    def _verify(self, cell: Cell, base_url: str) -> None:
+        """A team's project or a target, on the server's first instance: each planned
+        flavor's path answers its expected status, else that flavor's cells fail here."""
+        if self.project.builtin and not self.plan.target:
             return
         name = cell.server.name
         if name not in self.verified:
             pairs = list(dict.fromkeys((c.scenario, c.flavor) for c in self.plan.cells
                                        if c.server.name == name))
-            seen = self.verified[name] = project_run.verify(LOOPBACK, port, pairs)
+            seen = self.verified[name] = project_run.verify(base_url, pairs)
             self.progress.note(seen.summary(name, len(pairs)),
                                style="yellow" if seen.problems else "")
         problem = self.verified[name].problem(cell.scenario.name, cell.flavor)

@@ -124,5 +124,6 @@ def bounds(record: CellRecord, unloaded_ms: float | None, service_ms: float | No
                     and record.bound_concurrency_rps <= users_bound / rules.load_bound_ratio)
     if (record.status == "ok" and not server_binds
             and record.rps >= rules.load_bound_ratio * record.bound_users_rps
-            and (record.server_cpu_pct or 0.0) < rules.load_bound_cpu_pct):
+            and record.server_cpu_pct is not None  # unknown (a --target): no call
+            and record.server_cpu_pct < rules.load_bound_cpu_pct):
         record.warnings.append("load-bound")

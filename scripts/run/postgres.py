@@ -18,7 +18,6 @@ folder may not be reachable by that user).
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import os
 import pwd
 import re
@@ -37,7 +36,7 @@ import psycopg
 from app.dburl import POSTGRES_SCHEMES
 
 from ..errors import DatabaseUnavailable, NotReady, PrepareFailed
-from ..paths import LOOPBACK
+from ..paths import LOOPBACK, is_loopback
 from . import supervise
 
 BIN_ENV = "LOADLAB_PG_BIN"  # a folder with initdb and postgres, to choose a version
@@ -220,8 +219,4 @@ def server_facts(url: str) -> dict[str, Any]:
 
 def _local(host: str) -> bool:
     """Loopback, or no host at all (a unix socket on this machine)."""
-    if host in ("localhost", ""):
-        return True
-    with contextlib.suppress(ValueError):
-        return ipaddress.ip_address(host).is_loopback
-    return False
+    return host == "" or is_loopback(host)

@@ -1,4 +1,5 @@
-"""A team's project in a run: its `prepare` commands once, and a verify step per server.
+"""A team's project in a run: its `prepare` commands once, and a verify step per server
+(also for an app already running, `--target`).
 
 Verify (as TechEmpower does before any load): each flavor's path is requested once on
 the server's first fresh instance. A wrong status fails that flavor's cells on that
@@ -15,6 +16,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from app.scenarios import Scenario
 
@@ -109,21 +111,25 @@ class Verified:
         return f"{server}: verified {paths} path(s) in {self.seconds * 1000:.0f} ms{wrong}"
 
 
-def verify(host: str, port: int, scenarios: list[tuple[Scenario, str]]) -> Verified:
-    """GET each (scenario, flavor)'s path once; a status other than the scenario's
-    expected one (or no answer) is a problem for that flavor."""
+def verify(base_url: str, scenarios: list[tuple[Scenario, str]]) -> Verified:
+    """GET each (scenario, flavor)'s path once (with the story's query); a status other
+    than the scenario's expected one (or no answer) is a problem for that flavor."""
     start = time.monotonic()
     problems: dict[tuple[str, str], str] = {}
     for scenario, flavor in scenarios:
         path = scenario.flavor(flavor).path
-        problem = _check(host, port, path, scenario.expect_status)
+        query = f"?{scenario.query}" if scenario.query else ""
+        problem = _check(base_url, path + query, scenario.expect_status)
         if problem:
             problems[(scenario.name, flavor)] = f"verify: GET {path} {problem}"
     return Verified(problems, time.monotonic() - start)
 
 
-def _check(host: str, port: int, path: str, expected: int) -> str | None:
-    conn = http.client.HTTPConnection(host, port, timeout=TIMEOUT_S)
+def _check(base_url: str, path: str, expected: int) -> str | None:
+    parts = urlsplit(base_url)
+    kind = (http.client.HTTPSConnection if parts.scheme == "https"
+            else http.client.HTTPConnection)
+    conn = kind(parts.hostname or "", parts.port, timeout=TIMEOUT_S)
     try:
         conn.request("GET", path)
         response = conn.getresponse()

@@ -75,6 +75,29 @@ def project_env(project: Project) -> dict[str, str]:
             "PYTHONPATH": os.pathsep.join(dict.fromkeys(paths)), **project.env}
 
 
+class Running:
+    """An app loadlab did not start (--target) in the place of a server process: it is
+    never stopped, and it has no process here to sample and no log to tail."""
+
+    name = "target"
+    alive = True
+    returncode = None
+
+    def tree(self) -> list:
+        return []
+
+    def log_tail(self, lines: int = 15) -> str:
+        return ""
+
+    def stop(self, grace: float = 5.0, first: int | None = None) -> None:
+        return None
+
+
+def running(url: str) -> tuple[Running, str, None]:
+    """A target in start_server's shape: the stand-in, its base URL, no start time."""
+    return Running(), url, None
+
+
 def start_upstream(settings: UpstreamSettings, port: int, log_path: Path,
                    cpus: tuple[int, ...] | None = None) -> tuple[supervise.Process, str]:
     """The upstream stand-in on loopback, ready; returns it and its base URL."""

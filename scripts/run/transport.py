@@ -42,6 +42,18 @@ class Transport:
     def nagle(self) -> bool:
         return nagle(self.p50_ms)
 
+    def note(self, server: str, declared_loop: str | None) -> tuple[str, str] | None:
+        """What the run should say about it (text, style), if anything."""
+        if self.error:
+            return f"{server}: transport check failed: {self.error}", ""
+        if self.nagle:
+            return (f"{server}: sequential keep-alive p50 {self.p50_ms:g} ms (over"
+                    f" {NAGLE_P50_MS:g} ms, the delayed-ACK stall of a socket without"
+                    " TCP_NODELAY): its cells are flagged nagle", "yellow")
+        if declared_loop and self.loop and declared_loop not in self.loop:
+            return f"{server}: declared loop {declared_loop} but it runs {self.loop}", "yellow"
+        return None
+
 
 def nagle(p50_ms: float | None) -> bool:
     """A sequential keep-alive p50 this slow on loopback is the delayed-ACK stall."""

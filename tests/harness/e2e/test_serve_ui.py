@@ -14,7 +14,7 @@ import pytest
 
 from scripts.run.supervise import free_port
 
-from ..conftest import only_run, read_json
+from ..conftest import loadlab, only_run, read_json
 from ..procs import (
     assert_all_gone,
     assert_loopback_only,
@@ -108,3 +108,54 @@ def test_ui_drives_a_swarm_and_archives_it(tmp_path, results):
     assert cell["server"] == "uvicorn" and cell["users"] == 2
     for name in ("locust_stats.csv", "locust_report.html", "latency.json"):
         assert (run / cell["path"] / name).is_file(), name
+
+
+def test_bench_against_a_running_target_leaves_it_running(tmp_path, results):
+    """--target: an app loadlab did not start (here `loadlab serve`) is measured as it
+    is: verified first, never restarted, its resources unknown, and the run says so."""
+    port, upstream_port = free_port(), free_port()
+    while upstream_port == port:
+        upstream_port = free_port()
+    with running(tmp_path, "serve", "--server", "uvicorn", "--port", str(port),
+                 "--upstream-port", str(upstream_port)) as lab:
+        wait_for(lambda: f"serving http://127.0.0.1:{port}/" in lab.out, 60,
+                 "the serving line", interval=0.1, proc=lab.popen)
+        served = {p.pid for p in snapshot(lab.pid).procs}
+        done = loadlab("bench", "--target", f"http://127.0.0.1:{port}", "--profile", "smoke",
+                       "--scenarios", "hello,sleep", "--users", "2", "--warmup", "0.5",
+                       "--duration", "1", "--results", str(results))
+        assert done.code == 0, done.err + done.out
+        assert {p.pid for p in snapshot(lab.pid).procs} == served  # nothing restarted
+        lab.signal(signal.SIGINT)
+        assert lab.wait(30) == 0, lab.err
+    assert "an app already running" in done.err + done.out
+    assert "target: verified 4 path(s)" in done.err + done.out
+    run = only_run(results)
+    manifest = read_json(run / "manifest.json")
+    assert manifest["plan"]["target"] == {
+        "url": f"http://127.0.0.1:{port}", "remote": False, "fresh_server_per_cell": False,
+        "server_resources": "unknown: not a process loadlab started"}
+    cells = read_json(run / "summary.json")["cells"]
+    assert {(c["scenario"], c["flavor"]) for c in cells} == {
+        ("hello", "sync"), ("hello", "async"), ("sleep", "sync"), ("sleep", "async")}
+    for cell in cells:
+        assert cell["server"] == "target" and cell["status"] == "ok", cell
+        assert cell["requests"] > 0 and cell["server_cpu_pct"] is None, cell
+        assert "load-bound" not in cell["warnings"]
+    assert "an app already running (--target)" in (run / "summary.md").read_text()
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("--target", "http://203.0.113.7:8000"), "203.0.113.7 is not this machine; pass"
+                                               " --allow-remote"),
+    (("--target", "http://example.com"), "example.com is not this machine"),
+    (("--target", "ftp://127.0.0.1:1"), "expected http://HOST[:PORT]"),
+    (("--target", "http://127.0.0.1:1/app/"), "give the app's root URL"),
+    (("--target", "http://127.0.0.1:1", "--servers", "uvicorn"), "--servers and --target"),
+    (("--target", "http://127.0.0.1:1", "--db", "postgres"), "--db and --target"),
+])
+def test_a_bad_or_remote_target_is_refused_before_any_request(results, args, message):
+    done = loadlab("bench", *args, "--results", str(results))
+    assert done.code == 2 and message in done.err, done.err
+    assert len(done.err.strip().splitlines()) == 1
+    assert not any(results.iterdir())

@@ -30,6 +30,13 @@ def test_a_busy_server_or_a_slow_cell_is_not_load_bound():
     assert busy.warnings == [] and slow.warnings == []
 
 
+def test_an_unknown_server_cpu_makes_no_load_bound_call():
+    """A --target's CPU is not visible: at users / R0 it may be idle or saturated."""
+    r = cell(rps=390.0, cpu=None)
+    bounds(r, 50.0, 49.0, None, Rules())
+    assert r.bound_users_rps == 400.0 and r.warnings == []
+
+
 def test_the_server_concurrency_bound_binds_first():
     """2 sync workers, 50 ms views: C / S = 40 rps; 2 users: users / R0 = 38."""
     r = cell(users=2, rps=38.0, cpu=5.0)
