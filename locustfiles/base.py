@@ -118,10 +118,15 @@ class Schedule:
     def unsent(self) -> dict[int, int]:
         """Arrivals never started (still queued), per intended second."""
         left: dict[int, int] = {}
-        while not self.queue.empty():
-            second = clock.second(self.queue.get_nowait())
+        for due in list(self.queue.queue):
+            second = clock.second(due)
             left[second] = left.get(second, 0) + 1
         return left
+
+    def take_offered(self) -> dict[int, int]:
+        """The arrivals offered since the last call (a worker's report carries them)."""
+        offered, self.offered = self.offered, {}
+        return offered
 
 
 schedule = Schedule()
@@ -240,7 +245,8 @@ class Recorder:
         self.seconds.clear()
         self.open.clear()
 
-    def dump(self, path: str) -> None:
+    def export(self) -> dict[str, dict[str, Any]]:
+        """name -> second -> its slot, histograms encoded (latency.json's `names`)."""
         names: dict[str, dict[str, Any]] = {}
         for name, second in sorted(set(self.seconds) | set(self.open)):
             hist, ok, failed = self.seconds.get((name, second), (_hist(), 0, 0))
@@ -255,22 +261,100 @@ class Recorder:
                 slot["lag"] = extra["lag"].encode().decode()
                 slot["late"] = extra["late"]
             names.setdefault(name, {})[str(second)] = slot
+        return names
+
+    def absorb(self, names: dict[str, dict[str, Any]]) -> int:
+        """Add another process's exported seconds to these; the requests they hold."""
+        count = 0
+        for name, seconds in names.items():
+            for second, slot in seconds.items():
+                key = (name, int(second))
+                mine = self.seconds.setdefault(key, [_hist(), 0, 0])
+                if slot["histogram"]:
+                    mine[0].decode_and_add(slot["histogram"])
+                mine[1] += slot["ok"]
+                mine[2] += slot["failed"]
+                count += slot["ok"] + slot["failed"]
+                if "lag" in slot:
+                    extra = self.open.setdefault(
+                        key, {"corrected": _hist(), "lag": _hist(), "late": 0})
+                    if slot["corrected"]:
+                        extra["corrected"].decode_and_add(slot["corrected"])
+                    extra["lag"].decode_and_add(slot["lag"])
+                    extra["late"] += slot["late"]
+        return count
+
+    def dump(self, path: str) -> None:
+        names = self.export()
         data: dict[str, Any] = {"unit": "us", "significant_digits": SIGNIFICANT_DIGITS,
                                 "phase": clock.phase, "names": names}
         if self.service[0]:
             data["service"] = {"count": self.service[0], "sum_ms": self.service[1]}
-        if schedule.active:
+        if schedule.active and not shipped.workers:
             data["open"] = {
                 "rate": schedule.rate, "arrival": schedule.arrival,
                 "offered": {str(k): v for k, v in sorted(schedule.offered.items())},
                 "unsent": {str(k): v for k, v in sorted(schedule.unsent().items())},
+            }
+        elif shipped.workers and schedule.active:  # the master: its workers' arrivals
+            data["open"] = {
+                "rate": schedule.rate, "arrival": schedule.arrival,
+                "offered": {str(k): v for k, v in sorted(shipped.offered.items())},
+                "unsent": {str(k): v for k, v in sorted(shipped.unsent().items())},
             }
         with open(path, "w") as f:
             json.dump(data, f)
 
 
 recorder = Recorder()
-window: dict[str, float] = {}
+window: dict[str, Any] = {}
+
+
+class Shipped:
+    """Several Locust processes (a master and its workers): no worker writes a file.
+    Each worker's report to the master carries its seconds since the last report (Locust's
+    own stats travel the same way, as deltas), and the master adds them to its recorder.
+    The master also counts the requests it received after its stats were reset: equal to
+    Locust's own total by construction, so a difference is a lost or doubled report."""
+
+    def __init__(self) -> None:
+        self.workers: dict[str, float] = {}  # worker id -> when its last report came
+        self.since_reset: int | None = None  # None until the window's reset
+        self.offered: dict[int, int] = {}
+        self.queued: dict[str, dict[int, int]] = {}  # per worker, its latest report's
+
+    def unsent(self) -> dict[int, int]:
+        total: dict[int, int] = {}
+        for left in self.queued.values():
+            for second, n in left.items():
+                total[second] = total.get(second, 0) + n
+        return total
+
+
+shipped = Shipped()
+
+
+@events.report_to_master.add_listener
+def _ship(client_id: str, data: dict[str, Any], **_: Any) -> None:
+    """A worker's report: its seconds and arrivals since the last one, then forgotten."""
+    data["loadlab"] = {"names": recorder.export(), "offered": schedule.take_offered(),
+                       "queued": schedule.unsent()}
+    recorder.seconds.clear()
+    recorder.open.clear()
+
+
+@events.worker_report.add_listener
+def _absorb(client_id: str, data: dict[str, Any], **_: Any) -> None:
+    part = data.get("loadlab")
+    if part is None:
+        return
+    shipped.workers[client_id] = time.time()
+    count = recorder.absorb(part["names"])
+    if shipped.since_reset is not None:
+        shipped.since_reset += count
+    for second, n in part["offered"].items():
+        shipped.offered[int(second)] = shipped.offered.get(int(second), 0) + n
+    shipped.queued[client_id] = {int(k): v for k, v in part["queued"].items()}
 
 
 @events.request.add_listener
@@ -330,6 +414,8 @@ def _measure(environment: Any) -> None:
     start = clock.start or math.ceil(time.time() + RESET_LEAD_S)  # several processes
     _sleep_until(start - RESET_LEAD_S)
     environment.runner.stats.reset_all()
+    if isinstance(environment.runner, MasterRunner):
+        shipped.since_reset = 0  # from here on it counts what Locust's stats count
     window["start"] = start
     window["phase"] = clock.phase
     _sleep_until(start + duration)
@@ -389,8 +475,16 @@ def _on_init(environment: Any, **_: Any) -> None:
 @events.quitting.add_listener
 def _on_quitting(environment: Any, **_: Any) -> None:
     cell_dir = os.environ.get("LOADLAB_CELL_DIR")
-    if not cell_dir:
-        return
+    if not cell_dir or isinstance(environment.runner, WorkerRunner):
+        return  # a worker's seconds went to the master with its reports
+    if isinstance(environment.runner, MasterRunner):
+        end = window.get("end", time.time())
+        window["shipped"] = {
+            "requests": shipped.since_reset, "locust_requests":
+                environment.runner.stats.total.num_requests,
+            "workers": int(os.environ.get("LOADLAB_PROCESSES", "1")),
+            # a worker that reported after the window's end was there to its end
+            "final_reports": sum(t >= end for t in shipped.workers.values())}
     os.makedirs(cell_dir, exist_ok=True)
     recorder.dump(os.path.join(cell_dir, f"latency-{os.getpid()}.json"))
     if not isinstance(environment.runner, WorkerRunner):

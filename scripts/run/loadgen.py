@@ -240,6 +240,21 @@ def measured_names(cell_dir: Path) -> list[str]:
     return sorted(names)
 
 
+def _check_shipped(shipped: dict[str, Any] | None) -> None:
+    """Several Locust processes: every worker reported to the end, and the seconds the
+    master merged hold exactly the requests Locust's own stats count (both came in the
+    same reports since the window's reset); else the cell has a hole, and fails."""
+    if not shipped:
+        return
+    missing = shipped["workers"] - shipped["final_reports"]
+    if missing > 0:
+        raise MeasurementError(f"{missing} of {shipped['workers']} Locust worker(s) went"
+                               " missing before the cell ended: their last seconds are lost")
+    if shipped["requests"] != shipped["locust_requests"]:
+        raise MeasurementError(f"the workers' histograms hold {shipped['requests']}"
+                               f" requests, Locust counted {shipped['locust_requests']}")
+
+
 def read_measurement(cell_dir: Path, name: str | None = None,
                      keep_raw: bool = False) -> Measurement:
     """Merge every Locust process's seconds that lie wholly inside the measured window.
@@ -253,6 +268,7 @@ def read_measurement(cell_dir: Path, name: str | None = None,
         raise MeasurementError("Locust wrote no window.json (it did not finish)") from None
     if "start" not in window:
         raise MeasurementError("Locust stopped before the measured window began")
+    _check_shipped(window.get("shipped"))
     start, end = float(window["start"]), float(window["end"])
     # whole seconds [first, last) of the recorder's clock, which starts each second at
     # `phase` past the wall clock's (locustfiles/base.py, Clock); 1 ms of float slack
