@@ -322,6 +322,7 @@ class Shipped:
         self.since_reset: int | None = None  # None until the window's reset
         self.offered: dict[int, int] = {}
         self.queued: dict[str, dict[int, int]] = {}  # per worker, its latest report's
+        self.bytes = 0  # what the seconds cost to ship (as JSON; Locust sends msgpack)
 
     def unsent(self) -> dict[int, int]:
         total: dict[int, int] = {}
@@ -349,6 +350,7 @@ def _absorb(client_id: str, data: dict[str, Any], **_: Any) -> None:
     if part is None:
         return
     shipped.workers[client_id] = time.time()
+    shipped.bytes += len(json.dumps(part))
     count = recorder.absorb(part["names"])
     if shipped.since_reset is not None:
         shipped.since_reset += count
@@ -484,7 +486,8 @@ def _on_quitting(environment: Any, **_: Any) -> None:
                 environment.runner.stats.total.num_requests,
             "workers": int(os.environ.get("LOADLAB_PROCESSES", "1")),
             # a worker that reported after the window's end was there to its end
-            "final_reports": sum(t >= end for t in shipped.workers.values())}
+            "final_reports": sum(t >= end for t in shipped.workers.values()),
+            "bytes": shipped.bytes}
     os.makedirs(cell_dir, exist_ok=True)
     recorder.dump(os.path.join(cell_dir, f"latency-{os.getpid()}.json"))
     if not isinstance(environment.runner, WorkerRunner):

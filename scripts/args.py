@@ -105,6 +105,12 @@ def build_parser() -> Parser:
                        help="let DATABASE_URL (or --target) point at a host other than"
                             " loopback")
 
+    def with_workers(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--workers", type=_positive(int), default=0, metavar="N",
+                       help="Locust as a master and N worker processes, each pinned and in"
+                            " its own folder; their histograms reach the master in its"
+                            " messages (instead of --processes)")
+
     def with_target(p: argparse.ArgumentParser) -> None:
         p.add_argument("--target", metavar="URL",
                        help="measure an app already running at URL (e.g. staging) instead"
@@ -160,6 +166,7 @@ def build_parser() -> Parser:
     p.add_argument("--no-pin", action="store_true", help="do not pin CPUs")
     p.add_argument("--processes", type=_positive(int), default=1,
                    help="Locust processes (a machine with cores to spare)")
+    with_workers(p)
     p.add_argument("--port", type=_port, default=0, help="server port (default: a free one)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
 
@@ -215,6 +222,7 @@ def build_parser() -> Parser:
     p.add_argument("--no-pin", action="store_true", help="do not pin CPUs")
     p.add_argument("--port", type=_port, default=0, help="server port (default: a free one)")
     p.add_argument("--json", action="store_true", help="print the capacity records as JSON")
+    with_workers(p)
     p.add_argument("--quiet", action="store_true", help="no progress lines")
 
     p = sub.add_parser("serve", help="the app and the upstream stand-in, for manual poking")

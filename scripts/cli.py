@@ -167,7 +167,8 @@ def cmd_bench(matrix: Matrix, args: argparse.Namespace) -> int:
     _recover(args.results)
     bench = Bench(matrix, plan, Options(
         results=args.results, label=args.label, command=["loadlab", "bench", *sys.argv[2:]],
-        port=args.port, processes=args.processes, pin=not args.no_pin, database=database,
+        port=args.port, processes=args.processes, workers=_workers(args), pin=not args.no_pin,
+        database=database,
     ), [Progress(quiet=args.quiet), RunOutputs()])
     return EXIT_FOR_STATUS[bench.run()]
 
@@ -204,12 +205,18 @@ def cmd_capacity(matrix: Matrix, args: argparse.Namespace) -> int:
     run = CapacityRun(matrix, plan, Options(
         results=args.results, label=args.label or "capacity",
         command=["loadlab", "capacity", *sys.argv[2:]], port=args.port,
-        pin=not args.no_pin, database=database), objectives,
+        workers=_workers(args), pin=not args.no_pin, database=database), objectives,
         [CapacitySummary(), Progress(quiet=args.quiet, verdict=False), RunOutputs()])
     status = run.run()
     if args.json:
         print(json.dumps(run.archive.capacity or [], indent=2))
     return EXIT_FOR_STATUS[status]
+
+
+def _workers(args: argparse.Namespace) -> int:
+    if args.workers and getattr(args, "processes", 1) > 1:
+        raise UsageError("loadlab: --workers or --processes, not both")
+    return args.workers
 
 
 def _target(args: argparse.Namespace) -> Target | None:

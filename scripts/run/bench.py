@@ -30,21 +30,16 @@ from ..search import concurrency
 from . import collect, loadgen, pgstat, recover, services, supervise, transport
 from . import project as project_run
 from .database import Database
+from .generator import Generator
 from .sampler import Sampler
 from .signals import Signals, ignore_interrupts, interrupts
 
 STOP_GRACE_S = 5.0
-# The 1-user probe of the unloaded latency. Only whole seconds of the window count: one
-# Locust process starts its seconds where the window does, so 1 s holds one; a master
-# with workers waits for a wall-clock second, where only 2 s always hold one.
-PROBE_WARMUP_S, PROBE_DURATION_S, PROBE_DURATION_MANY_S = 0.3, 1.0, 2.0
+# The 1-user probe of the unloaded latency, always one Locust process. Only whole
+# seconds of the window count; one process starts its seconds where the window does,
+# so 1 s holds one.
+PROBE_WARMUP_S, PROBE_DURATION_S = 0.3, 1.0
 PROBE_HOLD_S = 30.0  # the probe's own Locust, run while the cell's Locust waits
-
-
-def _unloaded(m: loadgen.Measurement) -> tuple[float | None, float | None]:
-    """(R0, S) of a 1-user measurement: mean latency, mean view time (Server-Timing)."""
-    mean = m.latency_ms.get("mean")
-    return (mean or None), m.service_ms
 
 
 @dataclass
@@ -56,7 +51,8 @@ class Options:
     command: list[str] = field(default_factory=lambda: list(sys.argv))
     port: int = 0  # 0: a free port per cell
     upstream_port: int = 0
-    processes: int = 1
+    processes: int = 1  # Locust's own forks (--processes)
+    workers: int = 0  # a master and this many worker processes of loadlab's (--workers)
     pin: bool = True
     database: Database | None = None  # chosen and checked by the CLI; else the matrix's
 
@@ -77,7 +73,7 @@ class Bench:
         self.archive = Archive(options.results, label, manifest.build(
             mode=mode, command=options.command, matrix=matrix,
             profile=plan.profile.describe(), plan=plan.describe(), upstream=plan.upstream,
-            pinning=self.pinning, processes=options.processes,
+            pinning=self.pinning, processes=options.workers or options.processes,
             app_env=self._recorded_env(), database=self.database.describe(),
             project=self.project))
         self.tmp = self.archive.tmp
@@ -267,13 +263,13 @@ class Bench:
             server = None
             measurement = loadgen.read_measurement(cell_dir)
             collect.fill(record, measurement, cell_dir, self.matrix.rules, sampler,
-                         self.options.processes)
+                         self.options.workers or self.options.processes)
             collect.stack(record, cell.server, self.transport[cell.server.name])
             if counting:
                 for key, value in connections.summary(measurement.window).items():
                     setattr(record, key, value)
             if cell.rate is None and cell.users == 1:  # the cell is its own probe
-                self.unloaded.setdefault(cell.key_one, _unloaded(measurement))
+                self.unloaded.setdefault(cell.key_one, measurement.unloaded())
             r0, service = self.unloaded.get(cell.key_one, (None, None))
             finite = cell.server.interface == "wsgi"
             collect.bounds(record, r0, service, concurrency(cell.server) if finite else None,
@@ -329,55 +325,55 @@ class Bench:
         stopping.start()
         self._stopping.append(stopping)
 
-    def _stopped(self) -> None:
-        """Wait until every server stopped in the background is gone."""
+    def _stopped(self) -> None:  # every server stopped in the background is gone
         while self._stopping:
             self._stopping.pop().join()
 
     def _locust(self, cell: Cell, base_url: str, out: Path, users: int, warmup_s: float,
                 duration_s: float, server_timing: bool = False, go: Path | None = None,
                 hold_s: float = 0.0, report: bool = True,
-                max_duration_s: float | None = None) -> supervise.Process:
+                max_duration_s: float | None = None, alone: bool = False) -> Generator:
         """Locust against the cell's server, writing into `out`, started; with `go`, it
-        sends nothing until that file exists (for at most `hold_s` seconds)."""
+        sends nothing until that file exists (for at most `hold_s` seconds). `alone`:
+        one process whatever --processes or --workers say (the 1-user probe)."""
         out.mkdir(parents=True, exist_ok=True)
         profile = self.plan.profile
-        return supervise.Process(
-            "locust", loadgen.headless_argv(
-                scenario=cell.scenario.name, flavor=cell.flavor, host=base_url,
+        workers = 0 if alone else self.options.workers
+        processes = 1 if alone else (workers or self.options.processes)
+        port, scenario = (supervise.free_port() if workers else 0), cell.scenario.name
+        return Generator.start(
+            loadgen.headless_argv(
+                scenario=scenario, flavor=cell.flavor, host=base_url,
                 users=users, spawn_rate=profile.spawn_rate, warmup_s=warmup_s,
                 duration_s=max(duration_s, max_duration_s or 0.0), cell_dir=out,
-                processes=self.options.processes,
-                hold_s=hold_s, report=report, project=self.project,
-            ),
-            log_path=out / "locust.log",
-            env=loadgen.env(cell_dir=out, warmup_s=warmup_s, duration_s=duration_s,
-                            catalog_rows=self.matrix.app.catalog_rows, rate=cell.rate,
-                            arrival=profile.arrival, processes=self.options.processes,
-                            server_timing=server_timing, go_file=go,
-                            max_duration_s=max_duration_s,
-                            project_scenario=loadgen.project_scenario(self.project,
-                                                                      cell.scenario.name)),
-            cpus=self.pinning.cpus("generator"),
-        ).start()
+                processes=processes, hold_s=hold_s, report=report, project=self.project,
+                master_port=port),
+            loadgen.env(cell_dir=out, warmup_s=warmup_s, duration_s=duration_s,
+                        catalog_rows=self.matrix.app.catalog_rows, rate=cell.rate,
+                        arrival=profile.arrival, processes=processes,
+                        server_timing=server_timing, go_file=go,
+                        max_duration_s=max_duration_s,
+                        project_scenario=loadgen.project_scenario(self.project, scenario)),
+            out / "locust.log", self.pinning.cpus("generator"),
+            loadgen.worker_argv(scenario=scenario, master_host=LOOPBACK, master_port=port,
+                                project=self.project), workers)
 
     def _probe(self, cell: Cell, server: supervise.Process, base_url: str,
                cell_dir: Path) -> tuple[float | None, float | None]:
         """(R0, S): the mean latency and the view's own time at 1 user, on the cell's
         fresh server before its load (a single user leaves no queue behind)."""
         out = cell_dir / "probe"
-        seconds = PROBE_DURATION_S if self.options.processes == 1 else PROBE_DURATION_MANY_S
-        locust = self._locust(cell, base_url, out, 1, PROBE_WARMUP_S, seconds,
-                              server_timing=True, report=False)
+        locust = self._locust(cell, base_url, out, 1, PROBE_WARMUP_S, PROBE_DURATION_S,
+                              server_timing=True, report=False, alone=True)
         try:
-            self._wait_locust(cell, server, locust, 1, PROBE_WARMUP_S, seconds)
-            return _unloaded(loadgen.read_measurement(out))
+            self._wait_locust(cell, server, locust, 1, PROBE_WARMUP_S, PROBE_DURATION_S)
+            return loadgen.read_measurement(out).unloaded()
         except CellError:
             return None, None  # no bounds for this configuration; the cell goes on
         finally:
             locust.stop(STOP_GRACE_S)
 
-    def _wait_locust(self, cell: Cell, server: supervise.Process, locust: supervise.Process,
+    def _wait_locust(self, cell: Cell, server: supervise.Process, locust: Generator,
                      users: int | None = None, warmup_s: float | None = None,
                      duration_s: float | None = None) -> None:
         profile = self.plan.profile

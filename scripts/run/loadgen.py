@@ -62,7 +62,7 @@ def run_bound_s(users: int, spawn_rate: float, warmup_s: float, duration_s: floa
 def headless_argv(*, scenario: str, flavor: str, host: str, users: int, spawn_rate: float,
                   warmup_s: float, duration_s: float, cell_dir: Path,
                   processes: int = 1, hold_s: float = 0.0, report: bool = True,
-                  project: Project = BUILTIN) -> list[str]:
+                  project: Project = BUILTIN, master_port: int = 0) -> list[str]:
     """Locust headless for one cell; `report=False` writes no HTML report (the 1-user
     probe: its two numbers are in the record, its ~1 MB page would say nothing)."""
     bound = run_bound_s(users, spawn_rate, warmup_s, duration_s, hold_s)
@@ -73,9 +73,20 @@ def headless_argv(*, scenario: str, flavor: str, host: str, users: int, spawn_ra
         "--run-time", f"{bound:.0f}s", "--csv", str(cell_dir / "locust"), *html,
         "--only-summary", "--stop-timeout", "0", "--exit-code-on-error", "0",
     )
-    if processes > 1:
+    if master_port:  # a master with `processes` workers of loadlab's own (--workers)
+        argv += ["--master", "--master-bind-host", "127.0.0.1", "--master-bind-port",
+                 str(master_port), "--expect-workers", str(processes)]
+    elif processes > 1:
         argv += ["--processes", str(processes), "--master-bind-host", "127.0.0.1"]
     return [*argv, class_name(flavor)]
+
+
+def worker_argv(*, scenario: str, master_host: str, master_port: int,
+                project: Project = BUILTIN) -> list[str]:
+    """A Locust worker of a cell's master: the same locustfile; the users, the host and
+    the window come from the master."""
+    return python_module("locust", "-f", locustfiles(project, scenario), "--worker",
+                         "--master-host", master_host, "--master-port", str(master_port))
 
 
 def web_ui_argv(*, scenario: str, host: str, web_port: int, cell_dir: Path,
@@ -227,6 +238,10 @@ class Measurement:
                                         if self.open.corrected.get_total_count() else None),
             }} if self.open else {}),
         }
+
+    def unloaded(self) -> tuple[float | None, float | None]:
+        """(R0, S) of a 1-user measurement: mean latency, mean view time (Server-Timing)."""
+        return (self.latency_ms.get("mean") or None), self.service_ms
 
 
 def measured_names(cell_dir: Path) -> list[str]:
