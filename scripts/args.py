@@ -110,6 +110,14 @@ def build_parser() -> Parser:
                        help="Locust as a master and N worker processes, each pinned and in"
                             " its own folder; their histograms reach the master in its"
                             " messages (instead of --processes)")
+        p.add_argument("--remote-workers", type=_positive(int), default=0, metavar="M",
+                       help="also wait for M workers from other hosts in every cell"
+                            " (`loadlab worker --master HOST:PORT` there)")
+        p.add_argument("--master-bind", default="127.0.0.1", metavar="HOST",
+                       help="where each cell's master listens for remote workers (default:"
+                            " 127.0.0.1; another address needs --allow-remote)")
+        p.add_argument("--master-port", type=_port, default=5557,
+                       help="the masters' port for remote workers (default: 5557)")
 
     def with_target(p: argparse.ArgumentParser) -> None:
         p.add_argument("--target", metavar="URL",
@@ -264,6 +272,17 @@ def build_parser() -> Parser:
     p.add_argument("--keep", type=Path, metavar="DIR",
                    help="keep logs and loadlab's run folders here (default: discarded)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
+
+    p = sub.add_parser("worker", help="a load host: join each cell of a run started with"
+                       " --remote-workers, until Ctrl-C")
+    p.add_argument("--master", required=True, metavar="HOST[:PORT]",
+                   help="the host running `loadlab bench --remote-workers` (port 5557)")
+    p.add_argument("--allow-remote", action="store_true",
+                   help="a master that is not on this machine")
+    p.add_argument("--idle", type=_positive(float), default=600.0, metavar="S",
+                   help="stop when no cell's master has come for S seconds (default: 600)")
+    p.add_argument("--cells", type=_positive(int), metavar="N",
+                   help="stop after N cells (default: until Ctrl-C or --idle)")
 
     p = sub.add_parser("init", help="write a starter loadlab.toml for a Django project"
                        " (never overwrites one)")

@@ -15,16 +15,15 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from . import options
 from .analysis import compare
 from .analysis.calibration import floor_for
-from .archive.folder import Run, load_run
+from .archive.folder import load_run
 from .archive.runs import check_results_dir, list_runs
 from .args import build_parser
-from .config import ConfigError, Matrix, ServerSpec, load_matrix
-from .config.project import Project, load_project
-from .config.target import Target, check_target
+from .config import Matrix, load_matrix
+from .config.project import load_project
 from .errors import (
     EXIT_FAILED,
     EXIT_FOR_STATUS,
@@ -35,14 +34,11 @@ from .errors import (
     LoadlabError,
     UsageError,
 )
-from .plan import Choices, Plan, build_plan
+from .plan import Choices, build_plan
 from .render.capacity import CapacitySummary
 from .render.listing import print_listing
 from .render.outputs import RunOutputs, emit_comparison
 from .render.progress import Progress
-
-if TYPE_CHECKING:
-    from .run.database import Database
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -55,6 +51,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_prune(args)
         if args.command == "init":
             return cmd_init(args)
+        if args.command == "worker":
+            return cmd_worker(args)
         matrix = load_matrix(args.matrix)
         return {"list": cmd_list, "bench": cmd_bench, "capacity": cmd_capacity,
                 "calibrate": cmd_calibrate, "serve": cmd_serve,
@@ -151,24 +149,24 @@ def cmd_bench(matrix: Matrix, args: argparse.Namespace) -> int:
 
     if args.warmup is not None and args.warmup < 0:
         raise UsageError("loadlab bench: --warmup must be >= 0")
-    project = _project(args)
+    project = options.project(args)
     plan = build_plan(matrix, Choices(
         profile=args.profile, servers=args.servers, scenarios=args.scenarios,
         flavors=args.flavors, clients=args.clients, users=args.users, rates=args.rate,
         middleware=args.middleware, connections=args.connections,
         arrival=args.arrival,
         duration_s=args.duration, max_duration_s=args.max_duration, warmup_s=args.warmup,
-        trials=args.trials, pin=not args.no_pin, target=_target(args),
+        trials=args.trials, pin=not args.no_pin, target=options.target(args),
     ), project)
     check_results_dir(args.results)
-    database = _database(matrix, args)
-    _check_connections(plan, database)
+    database = options.database(matrix, args)
+    options.check_connections(plan, database)
     check_results_dir(args.results, write=True)  # last: bad input writes nothing
     _recover(args.results)
     bench = Bench(matrix, plan, Options(
         results=args.results, label=args.label, command=["loadlab", "bench", *sys.argv[2:]],
-        port=args.port, processes=args.processes, workers=_workers(args), pin=not args.no_pin,
-        database=database,
+        port=args.port, processes=args.processes, pin=not args.no_pin, database=database,
+        **options.workers(args),
     ), [Progress(quiet=args.quiet), RunOutputs()])
     return EXIT_FOR_STATUS[bench.run()]
 
@@ -180,12 +178,12 @@ def cmd_capacity(matrix: Matrix, args: argparse.Namespace) -> int:
 
     if args.warmup is not None and args.warmup < 0:
         raise UsageError("loadlab capacity: --warmup must be >= 0")
-    project = _project(args)
+    project = options.project(args)
     plan = build_plan(matrix, Choices(
         profile=args.profile, servers=args.servers, scenarios=args.scenarios,
         flavors=args.flavors, clients=args.clients, rates=(1.0,), duration_s=args.duration,
         middleware=args.middleware, connections=args.connections,
-        warmup_s=args.warmup, trials=1, pin=not args.no_pin, target=_target(args)), project)
+        warmup_s=args.warmup, trials=1, pin=not args.no_pin, target=options.target(args)), project)
     objectives = {}
     for scenario in {c.scenario.name: c.scenario for c in plan.cells}.values():
         name = scenario.name
@@ -198,14 +196,14 @@ def cmd_capacity(matrix: Matrix, args: argparse.Namespace) -> int:
                          " in the project's scenario")
     plan = replace(plan, cells=tuple(c for c in plan.cells if c.scenario.name in objectives))
     check_results_dir(args.results)
-    database = _database(matrix, args)
-    _check_connections(plan, database)
+    database = options.database(matrix, args)
+    options.check_connections(plan, database)
     check_results_dir(args.results, write=True)  # last: bad input writes nothing
     _recover(args.results)
     run = CapacityRun(matrix, plan, Options(
         results=args.results, label=args.label or "capacity",
         command=["loadlab", "capacity", *sys.argv[2:]], port=args.port,
-        workers=_workers(args), pin=not args.no_pin, database=database), objectives,
+        pin=not args.no_pin, database=database, **options.workers(args)), objectives,
         [CapacitySummary(), Progress(quiet=args.quiet, verdict=False), RunOutputs()])
     status = run.run()
     if args.json:
@@ -213,51 +211,39 @@ def cmd_capacity(matrix: Matrix, args: argparse.Namespace) -> int:
     return EXIT_FOR_STATUS[status]
 
 
-def _workers(args: argparse.Namespace) -> int:
-    if args.workers and getattr(args, "processes", 1) > 1:
-        raise UsageError("loadlab: --workers or --processes, not both")
-    return args.workers
 
 
-def _target(args: argparse.Namespace) -> Target | None:
-    """--target, checked before anything is sent to it (exit 2)."""
-    if args.target is None:
-        return None
-    if args.db is not None:
-        raise UsageError("loadlab: --db and --target: the running app has its own database")
-    return check_target(args.target, args.allow_remote)
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Join cell after cell of a run with --remote-workers; 130 after Ctrl-C."""
+    from .run.worker import parse_master, serve_cells
+
+    host, port = parse_master(args.master, args.allow_remote)
+    done = serve_cells(host, port, args.idle, args.cells,
+                       lambda text: print(f"loadlab worker: {text}", flush=True))
+    return EXIT_OK if args.cells is None or done == args.cells else EXIT_FAILED
 
 
-def _database(matrix: Matrix, args: argparse.Namespace) -> Database:
-    """The run's database, checked before anything starts (exit 2 if it cannot be)."""
-    from .run.database import Database
-
-    return Database.choose(matrix, args.db, args.allow_remote)
 
 
-def _check_connections(plan: Plan, database: Database) -> None:
-    """A pooled connection setting on SQLite would be measured as no pool: refuse."""
-    pooled = sorted({c.connections.name for c in plan.cells
-                     if c.connections is not None and c.connections.pool})
-    if pooled and database.engine == "sqlite":
-        raise UsageError(f"loadlab: connections {', '.join(pooled)} use Django's psycopg"
-                         " pool, which is PostgreSQL's: add --db postgres")
+
+
 
 
 def cmd_serve(matrix: Matrix, args: argparse.Namespace) -> int:
     from .run.interactive import serve
 
-    project = _project(args)
-    spec, client = _servable(matrix, args.server, project), _client(matrix, args.client)
+    project = options.project(args)
+    spec = options.servable(matrix, args.server, project)
+    client = options.client(matrix, args.client)
     status = serve(matrix, spec, client, args.port, args.upstream_port,
-                   _database(matrix, args), project)
+                   options.database(matrix, args), project)
     return EXIT_OK if status == "complete" else EXIT_FAILED
 
 
 def cmd_ui(matrix: Matrix, args: argparse.Namespace) -> int:
     from .run.interactive import ui
 
-    project = _project(args)
+    project = options.project(args)
     known = {s.name: s for s in project.scenarios}
     name = args.scenario or ("weather" if project.builtin else project.scenarios[0].name)
     if name not in known:
@@ -265,8 +251,9 @@ def cmd_ui(matrix: Matrix, args: argparse.Namespace) -> int:
                          f" {', '.join(known)})")
     scenario = known[name]
     check_results_dir(args.results)
-    spec, client = _servable(matrix, args.server, project), _client(matrix, args.client)
-    database = _database(matrix, args)
+    spec = options.servable(matrix, args.server, project)
+    client = options.client(matrix, args.client)
+    database = options.database(matrix, args)
     check_results_dir(args.results, write=True)  # last: bad input writes nothing
     _recover(args.results)
     status = ui(matrix, spec, scenario, client, args.port, args.web_port, args.results,
@@ -274,36 +261,8 @@ def cmd_ui(matrix: Matrix, args: argparse.Namespace) -> int:
     return EXIT_OK if status == "complete" else EXIT_FAILED
 
 
-def _installed(matrix: Matrix, name: str) -> ServerSpec:
-    """The server, if its packages are importable: else exit 2 before anything starts."""
-    spec = matrix.server(name)
-    if not spec.available:
-        raise ConfigError(f"server {name!r} needs {', '.join(spec.missing)}, which is not"
-                          f" installed (pip install {spec.missing[0].replace('_', '-')})")
-    return spec
 
 
-def _project(args: argparse.Namespace) -> Project:
-    """--project, read and checked: its settings load and its applications import."""
-    project = load_project(args.project)
-    if not project.builtin and not getattr(args, "target", None):  # served by loadlab
-        from .run.project import check_imports
-
-        check_imports(project)
-    return project
-
-
-def _servable(matrix: Matrix, name: str, project: Project) -> ServerSpec:
-    """An installed server that can serve the project (its interface's application)."""
-    spec = _installed(matrix, name)
-    if project.application(spec.interface) is None:
-        raise ConfigError(f"project {project.name} names no {spec.interface} application:"
-                          f" server {name!r} cannot serve it")
-    return spec
-
-
-def _client(matrix: Matrix, name: str | None) -> str:
-    return matrix.client(name).name if name else "httpx"
 
 
 def cmd_calibrate(matrix: Matrix, args: argparse.Namespace) -> int:
@@ -327,7 +286,7 @@ def cmd_fidelity(matrix: Matrix, args: argparse.Namespace) -> int:
         raise UsageError("loadlab fidelity: --warmup must be >= 0")
     servers = args.servers or fidelity.DEFAULT_SERVERS
     for name in servers:
-        _installed(matrix, name)
+        options.installed(matrix, name)
     if args.output is not None and args.output.is_dir():
         raise UsageError(f"loadlab fidelity: {args.output}: -o must be a file, not a folder")
     fidelity.wrk_path()
@@ -361,7 +320,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     effect = floor_for(a)  # measured by `loadlab calibrate`, or the default, said so
     b = load_run(args.run_b) if args.run_b is not None else None
     if args.project is not None:
-        _check_project(load_project(args.project), a, b)
+        options.check_project(load_project(args.project), a, b)
     comparison = compare.within(a, effect) if b is None else compare.between(a, b, effect)
     try:
         emit_comparison(comparison, a, b, args.format, args.output)
@@ -384,12 +343,6 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return EXIT_FAILED
 
 
-def _check_project(project: Project, *runs: Run | None) -> None:
-    """`compare --project`: every run must have measured that project."""
-    for run in runs:
-        if run is not None and run.project != project.name:
-            raise CompareError(f"{run.path}: measured project {run.project!r}, not"
-                               f" {project.name!r}")
 
 
 if __name__ == "__main__":

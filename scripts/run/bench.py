@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import sys
-import threading
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ from ..observe import Observer, Observers
 from ..paths import LOOPBACK
 from ..plan import Cell, Plan
 from ..search import concurrency
-from . import collect, loadgen, pgstat, recover, services, supervise, transport
+from . import collect, loadgen, pgstat, recover, services, supervise, transport, worker
 from . import project as project_run
 from .database import Database
 from .generator import Generator
@@ -53,6 +52,9 @@ class Options:
     upstream_port: int = 0
     processes: int = 1  # Locust's own forks (--processes)
     workers: int = 0  # a master and this many worker processes of loadlab's (--workers)
+    remote_workers: int = 0  # and this many joining from other hosts (loadlab worker)
+    master_bind: str = LOOPBACK  # where the master listens for them
+    master_port: int = worker.DEFAULT_PORT  # fixed: remote workers rejoin each cell
     pin: bool = True
     database: Database | None = None  # chosen and checked by the CLI; else the matrix's
 
@@ -83,7 +85,7 @@ class Bench:
         self.unloaded: dict[CellKey, tuple[float | None, float | None]] = {}
         self.transport: dict[str, transport.Transport] = {}  # per server, once per run
         self.verified: dict[str, project_run.Verified] = {}  # per server: a team's project
-        self._stopping: list[threading.Thread] = []  # servers of cells already measured
+        self._stopping = supervise.Stopping()  # servers of cells already measured
 
     # --- the run ---------------------------------------------------------------------------
 
@@ -109,6 +111,11 @@ class Bench:
             try:
                 self.progress.plan(self._total(), self.plan.estimate_s(self._total()),
                                    self.plan.skipped)
+                for line in worker.invitation(self.options.remote_workers,
+                                              self.options.master_bind,
+                                              self.options.master_port):
+                    if self.options.remote_workers:
+                        self.progress.note(line)
                 self._prepare()
                 self._measure_all()
             finally:
@@ -135,7 +142,7 @@ class Bench:
                                f" run stays in {path} (crash.log has the traceback)", style="red")
             return "failed"
         finally:
-            self._stopped()
+            self._stopping.wait()
             supervise.stop_all()
             self.database.close()
         if signals.hit and status != "interrupted":  # came while stopping or archiving
@@ -230,7 +237,7 @@ class Bench:
                                   max_duration_s=profile.max_duration_s,
                                   hold_s=cell.server.ready_timeout_s + PROBE_HOLD_S)
             if self.options.port:  # the stopping server still holds that port
-                self._stopped()
+                self._stopping.wait()
             self.progress.cell_phase(cell, "server-starting")
             server, base_url, ready_s = (services.running(target) if target else
                                          services.start_server(
@@ -240,7 +247,7 @@ class Bench:
                                  cell.middleware, self.project),
                 cell_dir / "server.log", self.pinning.cpus("server"), project=self.project))
             record.ready_s = round(ready_s, 3) if ready_s is not None else None
-            self._stopped()  # the last cell's server is gone before any load starts
+            self._stopping.wait()  # the last cell's server is gone before any load starts
             self.progress.cell_phase(cell, "server-ready")
             self._check_transport(cell, port)
             self._verify(cell, base_url)
@@ -259,7 +266,7 @@ class Bench:
             if counting:  # with the server still up: what it keeps open after the load
                 record.db_idle_after_load = pgstat.left_after_load(
                     self.database.url, self.database.name, since=time.time())
-            self._stop_later(server)  # it stops while this cell is read and the next boots
+            self._stopping.start(server, STOP_GRACE_S)  # while this cell is read, the next boots
             server = None
             measurement = loadgen.read_measurement(cell_dir)
             collect.fill(record, measurement, cell_dir, self.matrix.rules, sampler,
@@ -317,18 +324,6 @@ class Bench:
         if problem:
             raise CellFailed(problem)
 
-    def _stop_later(self, server: supervise.Process) -> None:
-        """Stop a measured cell's server in the background (its graceful stop takes
-        ~0.5 s); _stopped() waits for it before the next load."""
-        stopping = threading.Thread(target=server.stop, args=(STOP_GRACE_S,),
-                                    name=f"stop-{server.name}", daemon=True)
-        stopping.start()
-        self._stopping.append(stopping)
-
-    def _stopped(self) -> None:  # every server stopped in the background is gone
-        while self._stopping:
-            self._stopping.pop().join()
-
     def _locust(self, cell: Cell, base_url: str, out: Path, users: int, warmup_s: float,
                 duration_s: float, server_timing: bool = False, go: Path | None = None,
                 hold_s: float = 0.0, report: bool = True,
@@ -338,25 +333,33 @@ class Bench:
         one process whatever --processes or --workers say (the 1-user probe)."""
         out.mkdir(parents=True, exist_ok=True)
         profile = self.plan.profile
-        workers = 0 if alone else self.options.workers
-        processes = 1 if alone else (workers or self.options.processes)
-        port, scenario = (supervise.free_port() if workers else 0), cell.scenario.name
+        local = 0 if alone else self.options.workers
+        remote = 0 if alone else self.options.remote_workers
+        distributed = local + remote  # workers of a master; 0: --processes or one
+        processes = 1 if alone else (distributed or self.options.processes)
+        port = (self.options.master_port if remote else supervise.free_port() if local
+                else 0)
+        scenario, wait = cell.scenario.name, (worker.WAIT_S if remote else 0.0)
+        env = loadgen.env(cell_dir=out, warmup_s=warmup_s, duration_s=duration_s,
+                          catalog_rows=self.matrix.app.catalog_rows, rate=cell.rate,
+                          arrival=profile.arrival, processes=processes,
+                          server_timing=server_timing, go_file=go,
+                          max_duration_s=max_duration_s,
+                          project_scenario=loadgen.project_scenario(self.project, scenario))
+        served = out / "locustfile.py"  # what the master hands its workers (-f -)
+        if distributed:
+            served.write_text(loadgen.cell_locustfile(self.project, scenario, env))
         return Generator.start(
             loadgen.headless_argv(
                 scenario=scenario, flavor=cell.flavor, host=base_url,
                 users=users, spawn_rate=profile.spawn_rate, warmup_s=warmup_s,
                 duration_s=max(duration_s, max_duration_s or 0.0), cell_dir=out,
-                processes=processes, hold_s=hold_s, report=report, project=self.project,
-                master_port=port),
-            loadgen.env(cell_dir=out, warmup_s=warmup_s, duration_s=duration_s,
-                        catalog_rows=self.matrix.app.catalog_rows, rate=cell.rate,
-                        arrival=profile.arrival, processes=processes,
-                        server_timing=server_timing, go_file=go,
-                        max_duration_s=max_duration_s,
-                        project_scenario=loadgen.project_scenario(self.project, scenario)),
-            out / "locust.log", self.pinning.cpus("generator"),
-            loadgen.worker_argv(scenario=scenario, master_host=LOOPBACK, master_port=port,
-                                project=self.project), workers)
+                processes=processes, hold_s=hold_s + wait, report=report,
+                project=self.project, master_port=port,
+                master_bind=self.options.master_bind, wait_workers_s=wait,
+                locustfile=str(served) if distributed else None),
+            env, out / "locust.log", self.pinning.cpus("generator"),
+            loadgen.worker_argv(LOOPBACK, port), local)
 
     def _probe(self, cell: Cell, server: supervise.Process, base_url: str,
                cell_dir: Path) -> tuple[float | None, float | None]:

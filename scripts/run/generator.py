@@ -42,7 +42,9 @@ class Generator:
                 generator.workers.append(supervise.Process(
                     f"locust worker {i}", worker_argv,
                     log_path=log_path.with_name(f"locust-worker-{i}.log"),
-                    env={**env, **dict.fromkeys(WORKER_ONLY_KEYS, "")}, cwd=home,
+                    # its own temporary folder too: Locust writes the master's file there
+                    env={**env, **dict.fromkeys(WORKER_ONLY_KEYS, ""), "TMPDIR": str(home)},
+                    cwd=home,
                     cpus=cpus).start())
         except BaseException:
             generator.stop(0.5)

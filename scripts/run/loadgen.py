@@ -62,31 +62,58 @@ def run_bound_s(users: int, spawn_rate: float, warmup_s: float, duration_s: floa
 def headless_argv(*, scenario: str, flavor: str, host: str, users: int, spawn_rate: float,
                   warmup_s: float, duration_s: float, cell_dir: Path,
                   processes: int = 1, hold_s: float = 0.0, report: bool = True,
-                  project: Project = BUILTIN, master_port: int = 0) -> list[str]:
+                  project: Project = BUILTIN, master_port: int = 0,
+                  master_bind: str = "127.0.0.1", wait_workers_s: float = 0,
+                  locustfile: str | None = None) -> list[str]:
     """Locust headless for one cell; `report=False` writes no HTML report (the 1-user
     probe: its two numbers are in the record, its ~1 MB page would say nothing)."""
     bound = run_bound_s(users, spawn_rate, warmup_s, duration_s, hold_s)
     html = ("--html", str(cell_dir / "locust_report.html")) if report else ()
     argv = python_module(
-        "locust", "-f", locustfiles(project, scenario), "--headless",
+        "locust", "-f", locustfile or locustfiles(project, scenario), "--headless",
         "--host", host, "-u", str(users), "-r", f"{spawn_rate:g}",
         "--run-time", f"{bound:.0f}s", "--csv", str(cell_dir / "locust"), *html,
         "--only-summary", "--stop-timeout", "0", "--exit-code-on-error", "0",
     )
-    if master_port:  # a master with `processes` workers of loadlab's own (--workers)
-        argv += ["--master", "--master-bind-host", "127.0.0.1", "--master-bind-port",
+    if master_port:  # a master with `processes` workers of loadlab's (--workers, remote)
+        argv += ["--master", "--master-bind-host", master_bind, "--master-bind-port",
                  str(master_port), "--expect-workers", str(processes)]
+        if wait_workers_s:  # then it starts with those it has: the cell fails, naming them
+            argv += ["--expect-workers-max-wait", f"{wait_workers_s:g}"]
     elif processes > 1:
         argv += ["--processes", str(processes), "--master-bind-host", "127.0.0.1"]
     return [*argv, class_name(flavor)]
 
 
-def worker_argv(*, scenario: str, master_host: str, master_port: int,
-                project: Project = BUILTIN) -> list[str]:
-    """A Locust worker of a cell's master: the same locustfile; the users, the host and
-    the window come from the master."""
-    return python_module("locust", "-f", locustfiles(project, scenario), "--worker",
-                         "--master-host", master_host, "--master-port", str(master_port))
+def worker_argv(master_host: str, master_port: int) -> list[str]:
+    """A Locust worker of a cell's master: everything, the locustfile included, comes
+    from the master (`-f -`), so a worker on another host needs only loadlab installed."""
+    return python_module("locust", "--worker", "-f", "-", "--master-host", master_host,
+                         "--master-port", str(master_port))
+
+
+# What a worker's locustfile needs of the cell's settings (the window is the master's).
+WORKER_SETTINGS = ("LOADLAB_RATE", "LOADLAB_ARRIVAL", "LOADLAB_PROCESSES",
+                   "LOADLAB_PROJECT_SCENARIO", "LOADLAB_CATALOG_ROWS", "LOADLAB_QUERY",
+                   "LOADLAB_SERVER_TIMING")
+
+
+def cell_locustfile(project: Project, scenario: str, settings: dict[str, str]) -> str:
+    """One cell's locustfile as its master serves it to workers (`locust --worker -f -`):
+    the cell's settings, then the scenario's user classes (a team's own file inlined:
+    it must not import files of its own folder to run on another host)."""
+    given = {k: v for k, v in settings.items() if k in WORKER_SETTINGS}
+    lines = ['"""One cell\'s locustfile, written by loadlab for its workers."""', "",
+             "import os", "", f"os.environ.update({given!r})", ""]
+    if project.builtin:
+        lines.append(f"from locustfiles.{scenario} import *  # noqa: E402, F403")
+    elif scenario in project.locustfiles:
+        path = project.locustfiles[scenario]
+        lines += ["import locustfiles.base  # noqa: E402, F401  (the recorder)",
+                  f"exec(compile({path.read_text()!r}, {str(path)!r}, 'exec'))"]
+    else:
+        lines.append("from locustfiles.project import *  # noqa: E402, F403")
+    return "\n".join(lines) + "\n"
 
 
 def web_ui_argv(*, scenario: str, host: str, web_port: int, cell_dir: Path,
@@ -264,7 +291,8 @@ def _check_shipped(shipped: dict[str, Any] | None) -> None:
     missing = shipped["workers"] - shipped["final_reports"]
     if missing > 0:
         raise MeasurementError(f"{missing} of {shipped['workers']} Locust worker(s) went"
-                               " missing before the cell ended: their last seconds are lost")
+                               " missing before the cell ended (lost, killed or never"
+                               " joined): their seconds are not all here")
     if shipped["requests"] != shipped["locust_requests"]:
         raise MeasurementError(f"the workers' histograms hold {shipped['requests']}"
                                f" requests, Locust counted {shipped['locust_requests']}")

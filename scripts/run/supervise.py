@@ -295,6 +295,24 @@ def run(
             proc.stop()
 
 
+class Stopping:
+    """Processes stopped in the background: a measured cell's server takes ~0.5 s to
+    stop gracefully, meanwhile the next cell boots; wait() before the next load."""
+
+    def __init__(self) -> None:
+        self.threads: list[threading.Thread] = []
+
+    def start(self, proc: Process, grace: float) -> None:
+        thread = threading.Thread(target=proc.stop, args=(grace,), name=f"stop-{proc.name}",
+                                  daemon=True)
+        thread.start()
+        self.threads.append(thread)
+
+    def wait(self) -> None:
+        while self.threads:
+            self.threads.pop().join()
+
+
 def live() -> list[Process]:
     with _live_lock:
         return list(_live)

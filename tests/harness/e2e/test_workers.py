@@ -8,6 +8,8 @@ import os
 import signal
 import time
 
+from scripts.run.supervise import free_port
+
 from ..conftest import loadlab, only_run, read_json
 from ..procs import assert_all_gone, is_locust, running, snapshot, wait_for
 
@@ -71,3 +73,36 @@ def test_ctrl_c_leaves_no_worker_behind(tmp_path, results):
         lab.signal(signal.SIGINT)
         assert lab.wait(60) == 130, lab.err
         assert_all_gone(snap)
+
+
+def test_a_remote_worker_joins_cell_after_cell(tmp_path, results):
+    """`loadlab worker --master` (here from another folder of this machine, on loopback):
+    it gets each cell's locustfile and settings from that cell's master, so the two
+    cells of the run are measured by it, and it stops after them."""
+    port = free_port()
+    far = tmp_path / "load-host"
+    far.mkdir()
+    with running(far, "worker", "--master", f"127.0.0.1:{port}", "--cells", "2") as remote:
+        wait_for(lambda: "waiting for a cell's master" in remote.out, 30, "the worker",
+                 proc=remote.popen)
+        done = loadlab("bench", "--profile", "smoke", "--servers", "uvicorn", "--scenarios",
+                       "hello", "--users", "2", "--warmup", "0.5", "--duration", "2",
+                       "--remote-workers", "1", "--master-port", str(port),
+                       "--results", str(results))
+        assert done.code == 0, done.err + done.out
+        assert "loadlab worker --master 127.0.0.1:" in done.out + done.err
+        assert remote.wait(30) == 0, remote.err + remote.out
+    assert "cell 2 done" in remote.out
+    for cell in read_json(only_run(results) / "summary.json")["cells"]:
+        window = read_json(only_run(results) / cell["path"] / "window.json")
+        assert window["shipped"]["workers"] == window["shipped"]["final_reports"] == 1
+        assert cell["status"] == "ok" and cell["requests"] > 0, cell
+
+
+def test_worker_and_master_refuse_other_hosts_without_allow_remote(tmp_path, results):
+    done = loadlab("worker", "--master", "203.0.113.9:5557", "--cells", "1")
+    assert done.code == 2 and "203.0.113.9 is not this machine" in done.err
+    done = loadlab("bench", "--remote-workers", "1", "--master-bind", "0.0.0.0",
+                   "--results", str(results))
+    assert done.code == 2 and "--master-bind 0.0.0.0 is not loopback" in done.err
+    assert not any(results.iterdir())

@@ -177,3 +177,24 @@ def test_a_projects_scenario_runs_the_generic_users_or_the_teams_beside_the_reco
     assert argv[argv.index("-f") + 1].endswith("project.py") and argv[-1] == "AsyncX"
     assert loadgen.locustfiles(BUILTIN, "hello") == str(loadgen.locustfile("hello"))
     assert loadgen.project_scenario(BUILTIN, "hello") == ""
+
+
+def test_a_cells_locustfile_for_workers_carries_its_settings_and_users(tmp_path):
+    """What a master hands `locust --worker -f -`: valid Python, the settings a worker
+    needs (never the cell folder or the go file: the master's), the scenario's classes;
+    a team's own file inlined, since another host has no copy of it."""
+    settings = loadgen.env(cell_dir=tmp_path, warmup_s=1, duration_s=2, catalog_rows=10,
+                           rate=50, processes=3, go_file=tmp_path / "go")
+    text = loadgen.cell_locustfile(BUILTIN, "weather", settings)
+    compile(text, "locustfile.py", "exec")
+    assert "from locustfiles.weather import *" in text
+    assert "'LOADLAB_RATE': '50'" in text and "'LOADLAB_PROCESSES': '3'" in text
+    assert "LOADLAB_CELL_DIR" not in text and "LOADLAB_GO_FILE" not in text
+    own = tmp_path / "own.py"
+    own.write_text("from locust import HttpUser\n\nclass Sync(HttpUser):\n    pass\n")
+    project = Project("shop", "shop.settings", {"asgi": "a:b"},
+                      (Scenario("own", "", (Flavor("sync", "/o/", "", ""),)),),
+                      file=tmp_path / "loadlab.toml", root=tmp_path, locustfiles={"own": own})
+    text = loadgen.cell_locustfile(project, "own", settings)
+    compile(text, "locustfile.py", "exec")
+    assert "import locustfiles.base" in text and "class Sync(HttpUser)" in text

@@ -1,0 +1,90 @@
+"""Command-line arguments turned into checked choices: the project, the servers, the
+target, the workers, the database. Each problem is one line and exit 2 (UsageError),
+found before anything starts."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING, Any
+
+from .archive.folder import Run
+from .config import ConfigError, Matrix, ServerSpec
+from .config.project import Project, load_project
+from .config.target import Target, check_target
+from .errors import CompareError, UsageError
+from .paths import is_loopback
+from .plan import Plan
+
+if TYPE_CHECKING:
+    from .run.database import Database
+
+
+def project(args: argparse.Namespace) -> Project:
+    """--project, read and checked: its settings load and its applications import."""
+    project = load_project(args.project)
+    if not project.builtin and not getattr(args, "target", None):  # served by loadlab
+        from .run.project import check_imports
+
+        check_imports(project)
+    return project
+
+def servable(matrix: Matrix, name: str, project: Project) -> ServerSpec:
+    """An installed server that can serve the project (its interface's application)."""
+    spec = installed(matrix, name)
+    if project.application(spec.interface) is None:
+        raise ConfigError(f"project {project.name} names no {spec.interface} application:"
+                          f" server {name!r} cannot serve it")
+    return spec
+
+def installed(matrix: Matrix, name: str) -> ServerSpec:
+    """The server, if its packages are importable: else exit 2 before anything starts."""
+    spec = matrix.server(name)
+    if not spec.available:
+        raise ConfigError(f"server {name!r} needs {', '.join(spec.missing)}, which is not"
+                          f" installed (pip install {spec.missing[0].replace('_', '-')})")
+    return spec
+
+def client(matrix: Matrix, name: str | None) -> str:
+    return matrix.client(name).name if name else "httpx"
+
+def workers(args: argparse.Namespace) -> dict[str, Any]:
+    """--workers, --remote-workers and where their masters listen, checked (exit 2)."""
+    if (args.workers or args.remote_workers) and getattr(args, "processes", 1) > 1:
+        raise UsageError("loadlab: --workers or --processes, not both")
+    if not is_loopback(args.master_bind) and args.master_bind not in ("0.0.0.0", "::") \
+            and not args.remote_workers:
+        raise UsageError("loadlab: --master-bind is for --remote-workers")
+    if not is_loopback(args.master_bind) and not args.allow_remote:
+        raise UsageError(f"loadlab: --master-bind {args.master_bind} is not loopback: pass"
+                         " --allow-remote to let other hosts' workers join")
+    return {"workers": args.workers, "remote_workers": args.remote_workers,
+            "master_bind": args.master_bind, "master_port": args.master_port}
+
+def target(args: argparse.Namespace) -> Target | None:
+    """--target, checked before anything is sent to it (exit 2)."""
+    if args.target is None:
+        return None
+    if args.db is not None:
+        raise UsageError("loadlab: --db and --target: the running app has its own database")
+    return check_target(args.target, args.allow_remote)
+
+def database(matrix: Matrix, args: argparse.Namespace) -> Database:
+    """The run's database, checked before anything starts (exit 2 if it cannot be)."""
+    from .run.database import Database
+
+    return Database.choose(matrix, args.db, args.allow_remote)
+
+def check_connections(plan: Plan, database: Database) -> None:
+    """A pooled connection setting on SQLite would be measured as no pool: refuse."""
+    pooled = sorted({c.connections.name for c in plan.cells
+                     if c.connections is not None and c.connections.pool})
+    if pooled and database.engine == "sqlite":
+        raise UsageError(f"loadlab: connections {', '.join(pooled)} use Django's psycopg"
+                         " pool, which is PostgreSQL's: add --db postgres")
+
+def check_project(project: Project, *runs: Run | None) -> None:
+    """`compare --project`: every run must have measured that project."""
+    for run in runs:
+        if run is not None and run.project != project.name:
+            raise CompareError(f"{run.path}: measured project {run.project!r}, not"
+                               f" {project.name!r}")
