@@ -241,6 +241,11 @@ class Pinning:
     def cpus(self, role: str) -> tuple[int, ...] | None:
         return getattr(self, role) if self.enabled else None
 
+    def cores(self, role: str) -> int:
+        """How many cores a role's processes can fill: several pinned to one core share
+        its 100 % (the generator-hot threshold), however many they are."""
+        return len(self.cpus(role) or os.sched_getaffinity(0))
+
     def describe(self) -> dict[str, Any]:
         return {"enabled": self.enabled, "server": list(self.server),
                 "generator": list(self.generator), "upstream": list(self.upstream)}

@@ -269,8 +269,8 @@ class Bench:
             self._stopping.start(server, STOP_GRACE_S)  # while this cell is read, the next boots
             server = None
             measurement = loadgen.read_measurement(cell_dir)
-            collect.fill(record, measurement, cell_dir, self.matrix.rules, sampler,
-                         self.options.workers or self.options.processes)
+            collect.fill(record, measurement, cell_dir, self.matrix.rules, sampler, min(
+                self.options.workers or self.options.processes, self.pinning.cores("generator")))
             collect.stack(record, cell.server, self.transport[cell.server.name])
             if counting:
                 for key, value in connections.summary(measurement.window).items():

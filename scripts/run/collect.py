@@ -35,7 +35,8 @@ def new_record(key: CellKey, server: ServerSpec, trial: int,
 
 def fill(record: CellRecord, m: Measurement, cell_dir: Path, rules: Rules,
          sampler: Sampler | None = None, processes: int = 1) -> None:
-    """Numbers, resources and flags into `record`; latency.json into `cell_dir`."""
+    """Numbers, resources and flags into `record`; latency.json into `cell_dir`.
+    `processes`: how many cores the generator's processes can fill (generator-hot)."""
     record.requests = m.requests + m.failures
     record.failures = m.failures
     record.rps = round(m.requests / m.duration_s, 2) if m.duration_s else 0.0

@@ -162,3 +162,14 @@ def test_an_unknown_name_is_a_config_error_listing_the_known(matrix, lookup, nam
     message = str(info.value)
     assert f"unknown {lookup} {name!r}" in message
     assert all(k in message for k in known)
+
+
+def test_pinned_processes_share_their_cores():
+    """Two Locust workers pinned to one core fill one core, not two (generator-hot)."""
+    import os
+
+    from scripts.config import Pinning
+
+    assert Pinning(True, (0,), (1,), (1,)).cores("generator") == 1
+    assert Pinning(True, (0,), (1, 2), (1,)).cores("generator") == 2
+    assert Pinning(False).cores("generator") == len(os.sched_getaffinity(0))
