@@ -418,6 +418,7 @@ def _measure(environment: Any) -> None:
     environment.runner.stats.reset_all()
     if isinstance(environment.runner, MasterRunner):
         shipped.since_reset = 0  # from here on it counts what Locust's stats count
+        window["workers_at_start"] = environment.runner.worker_count
     window["start"] = start
     window["phase"] = clock.phase
     _sleep_until(start + duration)

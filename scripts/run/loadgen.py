@@ -282,12 +282,16 @@ def measured_names(cell_dir: Path) -> list[str]:
     return sorted(names)
 
 
-def _check_shipped(shipped: dict[str, Any] | None) -> None:
-    """Several Locust processes: every worker reported to the end, and the seconds the
-    master merged hold exactly the requests Locust's own stats count (both came in the
-    same reports since the window's reset); else the cell has a hole, and fails."""
+def _check_shipped(shipped: dict[str, Any] | None, at_start: int | None) -> None:
+    """Several Locust processes: every worker was there when the window began and
+    reported to its end, and the seconds the master merged hold exactly the requests
+    Locust's own stats count (both came in the same reports since the window's reset);
+    else the cell has a hole, and fails."""
     if not shipped:
         return
+    if at_start is not None and at_start < shipped["workers"]:
+        raise MeasurementError(f"{shipped['workers'] - at_start} of {shipped['workers']}"
+                               " Locust worker(s) had not joined when the window began")
     missing = shipped["workers"] - shipped["final_reports"]
     if missing > 0:
         raise MeasurementError(f"{missing} of {shipped['workers']} Locust worker(s) went"
@@ -311,7 +315,7 @@ def read_measurement(cell_dir: Path, name: str | None = None,
         raise MeasurementError("Locust wrote no window.json (it did not finish)") from None
     if "start" not in window:
         raise MeasurementError("Locust stopped before the measured window began")
-    _check_shipped(window.get("shipped"))
+    _check_shipped(window.get("shipped"), window.get("workers_at_start"))
     start, end = float(window["start"]), float(window["end"])
     # whole seconds [first, last) of the recorder's clock, which starts each second at
     # `phase` past the wall clock's (locustfiles/base.py, Clock); 1 ms of float slack
