@@ -32,7 +32,6 @@ RUNS = (("calib-a", 0.0), ("calib-a2", 0.0), ("calib-slow", 1.0))  # label, x sl
 class Calibrated:
     result: Calibration
     file: Path
-    runs: list[Path]
 
 
 def run_calibration(matrix: Matrix, plan: Plan, options: Options, slowdown_pct: float,
@@ -57,7 +56,7 @@ def run_calibration(matrix: Matrix, plan: Plan, options: Options, slowdown_pct: 
     created = datetime.now(UTC).isoformat(timespec="seconds")
     file = calibration_file.write(options.results,
                                   result.to_json(created, runs[0].manifest.get("host", {})))
-    return Calibrated(result, file, paths)
+    return Calibrated(result, file)
 
 
 DEFAULT_SERVERS = ("gunicorn-gthread", "uvicorn")

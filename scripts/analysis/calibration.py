@@ -123,11 +123,11 @@ def _busy(row: Any) -> bool:
 
 
 def _detected(ab: Between, metric: str) -> Calls:
-    rows = [r for r in ab.rows if _must_move(r, metric)]
+    rows = [r for r in ab.rows if _must_move(r)]
     return Calls(sum(r.verdicts[metric].significant for r in rows), len(rows))
 
 
-def _must_move(row: Any, metric: str) -> bool:
+def _must_move(row: Any) -> bool:
     """Upstream time is a share of its latency, and of its throughput in a closed loop,
     only where the server had CPU to spare (in A: the slower upstream may push B's
     server toward saturation, which is part of what it does)."""
