@@ -21,12 +21,13 @@ if TYPE_CHECKING:
 
 def project(args: argparse.Namespace) -> Project:
     """--project, read and checked: its settings load and its applications import."""
-    project = load_project(args.project)
-    if not project.builtin and not getattr(args, "target", None):  # served by loadlab
+    chosen = load_project(args.project)
+    if not chosen.builtin and not getattr(args, "target", None):  # served by loadlab
         from .run.project import check_imports
 
-        check_imports(project)
-    return project
+        check_imports(chosen)
+    return chosen
+
 
 def servable(matrix: Matrix, name: str, project: Project) -> ServerSpec:
     """An installed server that can serve the project (its interface's application)."""
@@ -36,6 +37,7 @@ def servable(matrix: Matrix, name: str, project: Project) -> ServerSpec:
                           f" server {name!r} cannot serve it")
     return spec
 
+
 def installed(matrix: Matrix, name: str) -> ServerSpec:
     """The server, if its packages are importable: else exit 2 before anything starts."""
     spec = matrix.server(name)
@@ -44,21 +46,23 @@ def installed(matrix: Matrix, name: str) -> ServerSpec:
                           f" installed (pip install {spec.missing[0].replace('_', '-')})")
     return spec
 
+
 def client(matrix: Matrix, name: str | None) -> str:
     return matrix.client(name).name if name else "httpx"
+
 
 def workers(args: argparse.Namespace) -> dict[str, Any]:
     """--workers, --remote-workers and where their masters listen, checked (exit 2)."""
     if (args.workers or args.remote_workers) and getattr(args, "processes", 1) > 1:
         raise UsageError("loadlab: --workers or --processes, not both")
-    if not is_loopback(args.master_bind) and args.master_bind not in ("0.0.0.0", "::") \
-            and not args.remote_workers:
+    if args.master_bind != "127.0.0.1" and not args.remote_workers:
         raise UsageError("loadlab: --master-bind is for --remote-workers")
     if not is_loopback(args.master_bind) and not args.allow_remote:
         raise UsageError(f"loadlab: --master-bind {args.master_bind} is not loopback: pass"
                          " --allow-remote to let other hosts' workers join")
     return {"workers": args.workers, "remote_workers": args.remote_workers,
             "master_bind": args.master_bind, "master_port": args.master_port}
+
 
 def target(args: argparse.Namespace) -> Target | None:
     """--target, checked before anything is sent to it (exit 2)."""
@@ -68,11 +72,13 @@ def target(args: argparse.Namespace) -> Target | None:
         raise UsageError("loadlab: --db and --target: the running app has its own database")
     return check_target(args.target, args.allow_remote)
 
+
 def database(matrix: Matrix, args: argparse.Namespace) -> Database:
     """The run's database, checked before anything starts (exit 2 if it cannot be)."""
     from .run.database import Database
 
     return Database.choose(matrix, args.db, args.allow_remote)
+
 
 def check_connections(plan: Plan, database: Database) -> None:
     """A pooled connection setting on SQLite would be measured as no pool: refuse."""
@@ -81,6 +87,7 @@ def check_connections(plan: Plan, database: Database) -> None:
     if pooled and database.engine == "sqlite":
         raise UsageError(f"loadlab: connections {', '.join(pooled)} use Django's psycopg"
                          " pool, which is PostgreSQL's: add --db postgres")
+
 
 def check_project(project: Project, *runs: Run | None) -> None:
     """`compare --project`: every run must have measured that project."""
