@@ -27,6 +27,8 @@ BUILTIN_NAME = "app"
 _DOTTED = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$")
 _APPLICATION = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*$")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_SECRET = re.compile(r"PASS|SECRET|TOKEN|KEY", re.I)
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,12 @@ class Project:
         """What a server of this interface serves; None: the project has none."""
         return self.applications.get(interface)
 
+    def recorded_env(self) -> dict[str, str]:
+        """`env` as a run keeps it: values of secret-looking keys and URL passwords
+        hidden (a manifest is shared; a DATABASE_URL's password must not be)."""
+        return {k: "***" if _SECRET.search(k) else _URL_PASSWORD.sub(r"\1***@", v)
+                for k, v in self.env.items()}
+
     def describe(self) -> dict[str, Any]:
         """What the run records (the repository's commit is the manifest's to add)."""
         return {
@@ -62,7 +70,7 @@ class Project:
             "file": str(self.file) if self.file else None,
             "root": str(self.root) if self.root else None,
             "settings": self.settings, "applications": dict(self.applications),
-            "prepare": [list(c) for c in self.prepare], "env": dict(self.env),
+            "prepare": [list(c) for c in self.prepare], "env": self.recorded_env(),
             "scenarios": {s.name: {"summary": s.summary, "expect_status": s.expect_status,
                                    "flavors": {f.name: f.path for f in s.flavors},
                                    "locustfile": (str(self.locustfiles[s.name])

@@ -218,7 +218,7 @@ class Bench:
         return services.app_env(self.matrix, "<upstream url>", "<cell client>",
                                 self.database.env(redact=True),
                                 "<cell middleware>" if stacks != {None} else None,
-                                self.project)
+                                self.project, redact=True)
 
     def _run_cell(self, cell: Cell) -> CellRecord:
         cell_dir = self.tmp / cell.path

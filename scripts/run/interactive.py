@@ -152,7 +152,7 @@ def _ui(matrix: Matrix, spec: ServerSpec, scenario: Scenario, client: str, port:
         plan={"servers": [spec.describe()], "scenario": scenario.name, "client": client},
         upstream=matrix.upstream, pinning=pinning,
         app_env=services.app_env(matrix, "<upstream url>", client,
-                                 database.env(redact=True), project=project),
+                                 database.env(redact=True), project=project, redact=True),
         database=database.describe(), project=project))
     supervise.keep_ledger(archive.tmp / recover.LEDGER)  # for a hard stop's survivors
     session = archive.tmp / "session"

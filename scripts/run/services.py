@@ -49,13 +49,15 @@ def upstream_argv(port: int, host: str = LOOPBACK) -> list[str]:
 
 def app_env(matrix: Matrix, upstream_url: str, client: str | None,
             database: Mapping[str, str] | None = None,
-            middleware: str | None = None, project: Project = BUILTIN) -> dict[str, str]:
+            middleware: str | None = None, project: Project = BUILTIN,
+            redact: bool = False) -> dict[str, str]:
     """The environment every server gets: the app's switches (docs/DESIGN.md), recorded.
     `database` is the run's Database.env(); without it, the SQLite file. `middleware`
     names the stack (None: the baseline). A team's project gets its settings, its root
-    first on the import path (its packages win over loadlab's) and its own `env`."""
+    first on the import path (its packages win over loadlab's) and its own `env`
+    (`redact`: as the manifest keeps it)."""
     if not project.builtin:
-        return project_env(project)
+        return project_env(project, redact)
     return {
         "DJANGO_SETTINGS_MODULE": "app.settings",
         "LOADLAB_UPSTREAM_URL": upstream_url,
@@ -67,12 +69,13 @@ def app_env(matrix: Matrix, upstream_url: str, client: str | None,
     }
 
 
-def project_env(project: Project) -> dict[str, str]:
+def project_env(project: Project, redact: bool = False) -> dict[str, str]:
     """A team's project's environment: its settings module, import root and `env`."""
     paths = [str(project.root), str(ROOT),
              *(p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p)]
     return {"DJANGO_SETTINGS_MODULE": project.settings,
-            "PYTHONPATH": os.pathsep.join(dict.fromkeys(paths)), **project.env}
+            "PYTHONPATH": os.pathsep.join(dict.fromkeys(paths)),
+            **(project.recorded_env() if redact else project.env)}
 
 
 class Running:

@@ -124,3 +124,15 @@ def test_a_missing_file_says_how_to_write_one(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=f"{tmp_path}/loadlab.toml: no such project file"
                                           f" \\(loadlab init {tmp_path} writes one\\)"):
         load_project(tmp_path)
+
+
+def test_the_run_records_env_without_secrets(tmp_path: Path) -> None:
+    """A manifest is shared: secret-looking keys and URL passwords are hidden there,
+    while the servers get the real values."""
+    project = load_project(write(tmp_path, MINIMAL.replace("[project]\n", """[project]
+env = { DATABASE_URL = "postgres://shop:hunter2@127.0.0.1/shop", API_TOKEN = "t", FLAG = "1" }
+""")))
+    assert project.env["DATABASE_URL"].endswith(":hunter2@127.0.0.1/shop")
+    assert project.recorded_env() == {"DATABASE_URL": "postgres://shop:***@127.0.0.1/shop",
+                                      "API_TOKEN": "***", "FLAG": "1"}
+    assert "hunter2" not in str(project.describe())
