@@ -164,7 +164,7 @@ def test_a_server_killed_mid_cell(tmp_path, results):
 def test_the_faults_profile_counts_failures_and_stays_up(results):
     """errors, hangs past the client timeout and a slow tail: views answer degraded."""
     done = loadlab("bench", "--profile", "faults", "--servers", "uvicorn",
-                   "--duration", "3", "--warmup", "1", "--results", str(results),
+                   "--duration", "2", "--warmup", "0.5", "--results", str(results),
                    timeout=180)
     assert "Traceback" not in done.err
     assert done.code == 0, done.err  # failures are counted, they do not fail cells

@@ -20,8 +20,8 @@ CALLS = 5
 
 def test_weather_sync_overlaps_on_gevent_and_async_is_measured(results):
     done = loadlab("bench", "--profile", "smoke", "--servers", "gunicorn-sync,gunicorn-gevent",
-                   "--scenarios", "weather", "--users", "20", "--duration", "3",
-                   "--warmup", "1", "--results", str(results))
+                   "--scenarios", "weather", "--users", "20", "--duration", "2",
+                   "--warmup", "0.5", "--results", str(results))
     assert done.code == 0, done.err
     run = only_run(results)
     cells = {(c["server"], c["flavor"]): c for c in read_json(run / "summary.json")["cells"]}
@@ -51,7 +51,7 @@ def test_postgresql_queries_yield_to_other_greenlets(results):
     require(have_postgres(), "PostgreSQL's server binaries are not installed")
     done = loadlab("bench", "--db", "postgres", "--profile", "smoke",
                    "--servers", "gunicorn-sync,gunicorn-gevent", "--scenarios", "queries",
-                   "--flavors", "sync", "--users", "20", "--duration", "3", "--warmup", "1",
+                   "--flavors", "sync", "--users", "20", "--duration", "2", "--warmup", "0.5",
                    "--results", str(results), "--quiet")
     assert done.code == 0, done.err
     cells = {c["server"]: c for c in read_json(only_run(results) / "summary.json")["cells"]}

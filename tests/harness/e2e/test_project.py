@@ -77,7 +77,7 @@ def shop_run(tmp_path_factory):
     shop = make_shop(tmp_path_factory.mktemp("team") / "shop")
     results = tmp_path_factory.mktemp("results")
     done = loadlab("bench", "--project", str(shop), "--servers", "gunicorn-gthread,uvicorn",
-                   "--users", "1", "--warmup", "0.5", "--duration", "2",
+                   "--users", "1", "--warmup", "0.5", "--duration", "1",
                    "--label", "e2e", "--results", str(results))
     return shop, done, only_run(results)
 
