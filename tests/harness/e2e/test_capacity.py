@@ -130,7 +130,7 @@ def test_closed_loop_bounds_and_load_bound(results):
     the users (8 / R0 ~ 150). uvicorn's async view: nothing binds but the users, so it
     sits at 8 / R0 with the CPU idle: load-bound, and its ratio to sync is marked."""
     done = loadlab("bench", "--profile", "smoke", "--servers", "gunicorn-sync,uvicorn",
-                   "--scenarios", "sleep", "--users", "8", "--duration", "3",
+                   "--scenarios", "sleep", "--users", "8", "--duration", "2",
                    "--warmup", "0.5", "--results", str(results))
     assert done.code == 0, done.err
     run = only_run(results)
