@@ -235,9 +235,12 @@ def cmd_serve(matrix: Matrix, args: argparse.Namespace) -> int:
     project = options.project(args)
     spec = options.servable(matrix, args.server, project)
     client = options.client(matrix, args.client)
+    options.port_free(args.port, "--port", "serve")
+    if project.builtin:
+        options.port_free(args.upstream_port, "--upstream-port", "serve")
     status = serve(matrix, spec, client, args.port, args.upstream_port,
                    options.database(matrix, args), project)
-    return EXIT_OK if status == "complete" else EXIT_FAILED
+    return EXIT_INTERRUPTED if status == "stopped" else EXIT_FAILED
 
 
 def cmd_ui(matrix: Matrix, args: argparse.Namespace) -> int:
@@ -254,11 +257,13 @@ def cmd_ui(matrix: Matrix, args: argparse.Namespace) -> int:
     spec = options.servable(matrix, args.server, project)
     client = options.client(matrix, args.client)
     database = options.database(matrix, args)
+    options.port_free(args.web_port, "--web-port", "ui")
+    options.port_free(args.port, "--port", "ui")
     check_results_dir(args.results, write=True)  # last: bad input writes nothing
     _recover(args.results)
     status = ui(matrix, spec, scenario, client, args.port, args.web_port, args.results,
                 args.label, RunOutputs(), database, project)
-    return EXIT_OK if status == "complete" else EXIT_FAILED
+    return {"stopped": EXIT_INTERRUPTED, "complete": EXIT_OK}.get(status, EXIT_FAILED)
 
 
 

@@ -95,3 +95,13 @@ def check_project(project: Project, *runs: Run | None) -> None:
         if run is not None and run.project != project.name:
             raise CompareError(f"{run.path}: measured project {run.project!r}, not"
                                f" {project.name!r}")
+
+
+def port_free(port: int, flag: str, verb: str) -> None:
+    """A fixed port someone else listens on: one line naming the flag that moves it,
+    before anything starts or any folder is written (0: a free one is chosen)."""
+    from .run.supervise import port_is_free
+
+    if port and not port_is_free(port):
+        raise UsageError(f"loadlab {verb}: port {port} on 127.0.0.1 is taken; choose"
+                         f" another with {flag}")

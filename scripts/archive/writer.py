@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -63,6 +64,10 @@ class Archive:
     def add_capacity(self, result: dict[str, Any]) -> None:
         self.capacity = [*(self.capacity or []), result]
         write_summary(self.tmp, self.records, self.capacity)
+
+    def discard(self) -> None:
+        """Remove the unsealed folder: a session that measured nothing leaves none."""
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
     def finish(self, status: str, error: str | None = None, outputs: Outputs | None = None,
                rename: bool = True) -> Path:

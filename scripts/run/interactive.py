@@ -48,7 +48,7 @@ def _wait(*procs: supervise.Process) -> supervise.Process | None:
 def serve(matrix: Matrix, spec: ServerSpec, client: str, port: int, upstream_port: int,
           database: Database | None = None, project: Project = BUILTIN) -> str:
     """The app and the upstream stand-in in the foreground; Ctrl-C stops both.
-    Returns "complete" when stopped by the user, "failed" when something died."""
+    Returns "stopped" when stopped by the user, "failed" when something died."""
     database = database or Database.choose(matrix)
     # The handlers stay until everything is stopped: a signal during cleanup is noted,
     # never raised, so it cannot orphan the upstream.
@@ -86,7 +86,7 @@ def _serve_project(matrix: Matrix, spec: ServerSpec, port: int, project: Project
         signals.defer()
         supervise.stop_all()
     _say("stopped")
-    return "complete"
+    return "stopped"  # by Ctrl-C or SIGTERM, the way these sessions end
 
 
 def _serve(matrix: Matrix, spec: ServerSpec, client: str, port: int, upstream_port: int,
@@ -123,14 +123,15 @@ def _serve(matrix: Matrix, spec: ServerSpec, client: str, port: int, upstream_po
         supervise.stop_all()
         database.close()
     _say("stopped")
-    return "complete"
+    return "stopped"  # by Ctrl-C or SIGTERM, the way these sessions end
 
 
 def ui(matrix: Matrix, spec: ServerSpec, scenario: Scenario, client: str, port: int,
        web_port: int, results: Path, label: str | None, outputs: Outputs | None = None,
        database: Database | None = None, project: Project = BUILTIN) -> str:
     """Locust's web UI on 127.0.0.1 against one server; the session is archived on exit
-    (with `outputs` written into the folder). Returns the run's status."""
+    (with `outputs` written into the folder); a session with no test leaves no folder.
+    Returns the run's status, "stopped" for a complete one ended by Ctrl-C or SIGTERM."""
     database = database or Database.choose(matrix)
     try:
         with interrupts() as signals:  # until archived: a late signal is noted, not raised
@@ -156,7 +157,7 @@ def _ui(matrix: Matrix, spec: ServerSpec, scenario: Scenario, client: str, port:
         database=database.describe(), project=project))
     supervise.keep_ledger(archive.tmp / recover.LEDGER)  # for a hard stop's survivors
     session = archive.tmp / "session"
-    status, error = "complete", None
+    status, error, by_signal = "complete", None, True
     try:
         supervise.ensure_port_free(web_port)
         if not project.builtin:
@@ -192,10 +193,11 @@ def _ui(matrix: Matrix, spec: ServerSpec, scenario: Scenario, client: str, port:
              f" {spec.name}, user classes: {', '.join(classes)})")
         _say("start a test there; Ctrl-C here stops everything and archives the session")
         ended = _wait(server, locust, upstream)
+        by_signal = ended is None
         if ended is not None and ended is not locust:
             status, error = "failed", f"{ended.name} exited with code {ended.returncode}"
     except ServiceError as exc:
-        status, error = "failed", str(exc)
+        status, error, by_signal = "failed", str(exc), False
         print(f"loadlab ui: {exc}", file=sys.stderr)
     except Interrupted:
         pass
@@ -208,11 +210,15 @@ def _ui(matrix: Matrix, spec: ServerSpec, scenario: Scenario, client: str, port:
         supervise.stop_all()
         database.close()
     _archive_session(archive, matrix, spec, scenario, client, session)
+    if not archive.records and status == "complete":
+        archive.discard()
+        _say("no test ran in the session: nothing archived")
+        return "stopped"
     path = archive.finish(status, error, outputs)
     if archive.report_error:
         _say(archive.report_error)
     _say(f"session archived: {path}")
-    return status
+    return "stopped" if status == "complete" and by_signal else status
 
 
 def _archive_session(archive: Archive, matrix: Matrix, spec: ServerSpec, scenario: Scenario,

@@ -156,7 +156,7 @@ def test_serve_serves_the_project_on_loopback(tmp_path):
         snap = snapshot(lab.pid)
         assert_loopback_only(snap.sockets)
         lab.signal(signal.SIGINT)
-        assert lab.wait(30) == 0, lab.err
+        assert lab.wait(30) == 130, lab.err
         assert_all_gone(snap)
 
 
@@ -179,7 +179,7 @@ def test_ui_drives_the_projects_users_and_archives_them(tmp_path):
             "stats"]), 30, "requests to /orders/async/")
         snap = snapshot(lab.pid)
         lab.signal(signal.SIGINT)
-        assert lab.wait(60) == 0, lab.err
+        assert lab.wait(60) == 130, lab.err
         assert_all_gone(snap)
     run_dir = only_run(results)
     assert "-shop-ui-uvicorn-orders" in run_dir.name

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import time
 import urllib.parse
 import urllib.request
@@ -60,7 +61,7 @@ def test_serve_answers_on_loopback_and_stops_clean(tmp_path, server):
         assert_loopback_only(snap.sockets)
         assert any(is_server(p) for p in snap.procs)
         lab.signal(signal.SIGINT)
-        assert lab.wait(30) == 0, lab.err
+        assert lab.wait(30) == 130, lab.err
         assert_all_gone(snap)
         assert port_free(port) and port_free(upstream_port)
         assert "stopped" in lab.out
@@ -91,7 +92,7 @@ def test_ui_drives_a_swarm_and_archives_it(tmp_path, results):
         # Locust's web UI (and every other socket in the tree) on loopback only
         assert_loopback_only(snap.sockets)
         lab.signal(signal.SIGINT)
-        assert lab.wait(60) == 0, lab.err
+        assert lab.wait(60) == 130, lab.err
         assert_all_gone(snap)
         assert port_free(web_port)
         assert "session archived" in lab.out
@@ -127,7 +128,7 @@ def test_bench_against_a_running_target_leaves_it_running(tmp_path, results):
         assert done.code == 0, done.err + done.out
         assert {p.pid for p in snapshot(lab.pid).procs} == served  # nothing restarted
         lab.signal(signal.SIGINT)
-        assert lab.wait(30) == 0, lab.err
+        assert lab.wait(30) == 130, lab.err
     assert "an app already running" in done.err + done.out
     assert "target: verified 2 path(s)" in done.err + done.out
     run = only_run(results)
@@ -158,4 +159,31 @@ def test_a_bad_or_remote_target_is_refused_before_any_request(results, args, mes
     done = loadlab("bench", *args, "--results", str(results))
     assert done.code == 2 and message in done.err, done.err
     assert len(done.err.strip().splitlines()) == 1
+    assert not any(results.iterdir())
+
+
+def test_a_ui_session_with_no_test_leaves_no_folder(tmp_path, results):
+    web_port = free_port()
+    with running(tmp_path, "ui", "--server", "uvicorn", "--scenario", "hello",
+                 "--web-port", str(web_port), "--results", str(results)) as lab:
+        wait_for(lambda: f"http://127.0.0.1:{web_port}/" in lab.out, 60, "the web UI line",
+                 interval=0.1, proc=lab.popen)
+        snap = snapshot(lab.pid)
+        lab.signal(signal.SIGINT)
+        assert lab.wait(60) == 130, lab.err
+        assert_all_gone(snap)
+    assert "no test ran in the session: nothing archived" in lab.out
+    assert not any(results.iterdir())
+
+
+def test_a_taken_web_port_is_one_line_naming_the_flag(results):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = loadlab("ui", "--server", "uvicorn", "--web-port", str(port),
+                       "--results", str(results))
+    assert done.code == 2, done.err
+    assert done.err.strip() == (f"loadlab ui: port {port} on 127.0.0.1 is taken; choose"
+                                " another with --web-port")
     assert not any(results.iterdir())
