@@ -47,83 +47,66 @@ def _wait(*procs: supervise.Process) -> supervise.Process | None:
 
 def serve(matrix: Matrix, spec: ServerSpec, client: str, port: int, upstream_port: int,
           database: Database | None = None, project: Project = BUILTIN) -> str:
-    """The app and the upstream stand-in in the foreground; Ctrl-C stops both.
+    """The app (and the upstream stand-in) in the foreground; Ctrl-C stops them.
     Returns "stopped" when stopped by the user, "failed" when something died."""
     database = database or Database.choose(matrix)
+    logs = state_dir() / "serve"
     # The handlers stay until everything is stopped: a signal during cleanup is noted,
     # never raised, so it cannot orphan the upstream.
     with interrupts() as signals:
-        if not project.builtin:
-            return _serve_project(matrix, spec, port, project, signals)
-        return _serve(matrix, spec, client, port, upstream_port, database, signals)
+        try:
+            watched = (_start_app(matrix, spec, client, port, upstream_port, database, logs)
+                       if project.builtin else _start_project(matrix, spec, port, project, logs))
+            _say("Ctrl-C to stop")
+            ended = _wait(*watched)
+            if ended is not None:
+                _say(f"{ended.name} exited with code {ended.returncode}:\n{ended.log_tail()}")
+                return "failed"
+        except ServiceError as exc:
+            print(f"loadlab serve: {exc}", file=sys.stderr)
+            if isinstance(exc, NotReady) and exc.log_tail:
+                print(exc.log_tail, file=sys.stderr)
+            return "failed"
+        except Interrupted:
+            pass
+        finally:
+            signals.defer()
+            supervise.stop_all()
+            database.close()
+    _say("stopped")
+    return "stopped"  # by Ctrl-C or SIGTERM, the way these sessions end
 
 
-def _serve_project(matrix: Matrix, spec: ServerSpec, port: int, project: Project,
-                   signals: Signals) -> str:
+def _start_project(matrix: Matrix, spec: ServerSpec, port: int, project: Project,
+                   logs: Path) -> list[supervise.Process]:
     """A team's project alone, after its `prepare` commands (on loopback only)."""
-    logs = state_dir() / "serve"
-    try:
-        prepare(project, logs)
-        server, url, _ = services.start_server(
-            spec, port, services.project_env(project), logs / "server.log",
-            matrix.pinning.resolved().cpus("server"), project=project)
-        _say(f"{spec.name} ({spec.interface}) serving project {project.name} at {url}/")
-        _say("try: " + "  ".join(f"{url}{f.path}" for s in project.scenarios
-                                 for f in s.flavors))
-        _say(f"logs in {logs}; Ctrl-C to stop")
-        ended = _wait(server)
-        if ended is not None:
-            _say(f"{ended.name} exited with code {ended.returncode}:\n{ended.log_tail()}")
-            return "failed"
-    except ServiceError as exc:
-        print(f"loadlab serve: {exc}", file=sys.stderr)
-        if isinstance(exc, NotReady) and exc.log_tail:
-            print(exc.log_tail, file=sys.stderr)
-        return "failed"
-    except Interrupted:
-        pass
-    finally:
-        signals.defer()
-        supervise.stop_all()
-    _say("stopped")
-    return "stopped"  # by Ctrl-C or SIGTERM, the way these sessions end
+    prepare(project, logs)
+    server, url, _ = services.start_server(
+        spec, port, services.project_env(project), logs / "server.log",
+        matrix.pinning.resolved().cpus("server"), project=project)
+    _say(f"{spec.name} ({spec.interface}) serving project {project.name} at {url}/")
+    _say("try: " + "  ".join(f"{url}{f.path}" for s in project.scenarios for f in s.flavors))
+    _say(f"logs in {logs}")
+    return [server]
 
 
-def _serve(matrix: Matrix, spec: ServerSpec, client: str, port: int, upstream_port: int,
-           database: Database, signals: Signals) -> str:
-    logs = state_dir() / "serve"
+def _start_app(matrix: Matrix, spec: ServerSpec, client: str, port: int, upstream_port: int,
+               database: Database, logs: Path) -> list[supervise.Process]:
+    """loadlab's app, its database and the upstream stand-in."""
     pinning = matrix.pinning.resolved()
-    try:
-        database.open(logs)
-        upstream, upstream_url = services.start_upstream(
-            matrix.upstream, upstream_port, logs / "upstream.log", pinning.cpus("upstream"))
-        server, url, _ = services.start_server(
-            spec, port, services.app_env(matrix, upstream_url, client, database.env()),
-            logs / "server.log", pinning.cpus("server"))
-        _say(f"{spec.name} ({spec.interface}, client {client}) serving {url}/")
-        if database.engine == "postgres":
-            _say(f"database: PostgreSQL ({database.source})"
-                 f" {database.env(redact=True)['DATABASE_URL']}")
-        _say(f"upstream stand-in at {upstream_url}/ ; logs in {logs}")
-        _say("try: " + "  ".join(f"{url}{p}" for p in ("/hello/async/", "/weather/async/")))
-        _say("Ctrl-C to stop")
-        ended = _wait(server, upstream)
-        if ended is not None:
-            _say(f"{ended.name} exited with code {ended.returncode}:\n{ended.log_tail()}")
-            return "failed"
-    except ServiceError as exc:
-        print(f"loadlab serve: {exc}", file=sys.stderr)
-        if isinstance(exc, NotReady) and exc.log_tail:
-            print(exc.log_tail, file=sys.stderr)
-        return "failed"
-    except Interrupted:
-        pass
-    finally:
-        signals.defer()
-        supervise.stop_all()
-        database.close()
-    _say("stopped")
-    return "stopped"  # by Ctrl-C or SIGTERM, the way these sessions end
+    database.open(logs)
+    upstream, upstream_url = services.start_upstream(
+        matrix.upstream, upstream_port, logs / "upstream.log", pinning.cpus("upstream"))
+    server, url, _ = services.start_server(
+        spec, port, services.app_env(matrix, upstream_url, client, database.env()),
+        logs / "server.log", pinning.cpus("server"))
+    _say(f"{spec.name} ({spec.interface}, client {client}) serving {url}/")
+    if database.engine == "postgres":
+        _say(f"database: PostgreSQL ({database.source})"
+             f" {database.env(redact=True)['DATABASE_URL']}")
+    _say(f"upstream stand-in at {upstream_url}/ ; logs in {logs}")
+    _say("try: " + "  ".join(f"{url}{p}" for p in ("/hello/async/", "/weather/async/")))
+    return [server, upstream]
 
 
 def ui(matrix: Matrix, spec: ServerSpec, scenario: Scenario, client: str, port: int,
