@@ -290,17 +290,12 @@ class Recorder:
                                 "phase": clock.phase, "names": names}
         if self.service[0]:
             data["service"] = {"count": self.service[0], "sum_ms": self.service[1]}
-        if schedule.active and not shipped.workers:
+        if schedule.active:  # a master's arrivals are its workers'
+            source = shipped if shipped.workers else schedule
             data["open"] = {
                 "rate": schedule.rate, "arrival": schedule.arrival,
-                "offered": {str(k): v for k, v in sorted(schedule.offered.items())},
-                "unsent": {str(k): v for k, v in sorted(schedule.unsent().items())},
-            }
-        elif shipped.workers and schedule.active:  # the master: its workers' arrivals
-            data["open"] = {
-                "rate": schedule.rate, "arrival": schedule.arrival,
-                "offered": {str(k): v for k, v in sorted(shipped.offered.items())},
-                "unsent": {str(k): v for k, v in sorted(shipped.unsent().items())},
+                "offered": {str(k): v for k, v in sorted(source.offered.items())},
+                "unsent": {str(k): v for k, v in sorted(source.unsent().items())},
             }
         with open(path, "w") as f:
             json.dump(data, f)
@@ -340,8 +335,7 @@ def _ship(client_id: str, data: dict[str, Any], **_: Any) -> None:
     """A worker's report: its seconds and arrivals since the last one, then forgotten."""
     data["loadlab"] = {"names": recorder.export(), "offered": schedule.take_offered(),
                        "queued": schedule.unsent()}
-    recorder.seconds.clear()
-    recorder.open.clear()
+    recorder.clear()
 
 
 @events.worker_report.add_listener
@@ -491,7 +485,6 @@ def _on_quitting(environment: Any, **_: Any) -> None:
             "bytes": shipped.bytes}
     os.makedirs(cell_dir, exist_ok=True)
     recorder.dump(os.path.join(cell_dir, f"latency-{os.getpid()}.json"))
-    if not isinstance(environment.runner, WorkerRunner):
-        window.setdefault("end", time.time())
-        with open(os.path.join(cell_dir, "window.json"), "w") as f:
-            json.dump(window, f)
+    window.setdefault("end", time.time())
+    with open(os.path.join(cell_dir, "window.json"), "w") as f:
+        json.dump(window, f)
