@@ -251,6 +251,9 @@ def build_parser() -> Parser:
     p.add_argument("--client", help="HTTP client for upstream calls (default: httpx)")
     p.add_argument("--web-port", type=_port, default=8089)
     p.add_argument("--port", type=_port, default=0, help="server port (default: a free one)")
+    p.add_argument("--warmup", type=float, default=0.0, metavar="S",
+                   help="seconds after each test's users are spawned that its cell does"
+                   " not count (default: 0)")
     p.add_argument("--results", type=Path, default=default_results())
     p.add_argument("--label", help="a name for the run folder")
 

@@ -244,7 +244,7 @@ def cmd_serve(matrix: Matrix, args: argparse.Namespace) -> int:
 
 
 def cmd_ui(matrix: Matrix, args: argparse.Namespace) -> int:
-    from .run.interactive import ui
+    from .run.ui import ui
 
     project = options.project(args)
     known = {s.name: s for s in project.scenarios}
@@ -253,6 +253,8 @@ def cmd_ui(matrix: Matrix, args: argparse.Namespace) -> int:
         raise UsageError(f"loadlab ui: unknown scenario {name!r} (known:"
                          f" {', '.join(known)})")
     scenario = known[name]
+    if not 0 <= args.warmup < 3600:
+        raise UsageError("loadlab ui: --warmup must be 0 to 3600 seconds")
     check_results_dir(args.results)
     spec = options.servable(matrix, args.server, project)
     client = options.client(matrix, args.client)
@@ -262,7 +264,7 @@ def cmd_ui(matrix: Matrix, args: argparse.Namespace) -> int:
     check_results_dir(args.results, write=True)  # last: bad input writes nothing
     _recover(args.results)
     status = ui(matrix, spec, scenario, client, args.port, args.web_port, args.results,
-                args.label, RunOutputs(), database, project)
+                args.label, RunOutputs(), database, project, args.warmup)
     return {"stopped": EXIT_INTERRUPTED, "complete": EXIT_OK}.get(status, EXIT_FAILED)
 
 

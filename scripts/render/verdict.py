@@ -26,10 +26,11 @@ from .common import fmt_ms, width_for
 WAYS_MEASURE = "closed-loop rps; a load-bound row measured latency, not capacity"
 
 
-def _cells(row: Row) -> list[str]:
+def _cells(row: Row, loads: bool = False) -> list[str]:
+    """One row's cells; `loads`: the run has several loads, so each row names its own."""
     return [
         row.scenario, row.server, f"{row.key.flavor}{row.key.client_part}{row.key.stack_part}"
-        + (f" {row.key.load}" if row.key.rate is not None else ""),
+        + (f" {row.key.load}" if loads or row.key.rate is not None else ""),
         "-" if row.rps is None else f"{row.rps:,.1f}",
         "" if row.bound_rps is None else f"{row.bound_rps:,.0f}",
         fmt_ms(row.p95_ms),
@@ -85,8 +86,9 @@ def print_verdict(records: list[CellRecord], console: Console | None = None) -> 
                          no_wrap=h != "flags")
     last = None
     found = rows(records)
+    loads = len({r.key.load for r in found}) > 1
     for row in found:
-        cells = [escape(c) for c in _cells(row)]  # "[httpx]" is text, not markup
+        cells = [escape(c) for c in _cells(row, loads)]  # "[httpx]" is text, not markup
         if last and last != (row.scenario, row.server):
             table.add_section()
         last = (row.scenario, row.server)
@@ -155,10 +157,15 @@ def markdown(manifest: dict[str, Any], records: list[CellRecord]) -> str:
     lines = [f"# loadlab run {manifest.get('started', '')}", ""]
     profile = manifest.get("profile", {})
     up = manifest.get("upstream", {})
+    shape = [f"{profile['users']} users" if profile.get("users") is not None else None,
+             f"warmup {profile.get('warmup_s')} s",
+             f"{profile['duration_s']} s measured" if profile.get("duration_s") is not None
+             else None,
+             f"{profile['trials']} trial(s)" if profile.get("trials") is not None else None]
     lines += [
         f"- status: **{manifest.get('status')}**, profile `{profile.get('name')}`"
-        f" ({profile.get('users')} users, warmup {profile.get('warmup_s')} s,"
-        f" {profile.get('duration_s')} s measured, {profile.get('trials')} trial(s))",
+        f" ({', '.join(x for x in shape if x)})"
+        + (f": {profile['summary']}" if profile.get("name") == "ui" else ""),
         f"- upstream: {up.get('latency_ms')} ms latency, {up.get('jitter_ms')} ms jitter,"
         f" error rate {up.get('error_rate')}, hang rate {up.get('hang_rate')}",
         f"- host: {manifest.get('host', {}).get('cpu_model')},"
@@ -175,7 +182,8 @@ def markdown(manifest: dict[str, Any], records: list[CellRecord]) -> str:
         "|" + "|".join("---:" if h in NUMERIC else "---" for h in HEADERS) + "|",
     ]
     found = rows(records)
-    lines += ["| " + " | ".join(_cells(row)) + " |" for row in found]
+    loads = len({r.key.load for r in found}) > 1
+    lines += ["| " + " | ".join(_cells(row, loads)) + " |" for row in found]
     lines += ["", *_notes(found)] if _notes(found) else []
     side_by_side = ways.markdown(best_ways(from_rows(found)), WAYS_MEASURE)
     lines += ["", side_by_side.rstrip("\n")] if side_by_side else []

@@ -100,13 +100,27 @@ def _resources(record: CellRecord, sampler: Sampler, window: tuple[float, float]
         record.server_threads = int(server["threads"])
     if generator:
         record.generator_cpu_pct = generator["cpu_pct"]
-        if generator["cpu_pct"] >= rules.hot_cpu_pct * processes:
-            record.warnings.append("generator-hot")
-    story = SCENARIOS_BY_NAME.get(record.scenario)  # None: a team's scenario
-    if upstream and story is not None and story.uses_upstream:
+    if upstream and _calls_upstream(record.scenario):
         record.upstream_cpu_pct = upstream["cpu_pct"]
-        if upstream["cpu_pct"] >= rules.hot_cpu_pct:
-            record.warnings.append("upstream-hot")
+    record.warnings += resource_flags(generator, upstream, record.scenario, rules, processes)
+
+
+def resource_flags(generator: dict[str, float] | None, upstream: dict[str, float] | None,
+                   scenario: str, rules: Rules, processes: int = 1) -> list[str]:
+    """The flags the sampled CPU alone raises (a cell's, or the web UI's live second):
+    `generator-hot` past `hot_cpu_pct` per core its processes can fill, `upstream-hot`
+    when the stand-in a story calls is that busy."""
+    flags = []
+    if generator and generator["cpu_pct"] >= rules.hot_cpu_pct * processes:
+        flags.append("generator-hot")
+    if upstream and _calls_upstream(scenario) and upstream["cpu_pct"] >= rules.hot_cpu_pct:
+        flags.append("upstream-hot")
+    return flags
+
+
+def _calls_upstream(scenario: str) -> bool:
+    story = SCENARIOS_BY_NAME.get(scenario)  # None: a team's scenario
+    return story is not None and story.uses_upstream
 
 
 def bounds(record: CellRecord, unloaded_ms: float | None, service_ms: float | None,

@@ -116,17 +116,6 @@ def cell_locustfile(project: Project, scenario: str, settings: dict[str, str]) -
     return "\n".join(lines) + "\n"
 
 
-def web_ui_argv(*, scenario: str, host: str, web_port: int, cell_dir: Path,
-                classes: list[str], project: Project = BUILTIN) -> list[str]:
-    """Locust's web UI on loopback, with the scenario's user classes to pick from."""
-    return [*python_module(
-        "locust", "-f", locustfiles(project, scenario), "--host", host,
-        "--web-host", "127.0.0.1", "--web-port", str(web_port),
-        "--csv", str(cell_dir / "locust"), "--html", str(cell_dir / "locust_report.html"),
-        "--exit-code-on-error", "0", "--class-picker",
-    ), *classes]
-
-
 def env(*, cell_dir: Path, warmup_s: float, duration_s: float, catalog_rows: int,
         rate: float | None = None, arrival: str = "uniform",
         processes: int = 1, server_timing: bool = False,

@@ -9,6 +9,7 @@ workers), summed over the tree: 100 means one core busy.
 from __future__ import annotations
 
 import csv
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -74,9 +75,11 @@ class Sampler(Periodic):
     """Samples each role's process tree every `interval` seconds until stopped."""
 
     def __init__(self, roles: dict[str, Callable[[], list[psutil.Process]]], path: Path,
-                 interval: float = 1.0) -> None:
+                 interval: float = 1.0,
+                 observe: Callable[[dict[str, Sample]], None] | None = None) -> None:
         super().__init__(path, interval, "loadlab-sampler")
         self.roles = roles
+        self.observe = observe  # given each tick's samples by role (the web UI's live tab)
         self.samples: list[Sample] = []
         self._last: dict[tuple[str, int], tuple[float, float]] = {}
 
@@ -84,7 +87,13 @@ class Sampler(Periodic):
         self._sample(record=False)  # CPU times to take the first deltas from
 
     def tick(self) -> None:
+        seen = len(self.samples)
         self._sample(record=True)
+        if self.observe is not None:
+            try:
+                self.observe({s.role: s for s in self.samples[seen:]})
+            except Exception as exc:  # a live view must not stop the sampling
+                print(f"loadlab: live view: {exc}", file=sys.stderr)
 
     def _sample(self, record: bool) -> None:
         now = time.time()
@@ -111,11 +120,15 @@ class Sampler(Periodic):
                 self.samples.append(Sample(now, role, round(cpu, 1), round(rss / 2**20, 1),
                                            threads, count))
 
-    def write(self) -> None:
-        with open(self.path, "w", newline="") as f:
+    def write(self, path: Path | None = None,
+              window: tuple[float, float] | None = None) -> None:
+        """resources.csv: every sample, or (a web UI cell's) those inside `window`."""
+        with open(path or self.path, "w", newline="") as f:
             writer = csv.writer(f)
             writer.writerow(FIELDS)
             for s in self.samples:
+                if window is not None and not window[0] <= s.time <= window[1] + 0.5:
+                    continue
                 writer.writerow([f"{s.time:.3f}", s.role, s.cpu_pct, s.rss_mb, s.threads,
                                  s.processes])
 

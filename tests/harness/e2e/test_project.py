@@ -10,6 +10,7 @@ import json
 import shutil
 import signal
 import subprocess
+import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -177,6 +178,7 @@ def test_ui_drives_the_projects_users_and_archives_them(tmp_path):
         wait_for(lambda: any(s["name"] == "async" and s["num_requests"] > 20 for s in json.loads(
             urllib.request.urlopen(f"http://127.0.0.1:{web_port}/stats/requests").read())[
             "stats"]), 30, "requests to /orders/async/")
+        time.sleep(2)  # whole seconds in the test's window
         snap = snapshot(lab.pid)
         lab.signal(signal.SIGINT)
         assert lab.wait(60) == 130, lab.err

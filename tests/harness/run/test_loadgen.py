@@ -119,9 +119,6 @@ def test_headless_argv_binds_nothing_public(tmp_path):
     assert argv[-1] == "AsyncSequential"
     assert "--headless" in argv
     assert argv[argv.index("--master-bind-host") + 1] == "127.0.0.1"
-    ui = loadgen.web_ui_argv(scenario="hello", host="http://127.0.0.1:1", web_port=8089,
-                             cell_dir=tmp_path, classes=["Sync"])
-    assert ui[ui.index("--web-host") + 1] == "127.0.0.1"
 
 
 def test_every_percentile_has_its_own_seconds_and_an_empty_second_has_none(tmp_path):

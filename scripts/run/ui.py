@@ -1,0 +1,166 @@
+"""`ui`: Locust's web UI on 127.0.0.1 against one server, every test archived exactly.
+
+The session runs in the foreground until Ctrl-C or SIGTERM, then stops every process
+it started and archives the session: one cell per test and user class (run/uitests.py),
+with the resources the sampler took all along. While it runs, the sampler also writes
+`live.json` each second for the loadlab tab (locustfiles/session.py).
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+
+from app.scenarios import Scenario, class_name
+
+from ..archive import manifest
+from ..archive.folder import write_json
+from ..archive.writer import Archive, Outputs
+from ..config import Matrix, ServerSpec
+from ..config.project import BUILTIN, Project
+from ..errors import Interrupted, ServiceError
+from . import loadgen, recover, services, supervise, uitests
+from .database import Database
+from .interactive import say, wait_any
+from .project import prepare
+from .sampler import Sampler
+from .signals import Signals, interrupts
+
+
+def web_ui_argv(*, scenario: str, host: str, web_port: int, classes: list[str],
+                project: Project = BUILTIN) -> list[str]:
+    """Locust's web UI on loopback, with the scenario's user classes to pick from, and
+    the session module first (it archives each test and adds the loadlab tab)."""
+    files = f"{loadgen.LOCUSTFILES / 'session.py'},{loadgen.locustfiles(project, scenario)}"
+    return [*supervise.python_module(
+        "locust", "-f", files, "--host", host, "--web-host", "127.0.0.1",
+        "--web-port", str(web_port), "--exit-code-on-error", "0", "--class-picker",
+    ), *classes]
+
+
+def session_env(folder: Path, warmup_s: float, catalog_rows: int,
+                project_scenario: str) -> dict[str, str]:
+    """What locustfiles/session.py reads beside the base's settings: the session folder,
+    each test's warmup and the server's log (each test keeps its own slice of it)."""
+    return {**loadgen.env(cell_dir=folder, warmup_s=warmup_s, duration_s=0,
+                          catalog_rows=catalog_rows, project_scenario=project_scenario),
+            "LOADLAB_CELL_DIR": "",  # the base writes no session-wide file
+            "LOADLAB_SESSION_DIR": str(folder),
+            "LOADLAB_SERVER_LOG": str(folder / "server.log")}
+
+
+def ui(matrix: Matrix, spec: ServerSpec, scenario: Scenario, client: str, port: int,
+       web_port: int, results: Path, label: str | None, outputs: Outputs | None = None,
+       database: Database | None = None, project: Project = BUILTIN,
+       warmup_s: float = 0.0) -> str:
+    """Locust's web UI on 127.0.0.1 against one server; the session is archived on exit
+    (with `outputs` written into the folder); a session with no test leaves no folder.
+    Returns the run's status, "stopped" for a complete one ended by Ctrl-C or SIGTERM."""
+    database = database or Database.choose(matrix)
+    try:
+        with interrupts() as signals:  # until archived: a late signal is noted, not raised
+            return _ui(matrix, spec, scenario, client, port, web_port, results, label,
+                       signals, outputs, database, project, warmup_s)
+    finally:
+        supervise.keep_ledger(None)
+
+
+def _ui(matrix: Matrix, spec: ServerSpec, scenario: Scenario, client: str, port: int,
+        web_port: int, results: Path, label: str | None, signals: Signals,
+        outputs: Outputs | None, database: Database, project: Project,
+        warmup_s: float) -> str:
+    pinning = matrix.pinning.resolved()
+    named = project.run_label(label or f"ui-{spec.name}-{scenario.name}")
+    warmup = (f"each test's first {warmup_s:g} s after its users are spawned" if warmup_s
+              else "none: each test's window starts when its users are spawned")
+    archive = Archive(results, named, manifest.build(
+        mode="ui", command=["loadlab", *sys.argv[1:]], matrix=matrix,
+        profile={"name": "ui", "summary": "driven by hand in Locust's web UI; one cell per"
+                 " test (start or edit to stop or reset) and user class; warmup: "
+                 + warmup + "; two tests of one class at one user count are two trials",
+                 "warmup_s": warmup_s, "trials": None},
+        plan={"servers": [spec.describe()], "scenario": scenario.name, "client": client},
+        upstream=matrix.upstream, pinning=pinning,
+        app_env=services.app_env(matrix, "<upstream url>", client,
+                                 database.env(redact=True), project=project, redact=True),
+        database=database.describe(), project=project))
+    supervise.keep_ledger(archive.tmp / recover.LEDGER)  # for a hard stop's survivors
+    session = uitests.Session(archive.tmp / "session", spec, scenario, client)
+    sampler: Sampler | None = None
+    status, error, by_signal = "complete", None, True
+    try:
+        supervise.ensure_port_free(web_port)
+        if not project.builtin:
+            archive.manifest["project"]["prepare_s"] = round(
+                prepare(project, archive.tmp / "logs"), 3)
+        if scenario.uses_db:
+            database.open(archive.tmp / "logs")
+            archive.manifest["database"] = database.describe()
+            archive.manifest["app"]["env"] = services.app_env(
+                matrix, "<upstream url>", client, database.env(redact=True))
+        upstream, upstream_url = services.start_upstream(
+            matrix.upstream, 0, archive.tmp / "logs" / "upstream.log",
+            pinning.cpus("upstream"))
+        archive.manifest["upstream"]["url"] = upstream_url
+        server, url, _ = services.start_server(
+            spec, port, services.app_env(matrix, upstream_url, client, database.env(),
+                                         project=project),
+            session.folder / "server.log", pinning.cpus("server"), project=project)
+        classes = [class_name(f) for f in scenario.flavor_names]
+        locust = supervise.Process(
+            "locust", web_ui_argv(scenario=scenario.name, host=url, web_port=web_port,
+                                  classes=classes, project=project),
+            log_path=session.folder / "locust.log",
+            env=session_env(session.folder, warmup_s, matrix.app.catalog_rows,
+                            loadgen.project_scenario(project, scenario.name)),
+            cpus=pinning.cpus("generator"),
+        ).start()
+        locust.wait_http_ready(f"http://127.0.0.1:{web_port}/", 30)
+        say(f"Locust web UI: http://127.0.0.1:{web_port}/  ({scenario.name} on"
+            f" {spec.name}, user classes: {', '.join(classes)})")
+        say("start a test there (its loadlab tab shows exact percentiles and the server);"
+            " each test is archived as its own cell; Ctrl-C here stops everything")
+        sampler = Sampler(
+            {"server": server.tree, "generator": locust.tree, "upstream": upstream.tree},
+            session.folder / "resources.csv",
+            observe=lambda latest: write_json(session.folder / "live.json", uitests.live(
+                session, matrix.rules, latest)))
+        with sampler:
+            ended = wait_any(server, locust, upstream)
+            by_signal = ended is None
+            if ended is not None and ended is not locust:
+                status, error = "failed", f"{ended.name} exited with code {ended.returncode}"
+            _stop_locust()  # inside the sampler: the last test's end is sampled too
+    except ServiceError as exc:
+        status, error, by_signal = "failed", str(exc), False
+        print(f"loadlab ui: {exc}", file=sys.stderr)
+    except Interrupted:
+        pass
+    finally:
+        signals.defer()
+        _stop_locust()
+        supervise.stop_all()
+        database.close()
+    notes = (uitests.archive_tests(archive, session, matrix.rules, sampler)
+             if sampler is not None else [])
+    session.tidy()
+    for line in notes:
+        say(line)
+    if not archive.records and status == "complete":
+        archive.discard()
+        say("no test measured a window: nothing archived" if notes
+            else "no test ran in the session: nothing archived")
+        return "stopped"
+    path = archive.finish(status, error, outputs)
+    if archive.report_error:
+        say(archive.report_error)
+    say(f"session archived: {path} ({len(archive.records)} cell(s))")
+    return "stopped" if status == "complete" and by_signal else status
+
+
+def _stop_locust() -> None:
+    """SIGINT: Locust ends the running test (its files are written) and quits."""
+    for proc in supervise.live():
+        if proc.name == "locust":
+            proc.stop(10, first=signal.SIGINT)

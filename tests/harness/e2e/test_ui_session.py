@@ -1,0 +1,191 @@
+"""`loadlab ui` archives every test of a session exactly, driven as a person would through
+Locust's own web API: a cell per test and user class, each with its own window, numbers
+and Locust files; idle time in no window; a Reset starts a new window. The loadlab tab
+shows the running test's exact percentiles and the server beside them, in a real browser.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from scripts.run.supervise import free_port
+
+from ..conftest import only_run, read_json, require
+from ..procs import Loadlab, assert_all_gone, running, snapshot, wait_for
+
+CHROMIUM = "/usr/bin/chromium"
+pytestmark = pytest.mark.timeout(240)
+
+
+class Web:
+    """Locust's web API, as its page calls it."""
+
+    def __init__(self, port: int) -> None:
+        self.base = f"http://127.0.0.1:{port}"
+
+    def post(self, path: str, fields: list[tuple[str, str]] | None = None) -> tuple[int, str]:
+        data = urllib.parse.urlencode(fields or []).encode()
+        try:
+            with urllib.request.urlopen(urllib.request.Request(self.base + path, data=data),
+                                        timeout=10) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
+
+    def swarm(self, users: int, *classes: str) -> float:
+        status, body = self.post("/swarm", [("user_count", str(users)), ("spawn_rate", "100"),
+                                            *[("user_classes", c) for c in classes]])
+        assert status == 200 and json.loads(body)["success"], body
+        return time.time()
+
+    def stats(self) -> dict:
+        """/stats/requests after Locust's 2 s answer cache has lapsed: today's numbers."""
+        time.sleep(2.2)
+        with urllib.request.urlopen(self.base + "/stats/requests", timeout=10) as r:
+            return json.loads(r.read())
+
+    def locust_rps(self, name: str) -> float:
+        return next(s["total_rps"] for s in self.stats()["stats"] if s["name"] == name)
+
+
+def _session(tmp: Path, results: Path, *extra: str) -> tuple[Loadlab, Web, int]:
+    web_port = free_port()
+    return (running(tmp, "ui", "--server", "uvicorn", "--scenario", "hello", "--web-port",
+                    str(web_port), "--results", str(results), *extra), Web(web_port), web_port)
+
+
+def _ready(lab: Loadlab, web_port: int) -> None:
+    wait_for(lambda: f"http://127.0.0.1:{web_port}/" in lab.out, 60, "the web UI line",
+             interval=0.1, proc=lab.popen)
+
+
+def test_each_test_is_its_own_cell_with_its_own_window_numbers_and_files(tmp_path, results):
+    context, web, port = _session(tmp_path, results)
+    spans, locust = [], {}
+    with context as lab:
+        _ready(lab, port)
+        began = web.swarm(10, "Sync")
+        time.sleep(7)
+        web.post("/stop")
+        spans.append((began, time.time()))
+        locust["sync-u10"] = web.locust_rps("sync")
+        time.sleep(3)  # idle (with the 2.2 s above): in no window
+        began = web.swarm(10, "Async")
+        time.sleep(7)
+        web.post("/stop")
+        spans.append((began, time.time()))
+        locust["async-u10"] = web.locust_rps("async")
+        began = web.swarm(5, "Sync")
+        time.sleep(4.8)
+        locust["sync-u5-t1"] = web.locust_rps("sync")  # 7 s in: the first half's number
+        asked = time.time()
+        web.post("/stats/reset")
+        spans.append((began, time.time()))
+        began = asked  # the new window starts while the reset is answered
+        time.sleep(4.8)
+        locust["sync-u5-t2"] = web.locust_rps("sync")
+        snap = snapshot(lab.pid)
+        lab.signal(signal.SIGINT)  # the running test ends with the session
+        assert lab.wait(60) == 130, lab.err
+        spans.append((began, time.time()))
+        assert_all_gone(snap)
+    assert "session archived" in lab.out and "(4 cell(s))" in lab.out, lab.out
+
+    run = only_run(results)
+    cells = {f"{c['flavor']}-u{c['users']}" + (f"-t{c['trial']}" if c["users"] == 5 else ""):
+             c for c in read_json(run / "summary.json")["cells"]}
+    assert list(cells) == ["sync-u10", "async-u10", "sync-u5-t1", "sync-u5-t2"], list(cells)
+    for (name, cell), (began, ended) in zip(cells.items(), spans, strict=True):
+        assert cell["status"] == "ok" and cell["server"] == "uvicorn", cell
+        # its rps is its own test's, as Locust counted it (whole seconds vs Locust's
+        # first-to-last request: the same test, two clocks)
+        assert abs(cell["rps"] / locust[name] - 1) < 0.10, (name, cell["rps"], locust[name])
+        window = read_json(run / cell["path"] / "latency.json")["window"]
+        assert began <= window["start"] < window["end"] <= ended, (name, window, began, ended)
+        assert window["whole_seconds"] >= 3
+        sampled = (run / cell["path"] / "resources.csv").read_text().splitlines()
+        roles = {row["role"] for row in csv.DictReader(sampled)}
+        assert roles == {"server", "generator", "upstream"}, (name, roles)
+        assert cell["server_cpu_pct"] is not None and cell["generator_cpu_pct"] is not None
+        assert (run / cell["path"] / "server.log").is_file()
+    # each cell's Locust files are its own test's, taken at its end
+    stats = {n: (run / c["path"] / "locust_stats.csv").read_text() for n, c in cells.items()}
+    assert len(set(stats.values())) == 4
+    assert ",async," in stats["async-u10"] and ",sync," not in stats["async-u10"]
+    assert ",sync," in stats["sync-u10"] and ",async," not in stats["sync-u10"]
+    tests = read_json(run / "manifest.json")["tests"]
+    assert [(t["cause"], t["ended"]) for t in tests] == [
+        ("start", "stopped"), ("start", "stopped"), ("start", "reset"), ("reset", "stopped")]
+
+
+def test_an_unknown_user_class_is_refused_and_a_test_inside_its_warmup_leaves_no_cell(
+        tmp_path, results):
+    context, web, port = _session(tmp_path, results, "--warmup", "30")
+    with context as lab:
+        _ready(lab, port)
+        status, body = web.post("/swarm", [("user_count", "2"), ("spawn_rate", "10"),
+                                           ("user_classes", "Nope")])
+        assert status == 400, body
+        assert json.loads(body)["message"] == ("unknown user class(es): Nope (known:"
+                                               " Async, Sync)")
+        web.swarm(2, "Sync")
+        time.sleep(2)
+        web.post("/stop")
+        time.sleep(0.5)
+        lab.signal(signal.SIGINT)
+        assert lab.wait(60) == 130, lab.err
+    assert "test 1 ended (stopped) before its window began: no cell" in lab.out, lab.out
+    assert "nothing archived" in lab.out
+    assert not any(results.iterdir())
+
+
+def test_the_loadlab_tab_shows_exact_percentiles_and_the_server_live(tmp_path, results):
+    require(os.access(CHROMIUM, os.X_OK), f"{CHROMIUM} not installed (apt-get install"
+            " chromium); the loadlab tab was not checked in a browser")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        require(False, "playwright is not installed (pip install -e '.[test]')")
+    context, web, port = _session(tmp_path, results)
+    with context as lab, sync_playwright() as p:
+        _ready(lab, port)
+        web.swarm(4, "Async")
+        browser = p.chromium.launch(executable_path=CHROMIUM,
+                                    args=["--headless", "--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page()
+            page.goto(web.base + "/?tab=loadlab", wait_until="load", timeout=60_000)
+            page.get_by_role("tab", name="loadlab").click()
+            row = page.locator("tr", has_text="uvicorn hello/async u4 t1")
+            row.wait_for(timeout=30_000)
+
+            def seen() -> dict[str, str]:
+                heads = [h.inner_text() for h in page.locator("thead th").all()]
+                return dict(zip(heads, [c.inner_text() for c in row.locator("td").all()],
+                                strict=False))
+
+            first = wait_for(lambda: (s := seen()).get("Server CPU %") and s, 20,
+                             "the server's CPU in the tab")
+            # exact percentiles: microsecond resolution, not Locust's whole milliseconds
+            assert "." in first["p95 ms"] and float(first["p50 ms"]) > 0, first
+            later = wait_for(lambda: (s := seen())["Requests"] != first["Requests"]
+                             and s["Server CPU %"] != first["Server CPU %"] and s, 20,
+                             "the tab to update")
+            assert int(later["Requests"]) > int(first["Requests"]), (first, later)
+            assert float(later["Server CPU %"]) > 0 and later["Users"] == "4"
+        finally:
+            browser.close()
+        lab.signal(signal.SIGINT)
+        assert lab.wait(60) == 130, lab.err
+    cells = read_json(only_run(results) / "summary.json")["cells"]
+    assert [(c["flavor"], c["users"]) for c in cells] == [("async", 4)]
