@@ -13,7 +13,8 @@ as they stood at that moment. The harness turns each test into one cell per clas
 The loadlab tab shows, live, what Locust's tabs do not: the exact percentiles of the
 running test's window (from HdrHistograms, not Locust's rounded buckets), and what the
 harness writes to live.json each second: the server's CPU, memory and threads, the
-generator's CPU, the flags its resources raise, and the cell each class will become.
+generator's CPU, each class's flags (the harness applies the bench's rules to the
+throughput this file publishes in current.json) and the cell it will become.
 """
 
 from __future__ import annotations
@@ -161,11 +162,22 @@ class Session:
             f.write(get_html_report(env, show_download_link=False))
 
     def _publish(self) -> None:
-        """current.json: the running test, for the harness (it names the cells)."""
+        """current.json: the running test and its throughput so far, for the harness
+        (it names the cells and applies the flag rules to them)."""
         test = self.test
-        _write_json(os.path.join(SESSION_DIR, "current.json"), {
-            "index": test.index, "users": test.users, "window_start": test.start,
-        } if test else {"index": None})
+        data: dict[str, Any] = {"index": None}
+        if test is not None:
+            seconds = time.time() - test.start if test.start is not None else 0.0
+            data = {"index": test.index, "users": test.users, "window_start": test.start,
+                    "rps": {name: ok / seconds for name, (_, ok, _) in test.totals.items()}
+                    if seconds >= 1 else {}}
+        _write_json(os.path.join(SESSION_DIR, "current.json"), data)
+
+    def publish_every(self, interval: float) -> None:
+        while True:
+            gevent.sleep(interval)
+            if self.test is not None and self.test.start is not None:
+                self._publish()
 
     def rows(self) -> list[dict[str, Any]]:
         """The loadlab tab: one row per request name of the running test."""
@@ -184,7 +196,8 @@ class Session:
                 seconds = time.time() - test.start
                 row.update(window_s=round(seconds, 1), requests=ok + failed,
                            failures=failed, rps=round(ok / seconds, 1) if seconds else None,
-                           **_percentiles(hist), flags=" ".join(live.get("flags", [])))
+                           **_percentiles(hist),
+                           flags=" ".join(live.get("flags", {}).get(name, [])))
             for role in ("server", "generator"):
                 for key, value in live.get(role, {}).items():
                     row[f"{role}_{key}"] = value
@@ -212,6 +225,7 @@ session = Session()
 @events.init.add_listener
 def _on_init(environment: Any, **_: Any) -> None:
     session.environment = environment
+    gevent.spawn(session.publish_every, 1.0)
     web = environment.web_ui
     if web is None:
         return

@@ -26,7 +26,7 @@ from ..observe import Observer, Observers
 from ..paths import LOOPBACK
 from ..plan import Cell, Plan
 from ..search import concurrency
-from . import collect, loadgen, pgstat, recover, services, supervise, transport, worker
+from . import collect, loadgen, pgstat, probe, recover, services, supervise, transport, worker
 from . import project as project_run
 from .database import Database
 from .generator import Generator
@@ -37,7 +37,6 @@ STOP_GRACE_S = 5.0
 # The 1-user probe of the unloaded latency, always one Locust process. Only whole
 # seconds of the window count; one process starts its seconds where the window does,
 # so 1 s holds one.
-PROBE_WARMUP_S, PROBE_DURATION_S = 0.3, 1.0
 PROBE_HOLD_S = 30.0  # the probe's own Locust, run while the cell's Locust waits
 
 
@@ -227,14 +226,10 @@ class Bench:
         server: supervise.Process | None = None
         locust: supervise.Process | None = None
         try:
-            profile = self.plan.profile
             port = self.options.port or supervise.free_port()
             target = self.plan.target.url if self.plan.target else None
             go = cell_dir / "go"  # Locust boots beside the server and waits for this
-            locust = self._locust(cell, target or f"http://127.0.0.1:{port}", cell_dir,
-                                  cell.users,
-                                  profile.warmup_s, profile.duration_s, go=go,
-                                  max_duration_s=profile.max_duration_s,
+            locust = self._locust(cell, target or f"http://127.0.0.1:{port}", cell_dir, go,
                                   hold_s=cell.server.ready_timeout_s + PROBE_HOLD_S)
             if self.options.port:  # the stopping server still holds that port
                 self._stopping.wait()
@@ -324,26 +319,22 @@ class Bench:
         if problem:
             raise CellFailed(problem)
 
-    def _locust(self, cell: Cell, base_url: str, out: Path, users: int, warmup_s: float,
-                duration_s: float, server_timing: bool = False, go: Path | None = None,
-                hold_s: float = 0.0, report: bool = True,
-                max_duration_s: float | None = None, alone: bool = False) -> Generator:
-        """Locust against the cell's server, writing into `out`, started; with `go`, it
-        sends nothing until that file exists (for at most `hold_s` seconds). `alone`:
-        one process whatever --processes or --workers say (the 1-user probe)."""
-        out.mkdir(parents=True, exist_ok=True)
+    def _locust(self, cell: Cell, base_url: str, out: Path, go: Path,
+                hold_s: float) -> Generator:
+        """The cell's Locust against its server, writing into `out`, started; it sends
+        nothing until `go` exists (for at most `hold_s` seconds)."""
         profile = self.plan.profile
-        local = 0 if alone else self.options.workers
-        remote = 0 if alone else self.options.remote_workers
+        warmup_s, duration_s = profile.warmup_s, profile.duration_s
+        max_duration_s = profile.max_duration_s
+        local, remote = self.options.workers, self.options.remote_workers
         distributed = local + remote  # workers of a master; 0: --processes or one
-        processes = 1 if alone else (distributed or self.options.processes)
+        processes = distributed or self.options.processes
         port = (self.options.master_port if remote else supervise.free_port() if local
                 else 0)
         scenario, wait = cell.scenario.name, (worker.WAIT_S if remote else 0.0)
         env = loadgen.env(cell_dir=out, warmup_s=warmup_s, duration_s=duration_s,
                           catalog_rows=self.matrix.app.catalog_rows, rate=cell.rate,
-                          arrival=profile.arrival, processes=processes,
-                          server_timing=server_timing, go_file=go,
+                          arrival=profile.arrival, processes=processes, go_file=go,
                           max_duration_s=max_duration_s,
                           project_scenario=loadgen.project_scenario(self.project, scenario))
         served = out / "locustfile.py"  # what the master hands its workers (-f -)
@@ -352,9 +343,9 @@ class Bench:
         return Generator.start(
             loadgen.headless_argv(
                 scenario=scenario, flavor=cell.flavor, host=base_url,
-                users=users, spawn_rate=profile.spawn_rate, warmup_s=warmup_s,
+                users=cell.users, spawn_rate=profile.spawn_rate, warmup_s=warmup_s,
                 duration_s=max(duration_s, max_duration_s or 0.0), cell_dir=out,
-                processes=processes, hold_s=hold_s + wait, report=report,
+                processes=processes, hold_s=hold_s + wait,
                 project=self.project, master_port=port,
                 master_bind=self.options.master_bind, wait_workers_s=wait,
                 locustfile=str(served) if distributed else None),
@@ -362,29 +353,19 @@ class Bench:
             loadgen.worker_argv(LOOPBACK, port), local)
 
     def _probe(self, cell: Cell, server: supervise.Process, base_url: str,
-               cell_dir: Path) -> tuple[float | None, float | None]:
-        """(R0, S): the mean latency and the view's own time at 1 user, on the cell's
-        fresh server before its load (a single user leaves no queue behind)."""
-        out = cell_dir / "probe"
-        locust = self._locust(cell, base_url, out, 1, PROBE_WARMUP_S, PROBE_DURATION_S,
-                              server_timing=True, report=False, alone=True)
-        try:
-            self._wait_locust(cell, server, locust, 1, PROBE_WARMUP_S, PROBE_DURATION_S)
-            return loadgen.read_measurement(out).unloaded()
-        except CellError:
-            return None, None  # no bounds for this configuration; the cell goes on
-        finally:
-            locust.stop(STOP_GRACE_S)
+               cell_dir: Path) -> probe.Unloaded:
+        """(R0, S) on the cell's fresh server before its load (one user leaves no queue)."""
+        return probe.unloaded(
+            scenario=cell.scenario.name, flavor=cell.flavor, base_url=base_url,
+            out=cell_dir / "probe", catalog_rows=self.matrix.app.catalog_rows,
+            spawn_rate=self.plan.profile.spawn_rate, cpus=self.pinning.cpus("generator"),
+            project=self.project, server_alive=lambda: server.alive)
 
-    def _wait_locust(self, cell: Cell, server: supervise.Process, locust: Generator,
-                     users: int | None = None, warmup_s: float | None = None,
-                     duration_s: float | None = None) -> None:
+    def _wait_locust(self, cell: Cell, server: supervise.Process, locust: Generator) -> None:
         profile = self.plan.profile
         deadline = time.monotonic() + loadgen.run_bound_s(
-            users or cell.users, profile.spawn_rate,
-            profile.warmup_s if warmup_s is None else warmup_s,
-            max(profile.duration_s, profile.max_duration_s or 0.0) if duration_s is None
-            else duration_s) + 15
+            cell.users, profile.spawn_rate, profile.warmup_s,
+            max(profile.duration_s, profile.max_duration_s or 0.0)) + 15
         while not locust.exited_within(0.2):
             if not server.alive:
                 raise CellFailed(f"server {cell.server.name} exited with code"

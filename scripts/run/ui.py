@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import signal
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from app.scenarios import Scenario, class_name
@@ -20,7 +21,7 @@ from ..archive.writer import Archive, Outputs
 from ..config import Matrix, ServerSpec
 from ..config.project import BUILTIN, Project
 from ..errors import Interrupted, ServiceError
-from . import loadgen, recover, services, supervise, uitests
+from . import loadgen, probe, recover, services, supervise, uitests
 from .database import Database
 from .interactive import say, wait_any
 from .project import prepare
@@ -107,6 +108,9 @@ def _ui(matrix: Matrix, spec: ServerSpec, scenario: Scenario, client: str, port:
             spec, port, services.app_env(matrix, upstream_url, client, database.env(),
                                          project=project),
             session.folder / "server.log", pinning.cpus("server"), project=project)
+        _probe(session, url, matrix, project, pinning.cpus("generator"), server)
+        archive.manifest["unloaded"] = {f: {"r0_ms": r0, "service_ms": s}
+                                        for f, (r0, s) in session.unloaded.items()}
         classes = [class_name(f) for f in scenario.flavor_names]
         locust = supervise.Process(
             "locust", web_ui_argv(scenario=scenario.name, host=url, web_port=web_port,
@@ -157,6 +161,22 @@ def _ui(matrix: Matrix, spec: ServerSpec, scenario: Scenario, client: str, port:
         say(archive.report_error)
     say(f"session archived: {path} ({len(archive.records)} cell(s))")
     return "stopped" if status == "complete" and by_signal else status
+
+
+def _probe(session: uitests.Session, url: str, matrix: Matrix, project: Project,
+           cpus: Sequence[int] | None, server: supervise.Process) -> None:
+    """Each flavor at one user on the fresh server, as bench does before a cell: R0
+    bounds a test at users / R0 and flags it `load-bound` when it sat there."""
+    say(f"probing {len(session.scenario.flavor_names)} flavor(s) at one user (R0, the"
+        " load-bound flag's bound) ...")
+    for flavor in session.scenario.flavor_names:
+        session.unloaded[flavor] = probe.unloaded(
+            scenario=session.scenario.name, flavor=flavor, base_url=url,
+            out=session.folder / "probe" / flavor, catalog_rows=matrix.app.catalog_rows,
+            spawn_rate=10, cpus=cpus, project=project, server_alive=lambda: server.alive)
+    say("R0 at one user: " + ", ".join(
+        f"{f} {r0:.3g} ms" if r0 else f"{f} not measured"
+        for f, (r0, _) in session.unloaded.items()))
 
 
 def _stop_locust() -> None:

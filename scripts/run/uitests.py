@@ -12,17 +12,20 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from app.scenarios import Scenario
 
+from ..archive.records import CellRecord
 from ..archive.writer import Archive
 from ..cells import CellKey
 from ..config import Rules, ServerSpec
 from ..errors import MeasurementError
+from ..search import concurrency
 from . import collect, loadgen
+from .probe import Unloaded
 from .sampler import Sample, Sampler
 
 LOCUST_FILES = ("locust_stats.csv", "locust_failures.csv", "locust_exceptions.csv",
@@ -37,6 +40,7 @@ class Session:
     server: ServerSpec
     scenario: Scenario
     client: str
+    unloaded: dict[str, Unloaded] = field(default_factory=dict)  # flavor -> (R0, S)
 
     def key(self, flavor: str, users: int) -> CellKey:
         uses = self.scenario.uses_upstream
@@ -57,6 +61,12 @@ class Session:
         """The scenario's flavors this test ran, with their users."""
         return {name: int(users) for name, users in test.get("users", {}).items()
                 if name in self.scenario.flavor_names and users}
+
+    def bounds(self, record: CellRecord, rules: Rules) -> None:
+        """The closed loop's bounds and `load-bound`, from the flavor's probe."""
+        r0, service = self.unloaded.get(record.flavor, (None, None))
+        wsgi = self.server.interface == "wsgi"
+        collect.bounds(record, r0, service, concurrency(self.server) if wsgi else None, rules)
 
     def tidy(self) -> None:
         """After archiving: the live files go, and so does each test's Locust report
@@ -113,7 +123,7 @@ def archive_tests(archive: Archive, session: Session, rules: Rules,
 
 
 def _cell(archive: Archive, session: Session, test: dict[str, Any], key: CellKey,
-          trial: int, rules: Rules, sampler: Sampler) -> Any:
+          trial: int, rules: Rules, sampler: Sampler) -> CellRecord:
     folder: Path = test["folder"]
     record = collect.new_record(key, session.server, trial)
     cell_dir = archive.tmp / record.path
@@ -131,6 +141,7 @@ def _cell(archive: Archive, session: Session, test: dict[str, Any], key: CellKey
         record.status, record.error = "failed", str(exc)
     else:
         collect.fill(record, m, cell_dir, rules, sampler)
+        session.bounds(record, rules)
     return record
 
 
@@ -146,28 +157,35 @@ def _server_log(log: Path, span: list[int | None] | None, out: Path) -> None:
 
 def live(session: Session, rules: Rules, latest: dict[str, Sample]) -> dict[str, Any]:
     """What the loadlab tab shows beside its exact percentiles: this second's resources,
-    the flags they raise, and the cell each running class will become."""
+    and per running class the cell it will become and the flags bench's rules give its
+    throughput so far (locustfiles/session.py publishes it in current.json)."""
     try:
         current = json.loads((session.folder / "current.json").read_text())
     except (OSError, ValueError):
         current = {}
-    trials = session.trials()
-    cells = {}
-    for flavor, users in session.flavors(current).items():
-        key = session.key(flavor, users)
-        cells[flavor] = key.trial_label(trials.get(key, 0) + 1)
 
     def role(name: str) -> dict[str, float] | None:
         s = latest.get(name)
         return None if s is None else {"cpu_pct": s.cpu_pct, "rss_mb": s.rss_mb,
                                        "threads": s.threads}
 
-    server, generator = role("server") or {}, role("generator")
+    server, generator, upstream = role("server"), role("generator"), role("upstream")
+    trials = session.trials()
+    cells, flags = {}, {}
+    for flavor, users in session.flavors(current).items():
+        key = session.key(flavor, users)
+        cells[flavor] = key.trial_label(trials.get(key, 0) + 1)
+        record = collect.new_record(key, session.server, trials.get(key, 0) + 1)
+        record.warnings = collect.resource_flags(generator, upstream, key.scenario, rules)
+        rps = current.get("rps", {}).get(flavor)
+        if rps is not None and server is not None:  # a second of the window at least
+            record.rps, record.server_cpu_pct = rps, server["cpu_pct"]
+            session.bounds(record, rules)
+        flags[flavor] = record.warnings
     return {
         "time": max((s.time for s in latest.values()), default=None),
-        "server": server,
+        "server": server or {},
         "generator": {"cpu_pct": generator["cpu_pct"]} if generator else {},
-        "flags": collect.resource_flags(generator, role("upstream"),
-                                        session.scenario.name, rules),
+        "flags": flags,
         "cells": cells,
     }

@@ -58,9 +58,10 @@ class Web:
         return next(s["total_rps"] for s in self.stats()["stats"] if s["name"] == name)
 
 
-def _session(tmp: Path, results: Path, *extra: str) -> tuple[Loadlab, Web, int]:
+def _session(tmp: Path, results: Path, *extra: str,
+             scenario: str = "hello") -> tuple[Loadlab, Web, int]:
     web_port = free_port()
-    return (running(tmp, "ui", "--server", "uvicorn", "--scenario", "hello", "--web-port",
+    return (running(tmp, "ui", "--server", "uvicorn", "--scenario", scenario, "--web-port",
                     str(web_port), "--results", str(results), *extra), Web(web_port), web_port)
 
 
@@ -149,16 +150,20 @@ def test_an_unknown_user_class_is_refused_and_a_test_inside_its_warmup_leaves_no
     assert not any(results.iterdir())
 
 
-def test_the_loadlab_tab_shows_exact_percentiles_and_the_server_live(tmp_path, results):
+def test_the_loadlab_tab_shows_exact_percentiles_the_server_and_the_flags_live(
+        tmp_path, results):
+    """sleep's async view at 4 users: 4 / R0 requests a second with the server's CPU
+    to spare, so the tab (and then the cell) says `load-bound`."""
     require(os.access(CHROMIUM, os.X_OK), f"{CHROMIUM} not installed (apt-get install"
             " chromium); the loadlab tab was not checked in a browser")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
         require(False, "playwright is not installed (pip install -e '.[test]')")
-    context, web, port = _session(tmp_path, results)
+    context, web, port = _session(tmp_path, results, scenario="sleep")
     with context as lab, sync_playwright() as p:
         _ready(lab, port)
+        assert "R0 at one user: sync 5" in lab.out, lab.out  # 50 ms asleep, and a little
         web.swarm(4, "Async")
         browser = p.chromium.launch(executable_path=CHROMIUM,
                                     args=["--headless", "--no-sandbox", "--disable-gpu"])
@@ -166,7 +171,7 @@ def test_the_loadlab_tab_shows_exact_percentiles_and_the_server_live(tmp_path, r
             page = browser.new_page()
             page.goto(web.base + "/?tab=loadlab", wait_until="load", timeout=60_000)
             page.get_by_role("tab", name="loadlab").click()
-            row = page.locator("tr", has_text="uvicorn hello/async u4 t1")
+            row = page.locator("tr", has_text="uvicorn sleep/async u4 t1")
             row.wait_for(timeout=30_000)
 
             def seen() -> dict[str, str]:
@@ -177,15 +182,17 @@ def test_the_loadlab_tab_shows_exact_percentiles_and_the_server_live(tmp_path, r
             first = wait_for(lambda: (s := seen()).get("Server CPU %") and s, 20,
                              "the server's CPU in the tab")
             # exact percentiles: microsecond resolution, not Locust's whole milliseconds
-            assert "." in first["p95 ms"] and float(first["p50 ms"]) > 0, first
+            assert "." in first["p95 ms"] and 50 < float(first["p50 ms"]) < 100, first
             later = wait_for(lambda: (s := seen())["Requests"] != first["Requests"]
                              and s["Server CPU %"] != first["Server CPU %"] and s, 20,
                              "the tab to update")
             assert int(later["Requests"]) > int(first["Requests"]), (first, later)
             assert float(later["Server CPU %"]) > 0 and later["Users"] == "4"
+            wait_for(lambda: "load-bound" in seen()["Flags"], 20, "load-bound in the tab")
         finally:
             browser.close()
         lab.signal(signal.SIGINT)
         assert lab.wait(60) == 130, lab.err
-    cells = read_json(only_run(results) / "summary.json")["cells"]
-    assert [(c["flavor"], c["users"]) for c in cells] == [("async", 4)]
+    (cell,) = read_json(only_run(results) / "summary.json")["cells"]
+    assert (cell["flavor"], cell["users"]) == ("async", 4)
+    assert cell["unloaded_ms"] > 50 and "load-bound" in cell["warnings"], cell

@@ -82,19 +82,27 @@ def test_each_test_is_a_cell_and_equal_keys_are_trials(tmp_path):
         ["cells/uvicorn/hello-sync-u2-t1"], ["cells/uvicorn/hello-sync-u2-t2"], []]
 
 
-def test_the_live_view_names_the_next_trial_and_flags_a_hot_generator(tmp_path):
+def test_the_live_view_names_the_next_trial_and_applies_the_flag_rules(tmp_path):
+    """Per running class: the cell it will become, and bench's flags on its throughput
+    so far: `load-bound` at users / R0 with the server's CPU to spare; a hot generator."""
     matrix = load_matrix()
     session = uitests.Session(tmp_path, matrix.servers["uvicorn"], get_scenario("weather"),
-                              "httpx")
+                              "httpx", unloaded={"sync": (250.0, None), "async": (250.0, None)})
     _test(tmp_path, 1, {"sync": 2}, [100.0, 103.0])
+    # sync: 2 users / 0.25 s = 8 rps is its bound, and it holds 7.9; async: 4 users, 5 rps
     (tmp_path / "current.json").write_text(json.dumps(
-        {"index": 2, "users": {"sync": 2, "async": 4}, "window_start": 200.0}))
-    latest = {"server": Sample(201.0, "server", 97.5, 80.0, 12, 1),
-              "generator": Sample(201.0, "generator", 95.0, 50.0, 3, 1),
-              "upstream": Sample(201.0, "upstream", 10.0, 40.0, 2, 1)}
-    live = uitests.live(session, matrix.rules, latest)
+        {"index": 2, "users": {"sync": 2, "async": 4}, "window_start": 200.0,
+         "rps": {"sync": 7.9, "async": 5.0}}))
+    calm = {"server": Sample(201.0, "server", 20.0, 80.0, 12, 1),
+            "generator": Sample(201.0, "generator", 15.0, 50.0, 3, 1)}
+    live = uitests.live(session, matrix.rules, calm)
     assert live["cells"] == {"sync": "uvicorn weather/sync [httpx] u2 t2",
                              "async": "uvicorn weather/async [httpx] u4 t1"}
-    assert live["server"] == {"cpu_pct": 97.5, "rss_mb": 80.0, "threads": 12}
+    assert live["server"] == {"cpu_pct": 20.0, "rss_mb": 80.0, "threads": 12}
+    assert live["flags"] == {"sync": ["load-bound"], "async": []}
+
+    hot = {**calm, "server": Sample(202.0, "server", 97.0, 80.0, 12, 1),
+           "generator": Sample(202.0, "generator", 95.0, 50.0, 3, 1)}
+    live = uitests.live(session, matrix.rules, hot)  # a busy server is no longer load-bound
+    assert live["flags"] == {"sync": ["generator-hot"], "async": ["generator-hot"]}
     assert live["generator"] == {"cpu_pct": 95.0}
-    assert live["flags"] == ["generator-hot"]

@@ -1,0 +1,54 @@
+"""The unloaded probe: one Locust user, alone, on a server before its load.
+
+It gives (R0, S): the mean latency at one user and the view's own time (its
+Server-Timing). They bound a closed loop at users / R0 and concurrency / S
+(collect.bounds), which is how a cell that measured latency rather than the
+server's capacity is flagged `load-bound`. `bench` probes each configuration's
+fresh server before its first load; the web UI probes each flavor before the session.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from ..config.project import BUILTIN, Project
+from ..errors import MeasurementError
+from . import loadgen, supervise
+
+WARMUP_S, DURATION_S = 0.3, 1.0
+STOP_GRACE_S = 5.0
+
+Unloaded = tuple[float | None, float | None]  # (R0 ms, S ms); None: not measured
+
+
+def unloaded(*, scenario: str, flavor: str, base_url: str, out: Path, catalog_rows: int,
+             spawn_rate: float, cpus: Sequence[int] | None, project: Project = BUILTIN,
+             server_alive: Callable[[], bool] = lambda: True) -> Unloaded:
+    """(R0, S) of `flavor` at one user, written into `out`; (None, None) when the probe
+    could not measure (the cell or session goes on without bounds, and says nothing
+    it does not know)."""
+    out.mkdir(parents=True, exist_ok=True)
+    env = loadgen.env(cell_dir=out, warmup_s=WARMUP_S, duration_s=DURATION_S,
+                      catalog_rows=catalog_rows, server_timing=True,
+                      project_scenario=loadgen.project_scenario(project, scenario))
+    argv = loadgen.headless_argv(scenario=scenario, flavor=flavor, host=base_url, users=1,
+                                 spawn_rate=spawn_rate, warmup_s=WARMUP_S,
+                                 duration_s=DURATION_S, cell_dir=out, report=False,
+                                 project=project)
+    locust = supervise.Process("locust", argv, log_path=out / "locust.log", env=env,
+                               cpus=cpus).start()
+    deadline = time.monotonic() + loadgen.run_bound_s(1, spawn_rate, WARMUP_S,
+                                                      DURATION_S) + 15
+    try:
+        while not locust.exited_within(0.2):
+            if not server_alive() or time.monotonic() > deadline:
+                return None, None
+        if locust.returncode not in (0, None):
+            return None, None
+        return loadgen.read_measurement(out).unloaded()
+    except MeasurementError:
+        return None, None
+    finally:
+        locust.stop(STOP_GRACE_S)
