@@ -53,11 +53,11 @@ calibrate: $(STAMP) ## this machine's noise floor for compare: [PROFILE=quick] [
 	$(LOADLAB) calibrate $(if $(PROFILE),--profile $(PROFILE)) $(if $(SERVERS),--servers $(SERVERS)) \
 	  $(if $(SCENARIOS),--scenarios $(SCENARIOS))
 
-ui: $(STAMP) ## Locust web UI on 127.0.0.1:8089: SERVER=uvicorn [SCENARIO=weather] [LABEL=] [RESULTS=]
+ui: $(STAMP) ## Locust web UI on 127.0.0.1:8089: SERVER=uvicorn [SCENARIO=weather] [LABEL=] [RESULTS=] [WARMUP=]
 	@[ -n "$(SERVER)" ] || { echo "make ui: say which server, e.g. make ui SERVER=uvicorn (loadlab list)"; exit 2; }
 	$(LOADLAB) ui --server $(SERVER) $(if $(SCENARIO),--scenario $(SCENARIO)) \
 	  $(if $(PROJECT),--project $(PROJECT)) $(if $(LABEL),--label $(LABEL)) \
-	  $(if $(RESULTS),--results $(RESULTS))
+	  $(if $(RESULTS),--results $(RESULTS)) $(if $(WARMUP),--warmup $(WARMUP))
 
 serve: $(STAMP) ## the app alone for manual poking: SERVER=gunicorn-sync
 	@[ -n "$(SERVER)" ] || { echo "make serve: say which server, e.g. make serve SERVER=gunicorn-sync"; exit 2; }

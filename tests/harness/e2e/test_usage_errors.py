@@ -45,6 +45,7 @@ ARGS = [
     (("serve", "--server", "tornado"), ("tornado",)),
     (("serve", "--server", "uvicorn", "--client", "requests"), ("client", "requests")),
     (("ui", "--server", "uvicorn", "--scenario", "nope"), ("scenario", "nope")),
+    (("ui", "--server", "uvicorn", "--warmup", "-1"), ("--warmup",)),
     (("bench", "--bogus"), ("--bogus",)),
     (("bench", "--db", "mysql"), ("--db", "mysql")),
     (("capacity", "--db", "oracle"), ("--db", "oracle")),
