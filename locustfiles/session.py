@@ -38,6 +38,7 @@ from locustfiles.base import _hist, _us, clock, recorder
 SESSION_DIR = os.environ.get("LOADLAB_SESSION_DIR", "")
 WARMUP_S = float(os.environ.get("LOADLAB_WARMUP_S", "0") or 0)
 SERVER_LOG = os.environ.get("LOADLAB_SERVER_LOG", "")
+SPILL_S = 5.0  # how often a running test's whole seconds so far go to disk
 TAB = "loadlab"
 COLUMNS = [("cell", "Cell (archived when the test stops)"), ("users", "Users"),
            ("window_s", "Window s"), ("requests", "Requests"), ("failures", "Failures"),
@@ -134,8 +135,7 @@ class Session:
         if test.timer is not None:
             test.timer.kill(block=False)
         end = time.time()
-        folder = os.path.join(SESSION_DIR, "tests", f"{test.index:03d}")
-        os.makedirs(folder, exist_ok=True)
+        folder = self._folder(test)
         if test.start is not None:
             recorder.dump(os.path.join(folder, f"latency-{os.getpid()}.json"))
             _write_json(os.path.join(folder, "window.json"),
@@ -174,10 +174,33 @@ class Session:
         _write_json(os.path.join(SESSION_DIR, "current.json"), data)
 
     def publish_every(self, interval: float) -> None:
+        """current.json each `interval`; each SPILL_S, the seconds so far to disk."""
+        ticks = 0
         while True:
             gevent.sleep(interval)
             if self.test is not None and self.test.start is not None:
                 self._publish()
+                ticks += 1
+                if ticks * interval >= SPILL_S:
+                    ticks = 0
+                    self._spill(self.test)
+
+    def _spill(self, test: Test) -> None:
+        """A long test's whole seconds go to a file of their own in its folder (the
+        harness merges every latency-*.json there): in memory, one second holds ~150 KB
+        per request name, an hour of two classes would hold a gigabyte."""
+        done = clock.second(time.time())  # this second is still being recorded
+        keep = {k: v for k, v in recorder.seconds.items() if k[1] >= done}
+        recorder.seconds = {k: v for k, v in recorder.seconds.items() if k[1] < done}
+        if recorder.seconds:
+            folder = self._folder(test)
+            recorder.dump(os.path.join(folder, f"latency-{os.getpid()}-{done}.json"))
+        recorder.seconds = keep
+
+    def _folder(self, test: Test) -> str:
+        folder = os.path.join(SESSION_DIR, "tests", f"{test.index:03d}")
+        os.makedirs(folder, exist_ok=True)
+        return folder
 
     def rows(self) -> list[dict[str, Any]]:
         """The loadlab tab: one row per request name of the running test."""

@@ -124,6 +124,8 @@ def test_each_test_is_its_own_cell_with_its_own_window_numbers_and_files(tmp_pat
     assert len(set(stats.values())) == 4
     assert ",async," in stats["async-u10"] and ",sync," not in stats["async-u10"]
     assert ",sync," in stats["sync-u10"] and ",async," not in stats["sync-u10"]
+    # a 7 s test's seconds went to disk while it ran (SPILL_S), and none was lost
+    assert len(list((run / "session/tests/001").glob("latency-*.json"))) >= 2
     tests = read_json(run / "manifest.json")["tests"]
     assert [(t["cause"], t["ended"]) for t in tests] == [
         ("start", "stopped"), ("start", "stopped"), ("start", "reset"), ("reset", "stopped")]
