@@ -3,10 +3,15 @@ whether a known slowdown is seen.
 
 `loadlab calibrate` runs the same cells three times: A, A again (A/A), and A with the
 upstream stand-in slowed by a known percentage. From A/A, per metric, the floor is the
-95th percentile of the absolute differences of the rows (at least MIN_FLOOR): a
-difference this machine produces from nothing, at this profile, 1 time in 20. That is
-the minimum detectable effect compare can honestly call. It is measured apart for rows
-whose server had CPU to spare and rows with a saturated server (stats.SATURATED_CPU_PCT):
+difference this machine produces from nothing, at this profile, 1 time in 20: the
+two-sided 95 % bound (FLOOR_Z robust standard deviations, plus the median shift) of a
+normal model of the rows' A/A log ratios, the deviation estimated from their median
+absolute deviation (at least MIN_FLOOR). With 8-12 rows a class, the empirical 95th
+percentile it replaced was the largest row's difference: one noisy row set the floor
+(A/A floors 2-25 % apart between calibrations); with fewer than MIN_ROWS rows it is
+still used. That floor is the minimum detectable effect compare can honestly call. It
+is measured apart for rows whose server had CPU to spare and rows with a saturated
+server (stats.SATURATED_CPU_PCT):
 measured, the first differ by 0-4 % between identical runs, the second by 20-100 %, and
 one floor for both would hide every real difference of the first behind the second's.
 Then, with those floors:
@@ -20,6 +25,7 @@ The rows of scenarios that make no upstream call must not be called at all.
 from __future__ import annotations
 
 import math
+import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +38,9 @@ from .compare import Between, between
 from .fold import METRICS
 
 MIN_FLOOR = 0.02  # never claim to see a 1 % difference on a shared 2-core machine
-FLOOR_QUANTILE = 0.95
+FLOOR_Z = 1.96  # two-sided 95 % of a normal model
+MAD_TO_SD = 1.4826  # a normal distribution's standard deviation per median absolute deviation
+MIN_ROWS = 5  # fewer A/A rows than this: the largest difference is the floor
 FORMAT = 1
 
 
@@ -102,14 +110,25 @@ def calibrate(a: Run, a2: Run, slow: Run, slowdown_pct: float) -> Calibration:
 
 
 def _floors(rows: list[Any]) -> tuple[dict[str, float], dict[str, list[float]]]:
-    """Per metric, the FLOOR_QUANTILE of the rows' |A/A difference| (>= MIN_FLOOR); none
-    for a class without rows (the default then applies)."""
-    deltas = {m: sorted(abs(d) for r in rows
-                        if (d := r.delta(m)) is not None and math.isfinite(d))
-              for m in METRICS}
-    floors = {m: max(MIN_FLOOR, stats.quantile(ds, FLOOR_QUANTILE) / 100)
-              for m, ds in deltas.items() if ds}
+    """Per metric, the floor of a class of rows (>= MIN_FLOOR), and their |A/A
+    difference| in %; no floor for a class without rows (the default then applies)."""
+    logs = {m: [math.log1p(d / 100) for r in rows
+                if (d := r.delta(m)) is not None and math.isfinite(d) and d > -100]
+            for m in METRICS}
+    floors = {m: max(MIN_FLOOR, noise_bound(ls)) for m, ls in logs.items() if ls}
+    deltas = {m: sorted(abs(math.expm1(x)) * 100 for x in ls) for m, ls in logs.items()}
     return floors, deltas
+
+
+def noise_bound(logs: list[float]) -> float:
+    """The relative difference A/A exceeds 1 time in 20, from the rows' log ratios: a
+    robust normal bound (median +- FLOOR_Z x MAD_TO_SD x MAD); with fewer than MIN_ROWS
+    rows, the largest difference seen."""
+    if len(logs) < MIN_ROWS:
+        return max(math.expm1(abs(x)) for x in logs)
+    center = statistics.median(logs)
+    mad = statistics.median(abs(x - center) for x in logs)
+    return math.expm1(abs(center) + FLOOR_Z * MAD_TO_SD * mad)
 
 
 def _floor(floors: dict[str, float], busy: dict[str, float], source: str) -> stats.Floor:

@@ -3,10 +3,16 @@
 A difference is *called* only when two things hold (docs/DESIGN.md, "Rules of measurement"):
 
 1. a significance test rejects "same distribution" at ALPHA = 0.05, two-sided:
-   - per-second samples (steady-state seconds, pooled over trials):
-     Mann-Whitney U. Rank-based, so a skewed or spiky second (GC, steal time)
-     cannot drag the verdict the way it drags a mean. Each metric is tested on
-     its own seconds: rps on each second's count, p50/p95/p99 on that percentile
+   - per-second samples (steady-state seconds, pooled over trials): a permutation
+     test on the difference of the per-second means, the seconds being the units
+     (exact over every split up to EXACT_SPLITS, else PERMUTATIONS random splits with
+     a fixed seed). It assumes only that the seconds of A and B are exchangeable
+     when nothing changed, so a spiky second (GC, steal time) cannot make it call
+     more often than alpha; it only costs power. It replaced Mann-Whitney U: with 5
+     seconds a side, three of 25 pairs out of order put U's p at 0.056, and it
+     missed 2 of 8 real +20 % shifts (p95 and rps, calibration runs of 2026-12-06)
+     that this test, exact under the same assumption, called. Each metric is tested
+     on its own seconds: rps on each second's count, p50/p95/p99 on that percentile
      of each second's own histogram (a second without answers is left out).
    - trial means, used when *both* sides have >= 3 trials: Welch's t-test.
      Trial means are close to normal (each averages many seconds), they carry
@@ -22,6 +28,7 @@ Samples smaller than MIN_SAMPLES on either side are never significant.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,8 +39,10 @@ DEFAULT_MIN_EFFECT = 0.15
 MIN_SAMPLES = 3
 MIN_TRIALS = 3
 
-MWU = "Mann-Whitney U"
+PERMUTATION = "permutation test"
 WELCH = "Welch t"
+EXACT_SPLITS = 20_000  # every split of the seconds up to this many, else random ones
+PERMUTATIONS = 10_000
 
 LEVEL_SECONDS = "per-second samples"
 LEVEL_TRIALS = "trial means"
@@ -71,10 +80,13 @@ class Samples:
 ASSUMED = "the default, assumed: not measured on this machine (loadlab calibrate measures it)"
 
 
-# A server at this CPU % or more is saturated: its closed-loop numbers swing far more
-# from run to run (measured: 20-100 % between identical runs, against 0-4 % for a server
-# with CPU to spare), so rows with a saturated side get a floor of their own.
-SATURATED_CPU_PCT = 90.0
+# A server at this CPU % or more has no CPU to spare: its closed-loop throughput is its
+# CPU's and its latency its queue's, and both swing far more from run to run (measured:
+# 20-100 % between identical runs, against 0-4 % for a server with CPU to spare), so
+# rows with such a side get a floor of their own. The same line as Rules'
+# load_bound_cpu_pct: rows at 88-90 % behaved as saturated ones (A/A +-5-20 %; a 20 %
+# slower upstream moved their p95 -13..+2 %), not as rows with CPU to spare.
+SATURATED_CPU_PCT = 80.0
 
 
 def saturated(*cpu_pcts: float | None) -> bool:
@@ -119,7 +131,8 @@ def describe_method(min_effect: Floor | float = DEFAULT_MIN_EFFECT, alpha: float
     where the threshold came from."""
     floor = as_floor(min_effect)
     return (
-        f"{MWU} (two-sided, alpha={alpha:g}) on per-second samples pooled over trials; "
+        f"{PERMUTATION} (two-sided, alpha={alpha:g}) on the per-second means, seconds"
+        " pooled over trials; "
         f"{WELCH} on trial means when both sides have >= {MIN_TRIALS} trials; "
         f"a difference is called only if also >= its metric's noise floor "
         f"({floor.short}; {floor.source}). '~' = not significant."
@@ -195,7 +208,7 @@ def compare_samples(
     needs p < alpha, |ratio - 1| >= min_effect, and the samples shifting the
     same way as the ratio.
     """
-    test = WELCH if a.level == LEVEL_TRIALS else MWU
+    test = WELCH if a.level == LEVEL_TRIALS else PERMUTATION
     n_a, n_b = len(a.values), len(b.values)
     ca = center(a.values, a.level) if n_a else None
     cb = center(b.values, b.level) if n_b else None
@@ -226,14 +239,37 @@ def _p_value(a: Sequence[float], b: Sequence[float], test: str) -> float:
     """Two-sided p-value; constant samples are handled without scipy's warnings."""
     if _constant(a) and _constant(b):
         return 1.0 if a[0] == b[0] else 0.0
-    from scipy import stats  # deferred: scipy's import costs ~0.3 s
-
     if test == WELCH:
-        res = stats.ttest_ind(a, b, equal_var=False)
+        from scipy import stats  # deferred: scipy's import costs ~0.3 s
+
+        p = float(stats.ttest_ind(a, b, equal_var=False).pvalue)
     else:
-        res = stats.mannwhitneyu(a, b, alternative="two-sided")
-    p = float(res.pvalue)
+        p = permutation_p(a, b)
     return 1.0 if math.isnan(p) else p
+
+
+def permutation_p(a: Sequence[float], b: Sequence[float]) -> float:
+    """Two-sided p of |mean(b) - mean(a)| over splits of the pooled values into groups
+    of their sizes: every split when there are few, else PERMUTATIONS random ones
+    (seeded: the same samples always give the same p), counting the observed one."""
+    import numpy as np
+
+    values = np.asarray([*a, *b], dtype=float)
+    n, k = len(values), len(a)
+    total = values.sum()
+    observed = abs(float(np.mean(b)) - float(np.mean(a)))
+    if math.comb(n, k) <= EXACT_SPLITS:
+        groups = np.fromiter(itertools.chain.from_iterable(
+            itertools.combinations(range(n), k)), dtype=np.int64).reshape(-1, k)
+        extra = 0
+    else:
+        rng = np.random.default_rng(0)
+        groups = np.argsort(rng.random((PERMUTATIONS, n)), axis=1)[:, :k]
+        extra = 1  # the observed split, counted among the random ones
+    sums = values[groups].sum(axis=1)
+    diffs = np.abs((total - sums) / (n - k) - sums / k)
+    hits = int(np.count_nonzero(diffs >= observed * (1 - 1e-12) - 1e-12))
+    return (hits + extra) / (len(groups) + extra)
 
 
 def _constant(values: Sequence[float]) -> bool:

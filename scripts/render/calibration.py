@@ -8,7 +8,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from ..analysis.calibration import FLOOR_QUANTILE, Calibration, Calls
+from ..analysis.calibration import Calibration, Calls
 from ..analysis.stats import SATURATED_CPU_PCT
 
 
@@ -24,8 +24,8 @@ def lines(c: Calibration, file: Path) -> list[str]:
     return [
         f"calibration at profile {c.profile}: A, A again, and A with the upstream"
         f" {c.slowdown_pct:g}% slower ({', '.join(c.runs.values())})",
-        f"minimum detectable effect on this machine (the noise floor: the"
-        f" {FLOOR_QUANTILE:.0%} quantile of the A/A differences): {floors};"
+        f"minimum detectable effect on this machine (the noise floor: what the A/A"
+        f" differences exceed 1 time in 20, a robust normal bound): {floors};"
         f" where a server was saturated (CPU >= {SATURATED_CPU_PCT:g}%): {busy}",
         f"false calls, A against A at that floor: {_pct(c.false_calls)} metric cells",
         f"the {c.slowdown_pct:g}% slower upstream, rows it must move called: {detected}",

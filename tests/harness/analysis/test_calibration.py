@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
 
 from scripts.analysis import stats
-from scripts.analysis.calibration import MIN_FLOOR, calibrate, floor_for
+from scripts.analysis.calibration import MIN_FLOOR, calibrate, floor_for, noise_bound
 from scripts.archive import calibration as calibration_file
 from scripts.archive.folder import load_run
 from tests.harness.runfactory import Spec, make_run
@@ -96,4 +97,15 @@ def test_a_floor_per_class_calls_a_quiet_row_a_noisy_floor_would_hide() -> None:
     floor = stats.Floor(0.3, (("rps", 0.04),), (("rps", 0.34),), "measured")
     assert floor.of("rps") == 0.04 and floor.of("rps", saturated=True) == 0.34
     assert floor.of("p99") == 0.3  # a metric without a measured floor: the default
-    assert stats.saturated(95.0, 20.0) and not stats.saturated(89.9, None)
+    assert stats.saturated(95.0, 20.0) and stats.saturated(85.0, None)
+    assert not stats.saturated(79.9, None)  # CPU to spare, as load-bound counts it
+
+
+def test_one_noisy_row_does_not_set_the_floor_of_its_class() -> None:
+    """Eight quiet rows (+-1..3 %) and one that moved 25 %: the floor is the quiet
+    rows' spread, not the outlier (which the empirical 95th percentile would be)."""
+    quiet = [0.01, -0.02, 0.03, -0.01, 0.02, -0.03, 0.015, -0.005]
+    bound = noise_bound([math.log1p(d) for d in [*quiet, 0.25]])
+    assert 0.03 < bound < 0.08, bound
+    # a class of few rows has nothing to model: its largest difference is the floor
+    assert noise_bound([math.log1p(0.02), math.log1p(-0.25)]) == pytest.approx(1 / 0.75 - 1)

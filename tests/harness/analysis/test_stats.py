@@ -45,7 +45,7 @@ def test_a_30_percent_shift_is_called_with_the_right_sign(shift: float) -> None:
         v = compare_samples(draw(rng, 1000), draw(rng, 1000 * shift))
         assert v.significant, v
         assert v.marker == ""
-        assert v.test == stats.MWU
+        assert v.test == stats.PERMUTATION
         assert v.delta_pct is not None and (v.delta_pct > 0) == (shift > 1)
         assert abs(v.delta_pct - (shift - 1) * 100) < 8
 
@@ -113,4 +113,16 @@ def test_geometric_mean_ignores_missing_ratios() -> None:
 
 def test_the_method_line_names_test_and_threshold() -> None:
     text = stats.describe_method(0.1)
-    assert "Mann-Whitney U" in text and "alpha=0.05" in text and "10%" in text
+    assert "permutation test" in text and "alpha=0.05" in text and "10%" in text
+
+
+def test_the_permutation_test_is_exact_on_few_seconds_and_seeded_on_many() -> None:
+    """5 seconds a side: 252 splits; fully apart is the smallest p there is (2/252,
+    both directions), where Mann-Whitney's three inversions already gave 0.056."""
+    assert stats.permutation_p([1, 2, 3, 4, 5], [6, 7, 8, 9, 10]) == pytest.approx(2 / 252)
+    assert stats.permutation_p([5, 4, 3, 2, 1], [1, 2, 3, 4, 5]) == pytest.approx(1.0)
+    shifted = [10.0, 10.4, 9.8, 10.2, 10.1], [11.5, 11.9, 10.3, 11.7, 10.25]
+    assert stats.permutation_p(*shifted) < 0.05
+    many = [float(v) for v in range(30)], [v + 3.0 for v in range(30)]  # C(60,30) splits
+    p = stats.permutation_p(*many)
+    assert p == stats.permutation_p(*many) and 0.05 < p < 0.9  # seeded: the same p
