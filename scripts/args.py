@@ -254,6 +254,9 @@ def build_parser() -> Parser:
     p.add_argument("--warmup", type=float, default=0.0, metavar="S",
                    help="seconds after each test's users are spawned that its cell does"
                    " not count (default: 0)")
+    p.add_argument("--no-probe", action="store_true",
+                   help="skip the one-user probe of each flavor (a faster start; the cells"
+                   " then have no bounds and no load-bound flag)")
     p.add_argument("--results", type=Path, default=default_results())
     p.add_argument("--label", help="a name for the run folder")
 

@@ -264,7 +264,7 @@ def cmd_ui(matrix: Matrix, args: argparse.Namespace) -> int:
     check_results_dir(args.results, write=True)  # last: bad input writes nothing
     _recover(args.results)
     status = ui(matrix, spec, scenario, client, args.port, args.web_port, args.results,
-                args.label, RunOutputs(), database, project, args.warmup)
+                args.label, RunOutputs(), database, project, args.warmup, not args.no_probe)
     return {"stopped": EXIT_INTERRUPTED, "complete": EXIT_OK}.get(status, EXIT_FAILED)
 
 

@@ -54,7 +54,7 @@ def session_env(folder: Path, warmup_s: float, catalog_rows: int,
 def ui(matrix: Matrix, spec: ServerSpec, scenario: Scenario, client: str, port: int,
        web_port: int, results: Path, label: str | None, outputs: Outputs | None = None,
        database: Database | None = None, project: Project = BUILTIN,
-       warmup_s: float = 0.0) -> str:
+       warmup_s: float = 0.0, probe_first: bool = True) -> str:
     """Locust's web UI on 127.0.0.1 against one server; the session is archived on exit
     (with `outputs` written into the folder); a session with no test leaves no folder.
     Returns the run's status, "stopped" for a complete one ended by Ctrl-C or SIGTERM."""
@@ -62,7 +62,7 @@ def ui(matrix: Matrix, spec: ServerSpec, scenario: Scenario, client: str, port: 
     try:
         with interrupts() as signals:  # until archived: a late signal is noted, not raised
             return _ui(matrix, spec, scenario, client, port, web_port, results, label,
-                       signals, outputs, database, project, warmup_s)
+                       signals, outputs, database, project, warmup_s, probe_first)
     finally:
         supervise.keep_ledger(None)
 
@@ -70,7 +70,7 @@ def ui(matrix: Matrix, spec: ServerSpec, scenario: Scenario, client: str, port: 
 def _ui(matrix: Matrix, spec: ServerSpec, scenario: Scenario, client: str, port: int,
         web_port: int, results: Path, label: str | None, signals: Signals,
         outputs: Outputs | None, database: Database, project: Project,
-        warmup_s: float) -> str:
+        warmup_s: float, probe_first: bool) -> str:
     pinning = matrix.pinning.resolved()
     named = project.run_label(label or f"ui-{spec.name}-{scenario.name}")
     warmup = (f"each test's first {warmup_s:g} s after its users are spawned" if warmup_s
@@ -108,7 +108,10 @@ def _ui(matrix: Matrix, spec: ServerSpec, scenario: Scenario, client: str, port:
             spec, port, services.app_env(matrix, upstream_url, client, database.env(),
                                          project=project),
             session.folder / "server.log", pinning.cpus("server"), project=project)
-        _probe(session, url, matrix, project, pinning.cpus("generator"), server)
+        if probe_first:
+            _probe(session, url, matrix, project, pinning.cpus("generator"), server)
+        else:
+            say("no one-user probe (--no-probe): the cells get no bounds, no load-bound flag")
         archive.manifest["unloaded"] = {f: {"r0_ms": r0, "service_ms": s}
                                         for f, (r0, s) in session.unloaded.items()}
         classes = [class_name(f) for f in scenario.flavor_names]

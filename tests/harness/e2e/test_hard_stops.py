@@ -90,7 +90,7 @@ def test_sigkill_of_ui_and_serve_leaves_no_server(tmp_path, results):
     from scripts.run.supervise import free_port
 
     (tmp_path / "ui").mkdir()
-    with running(tmp_path / "ui", "ui", "--server", "uvicorn", "--scenario", "hello",
+    with running(tmp_path / "ui", "ui", "--no-probe", "--server", "uvicorn", "--scenario", "hello",
                  "--web-port", str(free_port()), "--results", str(results)) as lab:
         lab.find(is_locust, 40, "Locust's web UI")
         lab.find(is_server, 40, "the server")

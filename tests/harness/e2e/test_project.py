@@ -166,7 +166,7 @@ def test_ui_drives_the_projects_users_and_archives_them(tmp_path):
     archived as the project's run, with the flavor driven as its cell."""
     shop = make_shop(tmp_path / "shop")
     results, web_port = tmp_path / "results", free_port()
-    with running(tmp_path, "ui", "--project", str(shop), "--server", "uvicorn",
+    with running(tmp_path, "ui", "--no-probe", "--project", str(shop), "--server", "uvicorn",
                  "--web-port", str(web_port), "--results", str(results)) as lab:
         wait_for(lambda: f"http://127.0.0.1:{web_port}/" in lab.out, 60, "the web UI line",
                  interval=0.1, proc=lab.popen)

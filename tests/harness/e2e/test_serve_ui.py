@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import signal
 import socket
-import time
 import urllib.parse
 import urllib.request
 
@@ -19,7 +18,6 @@ from ..conftest import loadlab, only_run, read_json
 from ..procs import (
     assert_all_gone,
     assert_loopback_only,
-    is_locust,
     is_server,
     port_free,
     running,
@@ -65,50 +63,6 @@ def test_serve_answers_on_loopback_and_stops_clean(tmp_path, server):
         assert_all_gone(snap)
         assert port_free(port) and port_free(upstream_port)
         assert "stopped" in lab.out
-
-
-def test_ui_drives_a_swarm_and_archives_it(tmp_path, results):
-    web_port = free_port()
-    with running(tmp_path, "ui", "--server", "uvicorn", "--scenario", "hello",
-                 "--web-port", str(web_port), "--results", str(results),
-                 "--label", "ui-test") as lab:
-        wait_for(lambda: f"http://127.0.0.1:{web_port}/" in lab.out, 60, "the web UI line",
-                 interval=0.1, proc=lab.popen)
-        web = f"http://127.0.0.1:{web_port}"
-        status, page = get(web + "/")
-        assert status == 200 and b"locust" in page.lower()
-        answer = post_form(web + "/swarm", [("user_count", "2"), ("spawn_rate", "10"),
-                                            ("user_classes", "Sync")])
-        assert answer["success"], answer
-        time.sleep(3)
-        stats = json.loads(get(web + "/stats/requests")[1])
-        assert stats["state"] == "running", stats["state"]  # 2 users at 10/s: spawned
-        assert any(s["name"] == "sync" and s["num_requests"] > 0 for s in stats["stats"])
-
-        snap = snapshot(lab.pid)
-        locust = [p for p in snap.procs if is_locust(p)]
-        assert locust, [p.cmdline()[:4] for p in snap.procs]
-        assert web_port in snap.ports
-        # Locust's web UI (and every other socket in the tree) on loopback only
-        assert_loopback_only(snap.sockets)
-        lab.signal(signal.SIGINT)
-        assert lab.wait(60) == 130, lab.err
-        assert_all_gone(snap)
-        assert port_free(web_port)
-        assert "session archived" in lab.out
-
-    run = only_run(results)
-    assert not run.name.startswith(".partial-") and run.name.endswith("-ui-test")
-    manifest = read_json(run / "manifest.json")
-    assert manifest["mode"] == "ui"
-    assert manifest["status"] == "complete"
-    cells = read_json(run / "summary.json")["cells"]
-    assert [c["flavor"] for c in cells] == ["sync"], cells
-    (cell,) = cells
-    assert cell["status"] == "ok" and cell["requests"] > 0
-    assert cell["server"] == "uvicorn" and cell["users"] == 2
-    for name in ("locust_stats.csv", "locust_report.html", "latency.json"):
-        assert (run / cell["path"] / name).is_file(), name
 
 
 def test_bench_against_a_running_target_leaves_it_running(tmp_path, results):
@@ -164,7 +118,7 @@ def test_a_bad_or_remote_target_is_refused_before_any_request(results, args, mes
 
 def test_a_ui_session_with_no_test_leaves_no_folder(tmp_path, results):
     web_port = free_port()
-    with running(tmp_path, "ui", "--server", "uvicorn", "--scenario", "hello",
+    with running(tmp_path, "ui", "--no-probe", "--server", "uvicorn", "--scenario", "hello",
                  "--web-port", str(web_port), "--results", str(results)) as lab:
         wait_for(lambda: f"http://127.0.0.1:{web_port}/" in lab.out, 60, "the web UI line",
                  interval=0.1, proc=lab.popen)

@@ -21,7 +21,15 @@ import pytest
 from scripts.run.supervise import free_port
 
 from ..conftest import only_run, read_json, require
-from ..procs import Loadlab, assert_all_gone, running, snapshot, wait_for
+from ..procs import (
+    Loadlab,
+    assert_all_gone,
+    assert_loopback_only,
+    port_free,
+    running,
+    snapshot,
+    wait_for,
+)
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = pytest.mark.timeout(240)
@@ -71,38 +79,45 @@ def _ready(lab: Loadlab, web_port: int) -> None:
 
 
 def test_each_test_is_its_own_cell_with_its_own_window_numbers_and_files(tmp_path, results):
-    context, web, port = _session(tmp_path, results)
+    """The issue's session: Sync, stop, idle, Async, stop, Sync with a Reset, Ctrl-C; and
+    the session's whole tree on loopback, gone afterwards."""
+    context, web, port = _session(tmp_path, results, "--label", "ui-test")
     spans, locust = [], {}
     with context as lab:
         _ready(lab, port)
         began = web.swarm(10, "Sync")
-        time.sleep(7)
+        time.sleep(5)
         web.post("/stop")
         spans.append((began, time.time()))
         locust["sync-u10"] = web.locust_rps("sync")
-        time.sleep(3)  # idle (with the 2.2 s above): in no window
+        time.sleep(1)  # idle (with the 2.2 s above): in no window
         began = web.swarm(10, "Async")
-        time.sleep(7)
+        time.sleep(5)
+        snap = snapshot(lab.pid)
+        assert_loopback_only(snap.sockets)  # Locust's web UI and every other socket
         web.post("/stop")
         spans.append((began, time.time()))
         locust["async-u10"] = web.locust_rps("async")
         began = web.swarm(5, "Sync")
-        time.sleep(4.8)
-        locust["sync-u5-t1"] = web.locust_rps("sync")  # 7 s in: the first half's number
+        time.sleep(2.8)
+        locust["sync-u5-t1"] = web.locust_rps("sync")  # 5 s in: the first half's number
         asked = time.time()
         web.post("/stats/reset")
         spans.append((began, time.time()))
         began = asked  # the new window starts while the reset is answered
-        time.sleep(4.8)
+        time.sleep(2.8)
         locust["sync-u5-t2"] = web.locust_rps("sync")
-        snap = snapshot(lab.pid)
         lab.signal(signal.SIGINT)  # the running test ends with the session
         assert lab.wait(60) == 130, lab.err
         spans.append((began, time.time()))
         assert_all_gone(snap)
+        assert port_free(port)
     assert "session archived" in lab.out and "(4 cell(s))" in lab.out, lab.out
 
     run = only_run(results)
+    assert not run.name.startswith(".partial-") and run.name.endswith("-ui-test")
+    manifest = read_json(run / "manifest.json")
+    assert (manifest["mode"], manifest["status"]) == ("ui", "complete")
     cells = {f"{c['flavor']}-u{c['users']}" + (f"-t{c['trial']}" if c["users"] == 5 else ""):
              c for c in read_json(run / "summary.json")["cells"]}
     assert list(cells) == ["sync-u10", "async-u10", "sync-u5-t1", "sync-u5-t2"], list(cells)
@@ -124,16 +139,16 @@ def test_each_test_is_its_own_cell_with_its_own_window_numbers_and_files(tmp_pat
     assert len(set(stats.values())) == 4
     assert ",async," in stats["async-u10"] and ",sync," not in stats["async-u10"]
     assert ",sync," in stats["sync-u10"] and ",async," not in stats["sync-u10"]
-    # a 7 s test's seconds went to disk while it ran (SPILL_S), and none was lost
+    # a 5 s test's seconds went to disk while it ran (SPILL_S), and none was lost
     assert len(list((run / "session/tests/001").glob("latency-*.json"))) >= 2
-    tests = read_json(run / "manifest.json")["tests"]
+    tests = manifest["tests"]
     assert [(t["cause"], t["ended"]) for t in tests] == [
         ("start", "stopped"), ("start", "stopped"), ("start", "reset"), ("reset", "stopped")]
 
 
 def test_an_unknown_user_class_is_refused_and_a_test_inside_its_warmup_leaves_no_cell(
         tmp_path, results):
-    context, web, port = _session(tmp_path, results, "--warmup", "30")
+    context, web, port = _session(tmp_path, results, "--warmup", "30", "--no-probe")
     with context as lab:
         _ready(lab, port)
         status, body = web.post("/swarm", [("user_count", "2"), ("spawn_rate", "10"),
