@@ -199,6 +199,19 @@ def json_object(response: Any) -> str | None:
     return problem or (None if isinstance(body, dict) else "body is not a JSON object")
 
 
+def tally(slots: dict[Any, list[Any]], key: Any, response_time_ms: float,
+          failed: bool) -> None:
+    """One answer into `slots[key]`: [histogram of the successes' times (us), ok, failed]."""
+    slot = slots.get(key)
+    if slot is None:
+        slot = slots[key] = [_hist(), 0, 0]
+    if failed:
+        slot[2] += 1
+    else:
+        slot[0].record_value(_us(response_time_ms))
+        slot[1] += 1
+
+
 class Recorder:
     """Per-name, per-second HdrHistograms of successful response times, and failures;
     with the open model also corrected times, start lags and late starts."""
@@ -211,15 +224,7 @@ class Recorder:
         self.service = [0, 0.0]  # Server-Timing answers seen, their total ms
 
     def record(self, name: str, response_time_ms: float, failed: bool) -> None:
-        key = (name, clock.second(time.time()))
-        slot = self.seconds.get(key)
-        if slot is None:
-            slot = self.seconds[key] = [_hist(), 0, 0]
-        if failed:
-            slot[2] += 1
-        else:
-            slot[0].record_value(_us(response_time_ms))
-            slot[1] += 1
+        tally(self.seconds, (name, clock.second(time.time())), response_time_ms, failed)
 
     def record_service(self, header: str) -> None:
         for part in header.split(";"):

@@ -33,7 +33,7 @@ from locust.html import get_html_report
 from locust.runners import STATE_RUNNING, STATE_SPAWNING
 from locust.stats import PERCENTILES_TO_REPORT, StatsCSV
 
-from locustfiles.base import _hist, _us, clock, recorder
+from locustfiles.base import clock, recorder, tally
 
 SESSION_DIR = os.environ.get("LOADLAB_SESSION_DIR", "")
 WARMUP_S = float(os.environ.get("LOADLAB_WARMUP_S", "0") or 0)
@@ -77,14 +77,7 @@ class Test:
         self.timer: gevent.Greenlet | None = None
 
     def record(self, name: str, response_time_ms: float, failed: bool) -> None:
-        slot = self.totals.get(name)
-        if slot is None:
-            slot = self.totals[name] = [_hist(), 0, 0]
-        if failed:
-            slot[2] += 1
-        else:
-            slot[0].record_value(_us(response_time_ms))
-            slot[1] += 1
+        tally(self.totals, name, response_time_ms, failed)
 
 
 class Session:

@@ -127,14 +127,14 @@ class Sampler(Periodic):
             writer = csv.writer(f)
             writer.writerow(FIELDS)
             for s in self.samples:
-                if window is not None and not window[0] <= s.time <= window[1] + 0.5:
+                if window is not None and not _inside(s, *window):
                     continue
                 writer.writerow([f"{s.time:.3f}", s.role, s.cpu_pct, s.rss_mb, s.threads,
                                  s.processes])
 
     def summary(self, role: str, start: float, end: float) -> dict[str, float] | None:
         """Mean CPU %, peak RSS and threads of one role inside [start, end]."""
-        inside = [s for s in self.samples if s.role == role and start <= s.time <= end + 0.5]
+        inside = [s for s in self.samples if s.role == role and _inside(s, start, end)]
         if not inside:
             inside = [s for s in self.samples if s.role == role]
         if not inside:
@@ -144,3 +144,9 @@ class Sampler(Periodic):
             "rss_mb": max(s.rss_mb for s in inside),
             "threads": max(s.threads for s in inside),
         }
+
+
+def _inside(sample: Sample, start: float, end: float) -> bool:
+    """A sample taken in [start, end], or within half an interval after: it covers the
+    second before it, so the one just after a window's end is mostly the window's."""
+    return start <= sample.time <= end + 0.5
