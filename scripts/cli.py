@@ -172,9 +172,9 @@ def cmd_bench(matrix: Matrix, args: argparse.Namespace) -> int:
 
 
 def cmd_capacity(matrix: Matrix, args: argparse.Namespace) -> int:
+    from .analysis.search import Objective
     from .run.bench import Options
     from .run.capacity import CapacityRun
-    from .search import Objective
 
     if args.warmup is not None and args.warmup < 0:
         raise UsageError("loadlab capacity: --warmup must be >= 0")
@@ -215,7 +215,7 @@ def cmd_capacity(matrix: Matrix, args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     """Join cell after cell of a run with --remote-workers; 130 after Ctrl-C."""
-    from .run.worker import parse_master, serve_cells
+    from .load.worker import parse_master, serve_cells
 
     host, port = parse_master(args.master, args.allow_remote)
     done = serve_cells(host, port, args.idle, args.cells,
@@ -230,7 +230,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(matrix: Matrix, args: argparse.Namespace) -> int:
-    from .run.interactive import serve
+    from .run.serve import serve
 
     project = options.project(args)
     spec = options.servable(matrix, args.server, project)
@@ -274,8 +274,8 @@ def cmd_ui(matrix: Matrix, args: argparse.Namespace) -> int:
 
 def cmd_calibrate(matrix: Matrix, args: argparse.Namespace) -> int:
     """Three runs, then the floors: exit 0 with calibration.json written."""
-    from .calibrate import plan_for, run_calibration
     from .render.calibration import print_calibration
+    from .run.calibrate import plan_for, run_calibration
 
     plan, options = plan_for(matrix, args)
     check_results_dir(args.results, write=True)  # last: bad input writes nothing

@@ -16,14 +16,14 @@ from .paths import is_loopback
 from .plan import Plan
 
 if TYPE_CHECKING:
-    from .run.database import Database
+    from .services.database import Database
 
 
 def project(args: argparse.Namespace) -> Project:
     """--project, read and checked: its settings load and its applications import."""
     chosen = load_project(args.project)
     if not chosen.builtin and not getattr(args, "target", None):  # served by loadlab
-        from .run.project import check_imports
+        from .services.project import check_imports
 
         check_imports(chosen)
     return chosen
@@ -75,7 +75,7 @@ def target(args: argparse.Namespace) -> Target | None:
 
 def database(matrix: Matrix, args: argparse.Namespace) -> Database:
     """The run's database, checked before anything starts (exit 2 if it cannot be)."""
-    from .run.database import Database
+    from .services.database import Database
 
     return Database.choose(matrix, args.db, args.allow_remote)
 
@@ -100,7 +100,7 @@ def check_project(project: Project, *runs: Run | None) -> None:
 def port_free(port: int, flag: str, verb: str) -> None:
     """A fixed port someone else listens on: one line naming the flag that moves it,
     before anything starts or any folder is written (0: a free one is chosen)."""
-    from .run.supervise import port_is_free
+    from .proc.supervise import port_is_free
 
     if port and not port_is_free(port):
         raise UsageError(f"loadlab {verb}: port {port} on 127.0.0.1 is taken; choose"

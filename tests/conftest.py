@@ -6,7 +6,7 @@ import shutil
 import tempfile
 
 from scripts.paths import STATE_ENV
-from scripts.run import supervise
+from scripts.proc import supervise
 
 # Tests never write into the repository tree: the catalog's SQLite file and `serve`'s
 # logs go to a folder of this session's, inherited by every loadlab a test starts.

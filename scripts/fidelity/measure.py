@@ -29,10 +29,10 @@ from ..config import Matrix, Pinning
 from ..errors import Interrupted
 from ..observe import Observer
 from ..plan import Cell, Choices, build_plan
-from ..run import supervise
+from ..proc import supervise
+from ..proc.sampler import Sampler
+from ..proc.signals import interrupts
 from ..run.bench import Bench, Options
-from ..run.sampler import Sampler
-from ..run.signals import interrupts
 from .model import (
     DEFAULT_CONNECTIONS,
     DEFAULT_DURATION_S,

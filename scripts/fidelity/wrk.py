@@ -12,8 +12,9 @@ from pathlib import Path
 
 from ..config import Matrix, Pinning
 from ..errors import CellError, NotReady, PortInUse, ToolMissing
-from ..run import services, supervise
-from ..run.sampler import Sampler
+from ..proc import supervise
+from ..proc.sampler import Sampler
+from ..services import servers as services
 from .model import Point
 
 WRK_INSTALL = "wrk not found: apt-get install wrk"

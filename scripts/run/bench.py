@@ -16,22 +16,26 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..analysis.search import concurrency
 from ..archive import manifest
 from ..archive.records import CellRecord
 from ..archive.writer import Archive
 from ..cells import CellKey
 from ..config import Matrix, Pinning
 from ..errors import CellError, CellFailed, Interrupted, NotReady, PortInUse, ServiceError
+from ..load import collect, loadgen, probe, transport, worker
+from ..load.generator import Generator
 from ..observe import Observer, Observers
 from ..paths import LOOPBACK
 from ..plan import Cell, Plan
-from ..search import concurrency
-from . import collect, loadgen, pgstat, probe, recover, services, supervise, transport, worker
-from . import project as project_run
-from .database import Database
-from .generator import Generator
-from .sampler import Sampler
-from .signals import Signals, ignore_interrupts, interrupts
+from ..proc import supervise
+from ..proc.sampler import Sampler
+from ..proc.signals import Signals, ignore_interrupts, interrupts
+from ..services import pgstat
+from ..services import project as project_run
+from ..services import servers as services
+from ..services.database import Database
+from . import recover
 
 STOP_GRACE_S = 5.0
 # The 1-user probe of the unloaded latency, always one Locust process. Only whole

@@ -12,11 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 
-from ..archive.records import CellRecord
-from ..config import Matrix
-from ..observe import Observer
-from ..plan import Cell, Plan, open_users
-from ..search import (
+from ..analysis.search import (
     AIM,
     GOODPUT_SHARE,
     MAX_GROWTH,
@@ -34,6 +30,10 @@ from ..search import (
     start_rate,
     utilisation,
 )
+from ..archive.records import CellRecord
+from ..config import Matrix
+from ..observe import Observer
+from ..plan import Cell, Plan, open_users
 from .bench import Bench, Options
 
 

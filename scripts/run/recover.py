@@ -23,7 +23,7 @@ import psutil
 from ..archive.environment import owner_alive
 from ..archive.runs import list_runs
 from ..archive.writer import Outputs, seal_abandoned
-from .postgres import CLUSTER_PREFIX
+from ..services.postgres import CLUSTER_PREFIX
 
 LEDGER = "processes.jsonl"
 GRACE_S = 5.0

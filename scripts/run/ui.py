@@ -21,12 +21,15 @@ from ..archive.writer import Archive, Outputs
 from ..config import Matrix, ServerSpec
 from ..config.project import BUILTIN, Project
 from ..errors import Interrupted, ServiceError
-from . import loadgen, probe, recover, services, supervise, uitests
-from .database import Database
-from .interactive import say, wait_any
-from .project import prepare
-from .sampler import Sampler
-from .signals import Signals, interrupts
+from ..load import loadgen, probe
+from ..proc import supervise
+from ..proc.sampler import Sampler
+from ..proc.signals import Signals, interrupts
+from ..services import servers as services
+from ..services.database import Database
+from ..services.project import prepare
+from . import recover, uitests
+from .serve import say, wait_any
 
 
 def web_ui_argv(*, scenario: str, host: str, web_port: int, classes: list[str],

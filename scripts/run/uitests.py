@@ -18,15 +18,15 @@ from typing import Any
 
 from app.scenarios import Scenario
 
+from ..analysis.search import concurrency
 from ..archive.records import CellRecord
 from ..archive.writer import Archive
 from ..cells import CellKey
 from ..config import Rules, ServerSpec
 from ..errors import MeasurementError
-from ..search import concurrency
-from . import collect, loadgen
-from .probe import Unloaded
-from .sampler import Sample, Sampler
+from ..load import collect, loadgen
+from ..load.probe import Unloaded
+from ..proc.sampler import Sample, Sampler
 
 LOCUST_FILES = ("locust_stats.csv", "locust_failures.csv", "locust_exceptions.csv",
                 "locust_report.html")

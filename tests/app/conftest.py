@@ -14,7 +14,8 @@ from collections.abc import Iterator
 import pytest
 from django.core.management import call_command
 
-from scripts.run import services, supervise
+from scripts.proc import supervise
+from scripts.services import servers as services
 from tests.app.support import HANG_MS, SLOW_MS
 
 

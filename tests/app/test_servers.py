@@ -17,7 +17,8 @@ import pytest
 
 from app.scenarios import SCENARIOS
 from scripts.config import load_matrix
-from scripts.run import services, supervise
+from scripts.proc import supervise
+from scripts.services import servers as services
 
 ROWS = 20
 HOST = supervise.LOOPBACK

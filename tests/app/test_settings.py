@@ -11,7 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from app.dburl import database_from_env, postgres_from_url
 from scripts.paths import ROOT
-from scripts.run.supervise import child_env
+from scripts.proc.supervise import child_env
 
 
 def _settings_in_a_fresh_interpreter(env: dict[str, str], expr: str) -> str:

@@ -10,7 +10,7 @@ import pytest
 from scripts.archive import manifest
 from scripts.config import Pinning, Rules, UpstreamSettings, load_matrix
 from scripts.plan import Choices, build_plan
-from scripts.run import services
+from scripts.services import servers as services
 
 
 @pytest.fixture(scope="module")

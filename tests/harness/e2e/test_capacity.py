@@ -16,8 +16,8 @@ import signal
 import time
 from pathlib import Path
 
+from scripts.analysis.search import PRECISION
 from scripts.paths import ROOT
-from scripts.search import PRECISION
 
 from ..conftest import loadlab, only_run, read_json
 from ..procs import cmdline, is_server, running, wait_for

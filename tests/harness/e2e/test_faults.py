@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.run.supervise import free_port
+from scripts.proc.supervise import free_port
 
 from ..conftest import CRASHES_AT_BOOT, loadlab, matrix_with, only_run, read_json
 from ..procs import assert_all_gone, cmdline, is_locust, is_server, running, snapshot

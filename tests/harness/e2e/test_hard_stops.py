@@ -87,7 +87,7 @@ def test_sigkill_children_die_and_the_next_loadlab_seals_the_run(tmp_path, resul
 
 
 def test_sigkill_of_ui_and_serve_leaves_no_server(tmp_path, results):
-    from scripts.run.supervise import free_port
+    from scripts.proc.supervise import free_port
 
     (tmp_path / "ui").mkdir()
     with running(tmp_path / "ui", "ui", "--no-probe", "--server", "uvicorn", "--scenario", "hello",

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.run.supervise import free_port
+from scripts.proc.supervise import free_port
 
 from .. import conftest
 from ..conftest import loadlab, only_run, read_json

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from scripts.archive.folder import load_run
-from scripts.run.supervise import free_port
+from scripts.proc.supervise import free_port
 
 from ..conftest import loadlab, only_run, read_json
 from ..procs import assert_all_gone, assert_loopback_only, running, snapshot, wait_for

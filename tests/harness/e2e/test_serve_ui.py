@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from scripts.run.supervise import free_port
+from scripts.proc.supervise import free_port
 
 from ..conftest import loadlab, only_run, read_json
 from ..procs import (

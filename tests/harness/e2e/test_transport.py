@@ -10,7 +10,7 @@ TCP_NODELAY itself) the same --workers 2 does not stall. The check must tell the
 
 from __future__ import annotations
 
-from scripts.run.transport import NAGLE_P50_MS
+from scripts.load.transport import NAGLE_P50_MS
 
 from ..conftest import loadlab, only_run, read_json
 

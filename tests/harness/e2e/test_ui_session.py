@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.run.supervise import free_port
+from scripts.proc.supervise import free_port
 
 from ..conftest import only_run, read_json, require
 from ..procs import (

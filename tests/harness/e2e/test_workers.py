@@ -8,7 +8,7 @@ import os
 import signal
 import time
 
-from scripts.run.supervise import free_port
+from scripts.proc.supervise import free_port
 
 from ..conftest import loadlab, only_run, read_json
 from ..procs import assert_all_gone, is_locust, running, snapshot, wait_for

@@ -13,8 +13,9 @@ from hdrh.histogram import HdrHistogram
 from app.scenarios import get as get_scenario
 from scripts.archive.writer import Archive
 from scripts.config import load_matrix
-from scripts.run import loadgen, uitests
-from scripts.run.sampler import Sample, Sampler
+from scripts.load import loadgen
+from scripts.proc.sampler import Sample, Sampler
+from scripts.run import uitests
 
 
 def _hist(values_us: list[int]) -> str:

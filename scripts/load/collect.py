@@ -10,14 +10,14 @@ from pathlib import Path
 
 from app.scenarios import SCENARIOS_BY_NAME
 
+from ..analysis.search import held_schedule
 from ..archive.folder import write_json
 from ..archive.records import CellRecord
 from ..cells import CellKey
 from ..config import Rules, ServerSpec
-from ..search import held_schedule
-from . import serverlog
+from ..proc.sampler import Sampler
+from ..services import serverlog
 from .loadgen import Measurement
-from .sampler import Sampler
 from .transport import Transport
 
 

@@ -18,7 +18,8 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 from ..config import ConnectionSettings, DatabaseSettings, Matrix
 from ..errors import DatabaseUnavailable, PrepareFailed
 from ..paths import state_dir
-from . import postgres, supervise
+from ..proc import supervise
+from . import postgres
 
 
 def sqlite_path() -> Path:

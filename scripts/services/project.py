@@ -22,8 +22,8 @@ from app.scenarios import Scenario
 
 from ..config.project import Project
 from ..errors import ConfigError, PrepareFailed
-from . import supervise
-from .services import project_env
+from ..proc import supervise
+from .servers import project_env
 
 TIMEOUT_S = 30.0  # one request of a view that may touch a cold database
 HEAD_LINES = 5

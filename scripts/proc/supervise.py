@@ -71,7 +71,7 @@ def launched(argv: Sequence[str], cpus: Sequence[int] | None,
     """`argv` started through launch.py: it dies with us (even after our SIGKILL) and
     runs, with every child it forks, on `cpus` only (all CPUs when None), as `user`
     (ours when None)."""
-    wrapper = [sys.executable, "-m", "scripts.run.launch", "--parent", str(os.getpid())]
+    wrapper = [sys.executable, "-m", "scripts.proc.launch", "--parent", str(os.getpid())]
     if cpus:
         wrapper += ["--cpus", ",".join(str(c) for c in cpus)]
     if user:

@@ -15,8 +15,8 @@ from scripts.config import load_matrix
 from scripts.config.model import BUILTIN_APPLICATIONS
 from scripts.config.project import Project
 from scripts.paths import LOOPBACK, ROOT, STATE_ENV, state_dir
-from scripts.run import services
-from scripts.run.database import sqlite_path
+from scripts.services import servers as services
+from scripts.services.database import sqlite_path
 
 MATRIX = load_matrix()
 PORT = 18437

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scripts.run.serverlog import connection_errors, exceptions
+from scripts.services.serverlog import connection_errors, exceptions
 
 TRACEBACK = """\
 Internal Server Error: /sleep/async/
@@ -44,7 +44,7 @@ def test_a_cut_traceback_and_a_missing_log_count_nothing(tmp_path):
 
 
 def test_connection_errors_are_counted_apart():
-    from scripts.run.serverlog import connection_errors
+    from scripts.services.serverlog import connection_errors
 
     found = [("psycopg.OperationalError: connection failed: FATAL:  sorry, too many clients"
               " already", 4),

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import psutil
 
-from . import supervise
+from ..proc import supervise
 
 WORKER_ONLY_KEYS = ("LOADLAB_CELL_DIR", "LOADLAB_GO_FILE")  # the master's business
 

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from ..config.project import BUILTIN, Project
 from ..errors import MeasurementError
-from . import loadgen, supervise
+from ..proc import supervise
+from . import loadgen
 
 WARMUP_S, DURATION_S = 0.3, 1.0
 STOP_GRACE_S = 5.0

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from scripts.archive.records import CellRecord
-from scripts.config import Rules, ServerSpec
-from scripts.search import (
+from scripts.analysis.search import (
     MAX_STEPS,
     MIN_RATE,
     PRECISION,
@@ -18,6 +16,8 @@ from scripts.search import (
     start_rate,
     utilisation,
 )
+from scripts.archive.records import CellRecord
+from scripts.config import Rules, ServerSpec
 
 
 def run(search: Search, capacity: float, flaky: set[float] = frozenset()) -> Search:

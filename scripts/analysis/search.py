@@ -31,8 +31,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .archive.records import CellRecord
-from .config import Rules, ServerSpec
+from ..archive.records import CellRecord
+from ..config import Rules, ServerSpec
 
 GROWTH = 2.0  # without a utilisation reading
 MIN_GROWTH, MAX_GROWTH = 1.25, 4.0

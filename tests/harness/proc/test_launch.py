@@ -11,7 +11,7 @@ import time
 import psutil
 import pytest
 
-from scripts.run import launch, supervise
+from scripts.proc import launch, supervise
 
 
 def test_parse():
@@ -28,7 +28,7 @@ def test_parse():
 
 def test_launched_wraps_with_our_pid_and_cpus():
     argv = supervise.launched(["prog", "arg"], [1])
-    assert argv[:3] == [sys.executable, "-m", "scripts.run.launch"]
+    assert argv[:3] == [sys.executable, "-m", "scripts.proc.launch"]
     assert argv[argv.index("--parent") + 1] == str(os.getpid())
     assert argv[argv.index("--cpus") + 1] == "1" and argv[-3:] == ["--", "prog", "arg"]
     assert "--cpus" not in supervise.launched(["prog"], None)
@@ -39,7 +39,7 @@ def test_a_launched_child_dies_with_its_parent(tmp_path):
     pidfile = tmp_path / "child.pid"
     middle_code = (
         "import subprocess, sys, time\n"
-        "from scripts.run.supervise import launched\n"
+        "from scripts.proc.supervise import launched\n"
         f"p = subprocess.Popen(launched([sys.executable, '-c', 'import time; time.sleep(60)'],"
         " None), start_new_session=True)\n"
         f"open({str(pidfile)!r}, 'w').write(str(p.pid))\n"

@@ -9,7 +9,7 @@ from hdrh.histogram import HdrHistogram
 
 from app.scenarios import SCENARIOS, Flavor, Scenario, class_name
 from scripts.config.project import BUILTIN, Project
-from scripts.run import loadgen
+from scripts.load import loadgen
 
 
 def _hist(values_us):

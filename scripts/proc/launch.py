@@ -1,4 +1,4 @@
-"""`python -m scripts.run.launch --parent PID [--cpus 0,1] [--user NAME] -- cmd ...`: how
+"""`python -m scripts.proc.launch --parent PID [--cpus 0,1] [--user NAME] -- cmd ...`: how
 every child of loadlab starts.
 
 Before exec, in the child itself:
@@ -26,7 +26,7 @@ import signal
 import sys
 
 PR_SET_PDEATHSIG = 1
-USAGE = ("usage: python -m scripts.run.launch --parent PID [--cpus CPU[,CPU...]] [--user NAME]"
+USAGE = ("usage: python -m scripts.proc.launch --parent PID [--cpus CPU[,CPU...]] [--user NAME]"
          " -- cmd [args...]")
 
 

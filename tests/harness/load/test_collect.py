@@ -12,9 +12,9 @@ from hdrh.histogram import HdrHistogram
 from scripts.archive.records import PERCENTILES
 from scripts.cells import CellKey
 from scripts.config import Rules, load_matrix
-from scripts.run import loadgen
-from scripts.run.collect import fill, new_record
-from scripts.run.sampler import Sample, Sampler
+from scripts.load import loadgen
+from scripts.load.collect import fill, new_record
+from scripts.proc.sampler import Sample, Sampler
 
 SERVERS = load_matrix().servers
 WINDOW = (1000.25, 1003.5)  # three whole seconds: 1001, 1002, 1003

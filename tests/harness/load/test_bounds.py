@@ -6,7 +6,7 @@ from __future__ import annotations
 from scripts.analysis.verdict import rows
 from scripts.archive.records import CellRecord
 from scripts.config import Rules
-from scripts.run.collect import bounds
+from scripts.load.collect import bounds
 
 
 def cell(flavor="sync", users=20, rps=380.0, cpu=30.0, **kw) -> CellRecord:

@@ -18,7 +18,7 @@ from typing import Any
 
 import psycopg
 
-from .sampler import Periodic
+from ..proc.sampler import Periodic
 
 FIELDS = ("time", "total", "active", "idle", "idle_in_transaction", "other")
 QUERY = """

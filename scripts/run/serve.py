@@ -14,10 +14,11 @@ from ..config import Matrix, ServerSpec
 from ..config.project import BUILTIN, Project
 from ..errors import Interrupted, NotReady, ServiceError
 from ..paths import state_dir
-from . import services, supervise
-from .database import Database
-from .project import prepare
-from .signals import interrupts
+from ..proc import supervise
+from ..proc.signals import interrupts
+from ..services import servers as services
+from ..services.database import Database
+from ..services.project import prepare
 
 
 def say(text: str) -> None:

@@ -16,14 +16,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .analysis.calibration import Calibration, calibrate
-from .archive import calibration as calibration_file
-from .archive.folder import load_run
-from .config import Matrix
-from .errors import CalibrationFailed, Interrupted, UsageError
-from .observe import Observer
-from .plan import Choices, Plan, build_plan
-from .run.bench import Bench, Options
+from ..analysis.calibration import Calibration, calibrate
+from ..archive import calibration as calibration_file
+from ..archive.folder import load_run
+from ..config import Matrix
+from ..errors import CalibrationFailed, Interrupted, UsageError
+from ..observe import Observer
+from ..plan import Choices, Plan, build_plan
+from .bench import Bench, Options
 
 RUNS = (("calib-a", 0.0), ("calib-a2", 0.0), ("calib-slow", 1.0))  # label, x slowdown
 

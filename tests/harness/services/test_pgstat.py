@@ -3,7 +3,7 @@ sampling itself runs against a real PostgreSQL in e2e/test_postgres.py)."""
 
 from __future__ import annotations
 
-from scripts.run.pgstat import ConnectionSampler, Count
+from scripts.services.pgstat import ConnectionSampler, Count
 
 
 def test_summary_reads_only_the_measured_window(tmp_path):

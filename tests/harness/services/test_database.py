@@ -17,8 +17,8 @@ import pytest
 from scripts.config import DatabaseSettings, load_matrix
 from scripts.errors import DatabaseUnavailable
 from scripts.paths import LOOPBACK
-from scripts.run import postgres
-from scripts.run.database import Database, _redacted
+from scripts.services import postgres
+from scripts.services.database import Database, _redacted
 
 from ..conftest import require
 

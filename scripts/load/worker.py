@@ -17,9 +17,9 @@ from pathlib import Path
 
 from ..errors import Interrupted, UsageError
 from ..paths import is_loopback
-from . import supervise
+from ..proc import supervise
+from ..proc.signals import interrupts
 from .loadgen import worker_argv
-from .signals import interrupts
 
 DEFAULT_PORT = 5557  # the masters' port for remote workers (Locust's own default)
 WAIT_S = 60.0  # a cell's master waits this long for its remote workers to join

@@ -37,7 +37,7 @@ from app.dburl import POSTGRES_SCHEMES
 
 from ..errors import DatabaseUnavailable, NotReady, PrepareFailed
 from ..paths import LOOPBACK, is_loopback
-from . import supervise
+from ..proc import supervise
 
 BIN_ENV = "LOADLAB_PG_BIN"  # a folder with initdb and postgres, to choose a version
 DEBIAN_ROOT = Path("/usr/lib/postgresql")

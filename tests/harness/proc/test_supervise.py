@@ -22,8 +22,8 @@ import pytest
 
 from scripts.errors import Interrupted, NotReady, PortInUse
 from scripts.paths import LOOPBACK, ROOT
-from scripts.run import supervise
-from scripts.run.supervise import (
+from scripts.proc import supervise
+from scripts.proc.supervise import (
     Process,
     child_env,
     ensure_port_free,

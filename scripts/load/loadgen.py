@@ -21,7 +21,7 @@ from ..archive.records import PER_SECOND, PERCENTILES
 from ..config.project import BUILTIN, Project
 from ..errors import MeasurementError
 from ..paths import ROOT
-from .supervise import python_module
+from ..proc.supervise import python_module
 
 LOCUSTFILES = ROOT / "locustfiles"
 HIGHEST_US = 120_000_000

@@ -19,7 +19,7 @@ from ..config import Matrix, ServerSpec, UpstreamSettings
 from ..config.project import BUILTIN, Project
 from ..errors import NotReady
 from ..paths import LOOPBACK, ROOT
-from . import supervise
+from ..proc import supervise
 from .database import sqlite_path
 
 READY_TIMEOUT_S = 30.0
