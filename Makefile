@@ -18,7 +18,7 @@ RESULTS   ?=
 A ?=
 B ?=
 
-.PHONY: help setup bench capacity calibrate ui serve compare fidelity test lint clean distclean
+.PHONY: help setup bench capacity calibrate ui serve compare fidelity check test lint clean distclean
 
 help: ## this list
 	@echo "loadlab: should this Django view be async, and on which server?"
@@ -72,6 +72,11 @@ fidelity: $(STAMP) ## hello's peak throughput, loadlab vs wrk (gunicorn-sync, uv
 
 lint: $(STAMP) ## ruff over the code
 	$(VENV)/bin/ruff check app scripts locustfiles tests manage.py
+
+check: $(STAMP) ## lint, the harness's shape and the fast tests (no servers): under 2 minutes
+	$(VENV)/bin/ruff check app scripts locustfiles tests manage.py
+	@if [ -x ../shared/tools/check-structure ]; then ../shared/tools/check-structure; fi
+	$(PY) -m pytest -q -m "not e2e" --durations=5
 
 test: $(STAMP) ## the whole test suite (what CI runs)
 	$(VENV)/bin/ruff check app scripts locustfiles tests manage.py

@@ -4,6 +4,9 @@ started is stopped when the session ends."""
 import os
 import shutil
 import tempfile
+from pathlib import Path
+
+import pytest
 
 from scripts.paths import STATE_ENV
 from scripts.proc import supervise
@@ -18,3 +21,19 @@ def pytest_sessionfinish(session, exitstatus):
     # Fixtures stop their own processes; this is the net under a crashed fixture.
     supervise.stop_all()
     shutil.rmtree(_STATE, ignore_errors=True)
+
+
+# `make check` runs the fast tests: pure logic, config, analysis, render and the app's
+# views in-process. These folders and files start real servers, Locust or browsers for
+# seconds each: `e2e`, run by `make test` (and CI) only. By path, so a new test in them
+# cannot be forgotten.
+_E2E = ("tests/harness/e2e/", "tests/harness/fidelity/", "tests/app/test_servers.py",
+        "tests/harness/render/test_report_browser.py")
+_ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        where = Path(str(item.fspath)).resolve().relative_to(_ROOT).as_posix()
+        if where.startswith(_E2E):
+            item.add_marker(pytest.mark.e2e)

@@ -12,7 +12,7 @@ measured to the end, and whatever failed is named from the server's own log.
 from __future__ import annotations
 
 from ..conftest import loadlab, only_run, read_json, require
-from ..run.test_database import have_postgres
+from ..services.test_database import have_postgres
 
 UPSTREAM_MS = 50  # matrix.toml's [upstream] latency_ms
 CALLS = 5

@@ -18,7 +18,7 @@ from scripts.paths import ROOT
 
 from ..conftest import CRASHES_AT_BOOT, loadlab, matrix_with, only_run, read_json, require
 from ..procs import assert_all_gone, cmdline, running, snapshot
-from ..run.test_database import have_postgres
+from ..services.test_database import have_postgres
 
 TINY_POOL = """
 [connections.tiny-pool]
