@@ -45,6 +45,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     try:
         args = build_parser().parse_args(args_list)
+        # the command as given: recorded in the manifest; nothing below reads sys.argv
+        args.argv = ["loadlab", *args_list]
         if args.command == "compare":
             return cmd_compare(args)
         if args.command == "prune":
@@ -164,7 +166,7 @@ def cmd_bench(matrix: Matrix, args: argparse.Namespace) -> int:
     check_results_dir(args.results, write=True)  # last: bad input writes nothing
     _recover(args.results)
     bench = Bench(matrix, plan, Options(
-        results=args.results, label=args.label, command=["loadlab", "bench", *sys.argv[2:]],
+        results=args.results, label=args.label, command=args.argv,
         port=args.port, processes=args.processes, pin=not args.no_pin, database=database,
         **options.workers(args),
     ), [Progress(quiet=args.quiet), RunOutputs()])
@@ -202,7 +204,7 @@ def cmd_capacity(matrix: Matrix, args: argparse.Namespace) -> int:
     _recover(args.results)
     run = CapacityRun(matrix, plan, Options(
         results=args.results, label=args.label or "capacity",
-        command=["loadlab", "capacity", *sys.argv[2:]], port=args.port,
+        command=args.argv, port=args.port,
         pin=not args.no_pin, database=database, **options.workers(args)), objectives,
         [CapacitySummary(), Progress(quiet=args.quiet, verdict=False), RunOutputs()])
     status = run.run()
@@ -244,7 +246,7 @@ def cmd_serve(matrix: Matrix, args: argparse.Namespace) -> int:
 
 
 def cmd_ui(matrix: Matrix, args: argparse.Namespace) -> int:
-    from .run.ui import ui
+    from .run.ui import UiOptions, ui
 
     project = options.project(args)
     known = {s.name: s for s in project.scenarios}
@@ -263,8 +265,11 @@ def cmd_ui(matrix: Matrix, args: argparse.Namespace) -> int:
     options.port_free(args.port, "--port", "ui")
     check_results_dir(args.results, write=True)  # last: bad input writes nothing
     _recover(args.results)
-    status = ui(matrix, spec, scenario, client, args.port, args.web_port, args.results,
-                args.label, RunOutputs(), database, project, args.warmup, not args.no_probe)
+    status = ui(matrix, UiOptions(
+        spec=spec, scenario=scenario, client=client, results=args.results,
+        command=args.argv, port=args.port, web_port=args.web_port, label=args.label,
+        database=database, project=project, warmup_s=args.warmup,
+        probe_first=not args.no_probe), RunOutputs())
     return {"stopped": EXIT_INTERRUPTED, "complete": EXIT_OK}.get(status, EXIT_FAILED)
 
 

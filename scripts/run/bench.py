@@ -10,7 +10,6 @@ returns the run's status, which the CLI maps to an exit code.
 from __future__ import annotations
 
 import contextlib
-import sys
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -50,7 +49,7 @@ class Options:
 
     results: Path
     label: str | None = None
-    command: list[str] = field(default_factory=lambda: list(sys.argv))
+    command: list[str] = field(default_factory=list)  # as given to the CLI (recorded)
     port: int = 0  # 0: a free port per cell
     upstream_port: int = 0
     processes: int = 1  # Locust's own forks (--processes)

@@ -10,7 +10,6 @@ number can be checked.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -76,6 +75,6 @@ def plan_for(matrix: Matrix, args: Any) -> tuple[Plan, Options]:
     if not any(c.scenario.uses_upstream for c in plan.cells):
         raise UsageError("loadlab calibrate: the slowdown is the upstream's: choose a"
                          " scenario that calls it (weather, home)")
-    options = Options(results=args.results, command=["loadlab", "calibrate", *sys.argv[2:]],
+    options = Options(results=args.results, command=list(args.argv),
                       pin=not args.no_pin)
     return plan, options

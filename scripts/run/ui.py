@@ -11,6 +11,7 @@ from __future__ import annotations
 import signal
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from app.scenarios import Scenario, class_name
@@ -54,32 +55,47 @@ def session_env(folder: Path, warmup_s: float, catalog_rows: int,
             "LOADLAB_SERVER_LOG": str(folder / "server.log")}
 
 
-def ui(matrix: Matrix, spec: ServerSpec, scenario: Scenario, client: str, port: int,
-       web_port: int, results: Path, label: str | None, outputs: Outputs | None = None,
-       database: Database | None = None, project: Project = BUILTIN,
-       warmup_s: float = 0.0, probe_first: bool = True) -> str:
+@dataclass(frozen=True)
+class UiOptions:
+    """What `loadlab ui` was asked for, checked and built once by the CLI."""
+
+    spec: ServerSpec
+    scenario: Scenario
+    client: str
+    results: Path
+    command: list[str]
+    port: int = 0
+    web_port: int = 8089
+    label: str | None = None
+    database: Database | None = None
+    project: Project = BUILTIN
+    warmup_s: float = 0.0
+    probe_first: bool = True
+
+
+def ui(matrix: Matrix, options: UiOptions, outputs: Outputs | None = None) -> str:
     """Locust's web UI on 127.0.0.1 against one server; the session is archived on exit
     (with `outputs` written into the folder); a session with no test leaves no folder.
     Returns the run's status, "stopped" for a complete one ended by Ctrl-C or SIGTERM."""
-    database = database or Database.choose(matrix)
+    database = options.database or Database.choose(matrix)
     try:
         with interrupts() as signals:  # until archived: a late signal is noted, not raised
-            return _ui(matrix, spec, scenario, client, port, web_port, results, label,
-                       signals, outputs, database, project, warmup_s, probe_first)
+            return _ui(matrix, options, signals, outputs, database)
     finally:
         supervise.keep_ledger(None)
 
 
-def _ui(matrix: Matrix, spec: ServerSpec, scenario: Scenario, client: str, port: int,
-        web_port: int, results: Path, label: str | None, signals: Signals,
-        outputs: Outputs | None, database: Database, project: Project,
-        warmup_s: float, probe_first: bool) -> str:
+def _ui(matrix: Matrix, options: UiOptions, signals: Signals, outputs: Outputs | None,
+        database: Database) -> str:
+    spec, scenario, client, project = (options.spec, options.scenario, options.client,
+                                       options.project)
+    port, web_port, warmup_s = options.port, options.web_port, options.warmup_s
     pinning = matrix.pinning.resolved()
-    named = project.run_label(label or f"ui-{spec.name}-{scenario.name}")
+    named = project.run_label(options.label or f"ui-{spec.name}-{scenario.name}")
     warmup = (f"each test's first {warmup_s:g} s after its users are spawned" if warmup_s
               else "none: each test's window starts when its users are spawned")
-    archive = Archive(results, named, manifest.build(
-        mode="ui", command=["loadlab", *sys.argv[1:]], matrix=matrix,
+    archive = Archive(options.results, named, manifest.build(
+        mode="ui", command=options.command, matrix=matrix,
         profile={"name": "ui", "summary": "driven by hand in Locust's web UI; one cell per"
                  " test (start or edit to stop or reset) and user class; warmup: "
                  + warmup + "; two tests of one class at one user count are two trials",
@@ -111,7 +127,7 @@ def _ui(matrix: Matrix, spec: ServerSpec, scenario: Scenario, client: str, port:
             spec, port, services.app_env(matrix, upstream_url, client, database.env(),
                                          project=project),
             session.folder / "server.log", pinning.cpus("server"), project=project)
-        if probe_first:
+        if options.probe_first:
             _probe(session, url, matrix, project, pinning.cpus("generator"), server)
         else:
             say("no one-user probe (--no-probe): the cells get no bounds, no load-bound flag")
