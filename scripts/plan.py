@@ -222,6 +222,7 @@ def build_plan(matrix: Matrix, choices: Choices, project: Project = BUILTIN) -> 
     client_names = _names(choices.clients, profile.clients, matrix.clients, "client")
 
     cells: list[Cell] = []
+    left_out: dict[tuple[LeaveOut, str], list[str]] = {}  # said once per rule and server
     for trial in range(1, profile.trials + 1):
         for server in servers:
             for scenario in scenarios:
@@ -230,10 +231,9 @@ def build_plan(matrix: Matrix, choices: Choices, project: Project = BUILTIN) -> 
                         continue
                     rule = _left_out(profile, server.name, flavor.name, choices.flavors)
                     if rule is not None:
-                        why = (f"{flavor.name} views on {server.name}: {rule.why};"
-                               f" --flavors {flavor.name} measures them")
-                        if why not in skipped:
-                            skipped.append(why)
+                        left_out.setdefault((rule, server.name), [])
+                        if flavor.name not in left_out[rule, server.name]:
+                            left_out[rule, server.name].append(flavor.name)
                         continue
                     for client, stack, conns in product(
                             [None] if choices.target else
@@ -246,6 +246,10 @@ def build_plan(matrix: Matrix, choices: Choices, project: Project = BUILTIN) -> 
                             cells.append(Cell(len(cells), server, scenario, flavor.name,
                                               client, open_users(rate, scenario), trial,
                                               rate, stack, conns))
+    for (rule, server_name), flavors in left_out.items():
+        which = (f"--flavors {flavors[0]} measures them" if len(flavors) == 1 else
+                 "--flavors NAME measures one of them")
+        skipped.append(f"{', '.join(flavors)} views on {server_name}: {rule.why}; {which}")
     if not profile.users and not profile.rates:
         raise ConfigError(f"profile {profile.name!r} sets neither users nor rates: give"
                           " --users or --rate (or use it with loadlab capacity)")

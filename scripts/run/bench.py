@@ -30,7 +30,7 @@ from ..plan import Cell, Plan
 from ..proc import supervise
 from ..proc.sampler import Sampler
 from ..proc.signals import Signals, ignore_interrupts, interrupts
-from ..services import pgstat
+from ..services import pgstat, serverlog
 from ..services import project as project_run
 from ..services import servers as services
 from ..services.database import Database
@@ -147,6 +147,8 @@ class Bench:
             self._stopping.wait()
             supervise.stop_all()
             self.database.close()
+        for log in self.tmp.glob("cells/*/*/server.log"):  # every server has stopped
+            serverlog.cap(log)
         if signals.hit and status != "interrupted":  # came while stopping or archiving
             status = "interrupted"
             error = f"interrupted by {signals.hit[0]} after the last cell"

@@ -60,3 +60,29 @@ def exceptions(path: Path, top: int | None = TOP) -> list[tuple[str, int]]:
     if pending:
         found[pending] += 1
     return found.most_common(top)
+
+
+CAP_BYTES = 1 << 20  # what a cell keeps of its server's log
+
+
+def cap(path: Path, limit: int = CAP_BYTES) -> int:
+    """Keep the first `limit` bytes of a server's log (cut at a line's end) and say
+    what was cut and what the whole log held: a failing cell logs a traceback per
+    request (async views on gevent wrote 46 of a quick run's 58 MB). Call it once the
+    server has stopped, after `exceptions()` counted the whole log. The bytes cut."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return 0
+    if size <= limit:
+        return 0
+    found = exceptions(path, top=TOP)
+    with path.open("rb+") as f:
+        head = f.read(limit)
+        keep = head[: head.rfind(b"\n") + 1] or head
+        f.seek(len(keep))
+        f.truncate()
+        counted = "; ".join(f"{n} x {line}" for line, n in found) or "none"
+        f.write((f"--- loadlab cut this log at {len(keep):,} of {size:,} bytes;"
+                 f" exceptions over the whole log: {counted} ---\n").encode())
+    return size - len(keep)

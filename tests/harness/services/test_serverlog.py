@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from scripts.services import serverlog
 from scripts.services.serverlog import connection_errors, exceptions
 
 TRACEBACK = """\
@@ -68,3 +69,24 @@ def test_a_connection_error_re_raised_by_django_counts_once(tmp_path):
     found = exceptions(log, top=None)
     assert found == [(f"django.db.utils.OperationalError: {refused}", 7)]
     assert connection_errors(found) == 7
+
+
+def test_cap_keeps_the_head_whole_lines_and_says_what_the_whole_log_held(tmp_path):
+    log = tmp_path / "server.log"
+    tb = ("Traceback (most recent call last):\n  File \"x.py\", line 1, in f\n"
+          "RuntimeError: You cannot use AsyncToSync here\n")
+    log.write_text(tb * 2000)  # ~170 KB
+    whole = serverlog.exceptions(log)
+    cut = serverlog.cap(log, limit=10_000)
+    text = log.read_text()
+    head, last = text.rsplit("\n--- loadlab cut", 1) if "\n--- loadlab cut" in text else ("", "")
+    assert cut > 0 and log.stat().st_size < 10_200
+    assert head and tb.startswith(head.splitlines()[0] + "\n")  # whole lines kept
+    assert f"{whole[0][1]} x RuntimeError" in last  # the count is the whole log's
+
+
+def test_cap_leaves_a_small_log_alone(tmp_path):
+    log = tmp_path / "server.log"
+    log.write_text("ok\n")
+    assert serverlog.cap(log, limit=10) == 0
+    assert log.read_text() == "ok\n"
