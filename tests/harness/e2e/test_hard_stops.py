@@ -9,10 +9,16 @@ Everything is real: the bench, its servers, Locust, the upstream stand-in.
 
 from __future__ import annotations
 
+import json
 import signal
 import time
+from pathlib import Path
 
+import psutil
 import pytest
+
+from scripts.proc import launch
+from scripts.run.recover import LEDGER
 
 from ..conftest import loadlab, only_run, read_json
 from ..procs import (
@@ -24,6 +30,36 @@ from ..procs import (
     snapshot,
     wait_for,
 )
+
+
+def announced_server(results: Path, nth: int) -> psutil.Process | None:
+    """The run's `nth` server (1-based), as the run's ledger announced it (the pid
+    supervise gave the launcher, which the server keeps: launch.py execs into it), once
+    that process has exec'd: no longer the launcher, the server itself. None before."""
+    try:
+        (ledger,) = results.glob(f".partial-*/{LEDGER}")
+        lines = ledger.read_text().splitlines()
+    except (ValueError, OSError):
+        return None
+    entries = []
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue  # a line still being written
+        if str(entry.get("name", "")).startswith("server "):
+            entries.append(entry)
+    if len(entries) < nth:
+        return None
+    entry = entries[nth - 1]
+    try:
+        proc = psutil.Process(entry["pid"])
+        same = abs(proc.create_time() - entry["create_time"]) < 0.01  # not a reused pid
+        argv = proc.cmdline()
+    except psutil.Error:
+        return None
+    launcher = launch.__name__ in argv  # python -m scripts.proc.launch ... -- server
+    return proc if same and argv and not launcher and is_server(proc) else None
 
 
 def bench_args(results, server: str = "gunicorn-sync", duration: float = 10) -> tuple:
@@ -56,9 +92,13 @@ def test_sigkill_children_die_and_the_next_loadlab_seals_the_run(tmp_path, resul
                  "the first cell", proc=lab.popen)
         lab.find(lambda p: is_locust(p) and "Async" in cmdline(p), 40,
                  "the second cell's Locust")
+        # Locust boots before its cell's server: wait for that server's pid, announced
+        # in the ledger, to have left the launcher for the server itself
+        server = wait_for(lambda: announced_server(results, 2), 60,
+                          "the second cell's server to exec", proc=lab.popen)
         snap = snapshot(lab.pid)
         names = [cmdline(p)[:60] for p in snap.procs]
-        assert any(is_server(p) for p in snap.procs), names
+        assert server.pid in [p.pid for p in snap.procs if is_server(p)], names
         assert any("app.upstream:app" in cmdline(p) for p in snap.procs), names
         lab.signal(signal.SIGKILL)
         assert lab.wait() == -signal.SIGKILL
