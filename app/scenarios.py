@@ -42,6 +42,10 @@ class Scenario:
     # Unloaded latency of the slowest flavor (ms): sizes the open model's user cap.
     typical_ms: float = 10.0
     expect_status: int = 200  # what a right answer's status is
+    # How a request holds its connection: "request" (answer and go), or long-lived:
+    # "stream" (Server-Sent Events), "websocket", "upload" (a slow client's body).
+    connection: str = "request"
+    interfaces: tuple[str, ...] = ("wsgi", "asgi")  # the server interfaces that serve it
 
     def flavor(self, name: str) -> Flavor:
         for flavor in self.flavors:
@@ -215,6 +219,29 @@ SCENARIOS: tuple[Scenario, ...] = (
         slo_p95_ms=200.0,  # CPU work of a few ms, generous queueing
         typical_ms=10.0,
     ),
+    Scenario(
+        name="websocket",
+        summary="Django Channels consumers: an echo and a push, on a thread or the event loop.",
+        flavors=tuple(
+            Flavor(name=name, path=path, view=f"app.stories.ws.{consumer}", shows=shows)
+            for name, path, consumer, shows in (
+                ("sync", "/ws/echo/sync/", "EchoConsumer",
+                 "WebsocketConsumer echoes each message (its handlers run on a thread)"),
+                ("async", "/ws/echo/async/", "AsyncEchoConsumer",
+                 "AsyncWebsocketConsumer echoes each message on the event loop"),
+                ("sync-push", "/ws/push/sync/", "PushConsumer",
+                 "pushes a message every interval with time.sleep: holds the sync thread"),
+                ("async-push", "/ws/push/async/", "AsyncPushConsumer",
+                 "pushes a message every interval with asyncio.sleep"),
+            )
+        ),
+        # echo: the client sends `messages`, one every interval_ms; push: the server does
+        query="messages=20&interval_ms=250",
+        slo_p95_ms=50.0,  # an echo round trip on loopback: tens of ms is already slow
+        typical_ms=5000.0,  # one session: 20 messages x 250 ms
+        connection="websocket",  # a Channels consumer (app/routing.py), not an HTTP view
+        interfaces=("asgi",),  # WSGI has no websockets
+    ),
 )
 
 def sync_counterpart(flavor: str, flavors: Collection[str]) -> str | None:
@@ -246,7 +273,7 @@ RUNTIME_PATH = "/_loadlab/runtime"
 # The order a reader meets the stories in the literature (the weather round trip first,
 # hello last): every table and report lists scenarios so, not alphabetically.
 STORY_ORDER = ("weather", "home", "catalog", "queries", "held", "mixed", "sleep", "cpu",
-               "hello")
+               "websocket", "hello")
 
 
 def story_rank(name: str) -> int:

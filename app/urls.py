@@ -39,6 +39,7 @@ urlpatterns = [
     *(
         path(flavor.path.lstrip("/"), import_string(flavor.view), name=f"{s.name}-{flavor.name}")
         for s in SCENARIOS
+        if s.connection != "websocket"  # Channels consumers: app/routing.py
         for flavor in s.flavors
     ),
 ]

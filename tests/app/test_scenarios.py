@@ -12,7 +12,7 @@ from app.scenarios import SCENARIOS, get, sync_counterpart
 def test_get_names_the_known_scenarios_when_it_fails():
     assert get("weather").name == "weather"
     with pytest.raises(KeyError, match=r"unknown scenario 'wether' \(known: hello, sleep,"
-                                       r" weather, home, catalog, queries, held, mixed, cpu\)"):
+                                       r" weather, home, catalog, queries, held, mixed, cpu"):
         get("wether")
 
 

@@ -20,7 +20,8 @@ from app.stories.cpu import crunch
 from app.stories.mixed import background
 from tests.app.support import aget
 
-FLAVORS = [(s, f) for s in SCENARIOS for f in s.flavors]
+# HTTP views only: a websocket story's flavors are Channels consumers (tests/app/test_ws.py)
+FLAVORS = [(s, f) for s in SCENARIOS if s.connection != "websocket" for f in s.flavors]
 IDS = [f"{s.name}-{f.name}" for s, f in FLAVORS]
 
 
@@ -88,13 +89,17 @@ def test_async_views_are_coroutines_and_sync_views_are_not():
 def test_index_lists_every_scenario_with_its_urls(client):
     body = client.get("/").json()
     listed = {s["name"]: s for s in body["scenarios"]}
-    assert list(listed) == ["hello", "sleep", "weather", "home", "catalog", "queries", "held",
-                            "mixed", "cpu"]
+    assert list(listed)[:9] == ["hello", "sleep", "weather", "home", "catalog", "queries",
+                                "held", "mixed", "cpu"]
+    # the websocket story is listed too (for people poking), though it has no HTTP view
+    assert listed["websocket"]["flavors"]["sync"] == "/ws/echo/sync/"
     assert listed["home"]["flavors"] == {"sync": "/home/sync/",
                                          "async-sequential": "/home/async-sequential/",
                                          "async": "/home/async/"}
     assert (listed["sleep"]["query"], listed["cpu"]["query"]) == ("ms=50", "n=20000")
-    assert sorted(p for s in listed.values() for p in s["flavors"].values()) == sorted(PUBLIC)
+    http = [p for name, s in listed.items() if name != "websocket"
+            for p in s["flavors"].values()]
+    assert sorted(http) == sorted(PUBLIC)
 
 
 def test_unknown_path_is_a_json_404(client):
