@@ -220,6 +220,30 @@ SCENARIOS: tuple[Scenario, ...] = (
         typical_ms=10.0,
     ),
     Scenario(
+        name="stream",
+        summary="Server-Sent Events: N events every I ms, from a generator or relayed from"
+                " upstream.",
+        flavors=_flavors(
+            "stream",
+            "app.stories.stream",
+            ("sync", "stream_sync",
+             "a sync generator (time.sleep): holds a worker under WSGI, buffered whole under"
+             " ASGI"),
+            ("async", "stream_async",
+             "an async generator (asyncio.sleep): on time under ASGI, buffered whole under"
+             " WSGI"),
+            ("sync-relay", "stream_sync_relay",
+             "relays upstream tokens through httpx.Client.stream in a sync generator"),
+            ("async-relay", "stream_async_relay",
+             "the same through httpx.AsyncClient.stream in an async generator"),
+        ),
+        uses_upstream=True,  # the relays; the plain generators ignore the client
+        query="events=20&interval_ms=250",
+        slo_p95_ms=750.0,  # on the time to the first event: three intervals
+        typical_ms=5000.0,  # one whole stream: 20 events x 250 ms
+        connection="stream",
+    ),
+    Scenario(
         name="websocket",
         summary="Django Channels consumers: an echo and a push, on a thread or the event loop.",
         flavors=tuple(
@@ -241,6 +265,23 @@ SCENARIOS: tuple[Scenario, ...] = (
         typical_ms=5000.0,  # one session: 20 messages x 250 ms
         connection="websocket",  # a Channels consumer (app/routing.py), not an HTTP view
         interfaces=("asgi",),  # WSGI has no websockets
+    ),
+    Scenario(
+        name="upload",
+        summary="A slow client posting size_kb KiB at rate_kbps KiB/s: who is held while"
+                " it sends.",
+        flavors=_flavors(
+            "upload",
+            "app.stories.upload",
+            ("sync", "upload_sync",
+             "reads the body in 64 KiB chunks: under WSGI the worker waits for every byte"),
+            ("async", "upload_async",
+             "the same, async: under ASGI Django spooled the body before the view runs"),
+        ),
+        query="size_kb=256&rate_kbps=128",
+        slo_p95_ms=6000.0,  # three times the upload's nominal 2 s (256 KiB at 128 KiB/s)
+        typical_ms=2000.0,
+        connection="upload",
     ),
 )
 
@@ -273,7 +314,7 @@ RUNTIME_PATH = "/_loadlab/runtime"
 # The order a reader meets the stories in the literature (the weather round trip first,
 # hello last): every table and report lists scenarios so, not alphabetically.
 STORY_ORDER = ("weather", "home", "catalog", "queries", "held", "mixed", "sleep", "cpu",
-               "websocket", "hello")
+               "stream", "websocket", "upload", "hello")
 
 
 def story_rank(name: str) -> int:

@@ -8,6 +8,14 @@ Routes (GET): /weather/<city> (portland, berlin, chicago, madrid, sidney),
 /promotions, /recommendations, /health (no delay, no faults) and /stats (counters).
 Bodies are deterministic; only delays and faults are random.
 
+/tokens?n=20&interval_ms=250 streams like a language model's API: n chunks, each one
+JSON line (`{"i": 0, "token": "lorem"}` and a newline), the first at once and then one
+every interval_ms (on a fixed schedule: a late chunk does not push the others back),
+as `more_body` messages of one response. It takes no latency or faults (the stream
+stories measure the relay, not the dice); n in 1..100000 and interval_ms in 0..600000,
+else 400. A stream stops as soon as its client goes away (counted in `disconnects`);
+/stats also counts `streams` started and `chunks` sent.
+
 Each request may set, as query parameters (defaults from this process's environment):
 
     latency_ms  UPSTREAM_LATENCY_MS  (50)    base delay before answering
@@ -139,6 +147,8 @@ class Stats:
     hangs: int = 0
     tails: int = 0
     disconnects: int = 0
+    streams: int = 0
+    chunks: int = 0
     inflight: int = 0
     max_inflight: int = 0
 
@@ -160,6 +170,8 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
         return await _respond(send, 200, {"ok": True})
     if path == "/stats":
         return await _respond(send, 200, vars(STATS))
+    if path.rstrip("/") == "/tokens":
+        return await _tokens(scope["query_string"], receive, send)
     body = BODIES.get(path.rstrip("/") or path)
     if body is None:
         return await _respond(send, 404, {"error": f"no such resource: {path}"})
@@ -200,6 +212,54 @@ async def _serve(faults: Faults, body: bytes, receive: Receive, send: Send) -> N
         STATS.errors += 1
         return await _respond(send, 503, {"error": "injected failure"})
     await _send(send, 200, body)
+
+
+MAX_TOKENS = 100_000
+WORDS = ("lorem", "ipsum", "dolor", "sit", "amet", "consectetur", "adipiscing", "elit")
+
+
+async def _tokens(query: bytes, receive: Receive, send: Send) -> None:
+    """n JSON lines, one every interval_ms, the first at once; stop if the client leaves."""
+    params = dict(parse_qsl(query.decode("latin-1")))
+    try:
+        n = _bounded(params, "n", 20, 1, MAX_TOKENS)
+        interval = _bounded(params, "interval_ms", 250, 0, MAX_MS) / 1000
+    except ValueError as exc:
+        return await _respond(send, 400, {"error": str(exc)})
+    STATS.requests += 1
+    STATS.streams += 1
+    STATS.inflight += 1
+    STATS.max_inflight = max(STATS.max_inflight, STATS.inflight)
+    try:
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/x-ndjson"),
+                                (b"cache-control", b"no-cache")]})
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        for i in range(n):
+            wait = start + i * interval - loop.time()
+            if wait > 0 and await _disconnected_within(receive, wait):
+                STATS.disconnects += 1
+                return
+            line = _encode({"i": i, "token": WORDS[i % len(WORDS)]}) + b"\n"
+            await send({"type": "http.response.body", "body": line, "more_body": True})
+            STATS.chunks += 1
+        await send({"type": "http.response.body", "body": b""})
+    finally:
+        STATS.inflight -= 1
+
+
+def _bounded(params: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not an integer") from None
+    if not lo <= value <= hi:
+        raise ValueError(f"{name}={raw!r} is outside {lo}..{hi}")
+    return value
 
 
 async def _disconnected_within(receive: Receive, seconds: float) -> bool:

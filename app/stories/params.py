@@ -6,10 +6,12 @@ from django.core.exceptions import BadRequest
 from django.http import HttpRequest
 
 
-def int_param(request: HttpRequest, name: str, *, default: int, maximum: int) -> int:
-    """`?name=` as an int in 0..maximum (larger values are clamped), or `default`.
+def int_param(request: HttpRequest, name: str, *, default: int, maximum: int,
+              minimum: int = 0) -> int:
+    """`?name=` as an int in minimum..maximum (larger values are clamped), or `default`.
 
-    Raises BadRequest (Django answers 400) when it is not a non-negative integer.
+    Raises BadRequest (Django answers 400) when it is not an integer, or is below
+    `minimum` (a stream of 0 events is a mistake, not a request to clamp).
     """
     raw = request.GET.get(name, "")
     if raw == "":
@@ -20,4 +22,6 @@ def int_param(request: HttpRequest, name: str, *, default: int, maximum: int) ->
         raise BadRequest(f"{name}={raw!r} is not an integer") from None
     if value < 0:
         raise BadRequest(f"{name}={raw!r} must not be negative")
+    if value < minimum:
+        raise BadRequest(f"{name}={raw!r} must be at least {minimum}")
     return min(value, maximum)

@@ -44,8 +44,9 @@ def argvs(names: tuple[str, ...]) -> tuple[dict[str, list[str]], dict[str, int]]
     return {name: services.server_argv(matrix.server(name), ports[name]) for name in names}, ports
 
 
-# HTTP paths; the websocket story's servers are tests/app/test_ws_servers.py's
-EVERY_PATH = [(s, f) for s in SCENARIOS if s.connection != "websocket" for f in s.flavors]
+# Request/response paths; the websocket story's servers are tests/app/test_ws_servers.py's,
+# the stream and upload stories' (seconds each, and upload is POST) tests/app/test_longlived.py's
+EVERY_PATH = [(s, f) for s in SCENARIOS if s.connection == "request" for f in s.flavors]
 # Async views that reach the ORM: under gevent, asgiref runs their event loop on a
 # greenlet of the request's own OS thread, so Django's async-safety check sees a running
 # loop there and refuses the query (asgiref issue 443; Flask issue 5881 for the same

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import httpx
@@ -106,3 +107,46 @@ def test_defaults_come_from_the_environment():
     assert (faults.latency_ms, faults.error_rate, faults.hang_ms) == (7, 0.5, 5000)
     with pytest.raises(ValueError, match="hang_rate"):
         Faults.from_env({"UPSTREAM_HANG_RATE": "2"})
+
+
+# --- /tokens: a language model's stream ------------------------------------------------
+
+
+def test_tokens_stream_n_json_lines_on_a_schedule(http):
+    arrivals, lines = [], []
+    start = time.perf_counter()
+    with http.stream("GET", "/tokens?n=4&interval_ms=100") as response:
+        assert response.headers["content-type"] == "application/x-ndjson"
+        assert "content-length" not in response.headers  # chunked: one chunk per token
+        for line in response.iter_lines():
+            arrivals.append(time.perf_counter() - start)
+            lines.append(json.loads(line))
+    assert [token["i"] for token in lines] == [0, 1, 2, 3]
+    assert all(isinstance(token["token"], str) for token in lines)
+    # the first at once, the last three intervals later: the gaps are the schedule
+    assert arrivals[-1] - arrivals[0] >= 0.3 - 0.01
+    assert arrivals[0] < arrivals[-1] - arrivals[0]
+
+
+def test_tokens_stop_when_their_client_leaves(http):
+    before = http.get("/stats").json()
+    with http.stream("GET", "/tokens?n=50&interval_ms=100") as response:
+        next(response.iter_lines())  # one token, then hang up
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        stats = http.get("/stats").json()
+        if stats["disconnects"] > before["disconnects"]:
+            break
+        time.sleep(0.05)
+    assert stats["streams"] == before["streams"] + 1
+    assert stats["disconnects"] == before["disconnects"] + 1
+    assert stats["chunks"] - before["chunks"] < 50  # it stopped sending
+    assert stats["inflight"] == 0
+
+
+@pytest.mark.parametrize("query", ["n=0", "n=abc", "n=100001", "interval_ms=-1",
+                                   "interval_ms=600001"])
+def test_tokens_bad_parameters_are_400(http, query):
+    response = http.get(f"/tokens?{query}")
+    assert response.status_code == 400
+    assert query.split("=")[0] in response.json()["error"]

@@ -15,14 +15,13 @@ from django.utils.module_loading import import_string
 from app.catalog import held, queries
 from app.catalog import views as catalog
 from app.scenarios import SCENARIOS
-from app.stories import cpu, hello, home, mixed, params, sleep, weather
+from app.stories import cpu, hello, home, mixed, params, sleep, stream, upload, weather
 from app.stories.cpu import crunch
 from app.stories.mixed import background
 from tests.app.support import aget
 
 # HTTP views only: a websocket story's flavors are Channels consumers (tests/app/test_ws.py)
 FLAVORS = [(s, f) for s in SCENARIOS if s.connection != "websocket" for f in s.flavors]
-IDS = [f"{s.name}-{f.name}" for s, f in FLAVORS]
 
 
 def _url(scenario, flavor) -> str:
@@ -59,6 +58,12 @@ PUBLIC = {
     "/mixed/async-background/": mixed.mixed_async_background,
     "/cpu/sync/": cpu.cpu_sync,
     "/cpu/async/": cpu.cpu_async,
+    "/stream/sync/": stream.stream_sync,
+    "/stream/async/": stream.stream_async,
+    "/stream/sync-relay/": stream.stream_sync_relay,
+    "/stream/async-relay/": stream.stream_async_relay,
+    "/upload/sync/": upload.upload_sync,
+    "/upload/async/": upload.upload_async,
 }
 
 
@@ -72,7 +77,12 @@ def test_the_public_urls_are_every_registry_path():
     assert sorted(f.path for _, f in FLAVORS) == sorted(PUBLIC)
 
 
-@pytest.mark.parametrize(("scenario", "flavor"), FLAVORS, ids=IDS)
+# Request/response views: streams and uploads answer otherwise (test_stream.py, test_upload.py)
+ANSWERS = [(s, f) for s, f in FLAVORS if s.connection == "request"]
+
+
+@pytest.mark.parametrize(("scenario", "flavor"), ANSWERS,
+                         ids=[f"{s.name}-{f.name}" for s, f in ANSWERS])
 def test_every_flavor_answers_under_wsgi_and_asgi(scenario, flavor, client, products):
     for response in (client.get(_url(scenario, flavor)), aget(_url(scenario, flavor))):
         assert response.status_code == 200, response.content[:300]
