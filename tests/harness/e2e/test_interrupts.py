@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,7 @@ from ..procs import (
     new_tag,
     port_free,
     running,
+    settle,
     snapshot,
     tagged_env,
     wait_for,
@@ -179,18 +181,33 @@ def test_a_second_sigint_leaves_no_orphans(tmp_path, results):
 # --- the net under every test here ----------------------------------------------------------
 
 
-def test_the_orphan_check_finds_kills_and_names_a_detached_grandchild():
+@pytest.fixture
+def reaped_tags() -> Iterator[Callable[[], str]]:
+    """Fresh tags (procs.TAG_ENV) for the test's own processes: whatever carries one when
+    the test ends, passed or failed, is killed by PID and process group (procs.settle),
+    so a failed assert cannot leave a detached `sleep 120` behind."""
+    tags: list[str] = []
+
+    def tag() -> str:
+        tags.append(new_tag())
+        return tags[-1]
+
+    yield tag
+    settle(lambda: [p for t in tags for p in carrying(t)], grace=0)
+
+
+def test_the_orphan_check_finds_kills_and_names_a_detached_grandchild(reaped_tags):
     """A process that left its parent's session and outlived it is still found (by the
     tag it inherited), killed, and named; nothing reports a clean exit as an orphan."""
     clean = subprocess.Popen([sys.executable, "-c", "pass"], start_new_session=True,
-                             env=tagged_env(tag := new_tag()))
+                             env=tagged_env(tag := reaped_tags()))
     clean.wait(30)
     assert Tracked(clean, tag).finish(grace=0) == []
 
     leaver = ("import subprocess, sys; subprocess.Popen([sys.executable, '-c',"
               " 'import time; time.sleep(120)  # orphan'], start_new_session=True)")
     parent = subprocess.Popen([sys.executable, "-c", leaver], start_new_session=True,
-                              env=tagged_env(tag := new_tag()))
+                              env=tagged_env(tag := reaped_tags()))
     assert parent.wait(30) == 0
     (orphan,) = carrying(tag)
     killed = Tracked(parent, tag).finish(grace=0.5)
