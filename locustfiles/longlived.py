@@ -14,6 +14,9 @@ gevent socket (geventhttpclient's parser decodes the chunked body) and fire Locu
   time (the request's start + i x interval_ms), never negative. They are fired when the
   stream ends, beside its `<flavor>`, so any window holds the lags of the streams it
   counts: lags / (events x streams) is the share of events that arrived.
+- `<flavor> spread`: streams only, one per stream that ended whole: from its first
+  event to its last. (events - 1) x interval_ms when they came live; near 0 when the
+  server held them back and sent them at once (buffered), whatever the stream waited.
 - `<flavor> gone`: the streams and uploads this client abandoned halfway on purpose
   (LOADLAB_DISCONNECT_SHARE, 0..1): the time until it left. Neither failures nor lags.
 
@@ -173,7 +176,7 @@ class StreamUser(LongLivedUser):
         sock.settimeout(SLACK_S + 2 * n * interval)  # per read: a buffered stream is late
         started = time.time()
         arrived = length = 0
-        first: float | None = None
+        first = last = None
         lags: list[float] = []
         try:
             sock.sendall(self.head("GET", "Accept: text/event-stream\r\n"))
@@ -193,7 +196,7 @@ class StreamUser(LongLivedUser):
                 fields, size = got
                 check_event(fields, arrived, n)
                 length += size
-                first = now if first is None else first
+                first, last = (now if first is None else first), now
                 lags.append(_ms(started + arrived * interval, now))
                 arrived += 1
             response.read()  # the end of the body: the server finished cleanly
@@ -201,6 +204,8 @@ class StreamUser(LongLivedUser):
             self.lags(lags)
             return self.failed(intended, started, exc)
         self.lags(lags)
+        if first is not None and last is not None:  # how far apart its events came
+            fire("SSE", f"{self.flavor} spread", _ms(first, last))
         self.done(intended, started, first if first is not None else time.time(), length)
 
     def lags(self, lags: list[float]) -> None:

@@ -81,6 +81,40 @@ def _port(text: str) -> int:
     return value
 
 
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+def _float(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
+def with_long_lived(p: argparse.ArgumentParser, neighbour: bool) -> None:
+    """The long-lived stories' parameters (ranges checked in config/longlived.py)."""
+    g = p.add_argument_group("long-lived stories (stream, websocket, upload)")
+    g.add_argument("--events", type=_int, metavar="N",
+                   help="events per stream, messages per websocket session (1-1000;"
+                        " default: the story's, 20)")
+    g.add_argument("--interval-ms", type=_int, metavar="MS",
+                   help="between two events or messages (1-10000; default 250)")
+    g.add_argument("--size-kb", type=_int, metavar="KB",
+                   help="an upload's body in KiB (1-102400; default 256)")
+    g.add_argument("--rate-kbps", type=_int, metavar="KBPS",
+                   help="the uploading client's rate in KiB/s (1-1000000; default 128)")
+    g.add_argument("--disconnect", type=_float, metavar="SHARE",
+                   help="share of connections the client abandons halfway (0-1; default 0)")
+    if neighbour:
+        g.add_argument("--neighbour-users", type=_int, default=0, metavar="K",
+                       help="K more users on hello beside the held connections: the"
+                            " neighbour's p95 and rps (default 0)")
+
+
 def build_parser() -> Parser:
     parser = Parser(prog="loadlab", description="Measure whether a Django view should be"
                     " async, and on which server.")
@@ -177,6 +211,7 @@ def build_parser() -> Parser:
     with_workers(p)
     p.add_argument("--port", type=_port, default=0, help="server port (default: a free one)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
+    with_long_lived(p, neighbour=True)
 
     p = sub.add_parser("calibrate", help="measure this machine's noise floor: A, A again,"
                        " and A with a slower upstream; compare then uses the floor")
@@ -232,6 +267,7 @@ def build_parser() -> Parser:
     p.add_argument("--json", action="store_true", help="print the capacity records as JSON")
     with_workers(p)
     p.add_argument("--quiet", action="store_true", help="no progress lines")
+    with_long_lived(p, neighbour=False)
 
     p = sub.add_parser("serve", help="the app and the upstream stand-in, for manual poking")
     with_matrix(p)

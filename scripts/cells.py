@@ -33,6 +33,8 @@ class CellKey:
     rate: float | None = None
     middleware: str | None = None
     connections: str | None = None  # [connections.<name>]; None: [database]'s own
+    # users on a short view (the neighbour) beside a long-lived story's held connections
+    neighbours: int = 0
 
     def __post_init__(self) -> None:
         if self.rate is not None:  # the open model: users is a cap, not the load
@@ -44,12 +46,14 @@ class CellKey:
     def setting(self) -> tuple:
         """What two flavors must share to be set side by side: the load, the stack and
         the connection setting."""
-        return self.users, self.rate, self.middleware, self.connections
+        return self.users, self.rate, self.middleware, self.connections, self.neighbours
 
     @property
     def load(self) -> str:
-        """`u20` (closed loop, 20 users) or `r40` (open model, 40 requests/s)."""
-        return f"r{self.rate:g}" if self.rate is not None else f"u{self.users}"
+        """`u20` (closed loop, 20 users) or `r40` (open model, 40 requests/s);
+        `u4+n2` with two neighbour users beside four held connections."""
+        load = f"r{self.rate:g}" if self.rate is not None else f"u{self.users}"
+        return load + (f"+n{self.neighbours}" if self.neighbours else "")
 
     @property
     def client_part(self) -> str:
@@ -101,6 +105,8 @@ class CellKey:
         after them for open-model cells, then the middleware stack and the connection
         setting (null where not given) when either is set."""
         parts = list(astuple(self))
+        if parts.pop():  # neighbours: last, and only where there are any
+            return [*parts, self.neighbours]
         if self.middleware is not None or self.connections is not None:
             return parts
         return parts[:6] if self.rate is not None else parts[:5]

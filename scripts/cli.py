@@ -159,6 +159,7 @@ def cmd_bench(matrix: Matrix, args: argparse.Namespace) -> int:
         arrival=args.arrival,
         duration_s=args.duration, max_duration_s=args.max_duration, warmup_s=args.warmup,
         trials=args.trials, pin=not args.no_pin, target=options.target(args),
+        long_lived=options.long_lived(args),
     ), project)
     check_results_dir(args.results)
     database = options.database(matrix, args)
@@ -175,6 +176,7 @@ def cmd_bench(matrix: Matrix, args: argparse.Namespace) -> int:
 
 def cmd_capacity(matrix: Matrix, args: argparse.Namespace) -> int:
     from .analysis.search import Objective
+    from .config.longlived import objective_ms
     from .run.bench import Options
     from .run.capacity import CapacityRun
 
@@ -185,11 +187,13 @@ def cmd_capacity(matrix: Matrix, args: argparse.Namespace) -> int:
         profile=args.profile, servers=args.servers, scenarios=args.scenarios,
         flavors=args.flavors, clients=args.clients, rates=(1.0,), duration_s=args.duration,
         middleware=args.middleware, connections=args.connections,
-        warmup_s=args.warmup, trials=1, pin=not args.no_pin, target=options.target(args)), project)
+        warmup_s=args.warmup, trials=1, pin=not args.no_pin, target=options.target(args),
+        long_lived=options.long_lived(args)), project)
     objectives = {}
     for scenario in {c.scenario.name: c.scenario for c in plan.cells}.values():
         name = scenario.name
-        slo = args.slo_p95_ms or matrix.slo(name, scenario.slo_p95_ms)
+        slo = args.slo_p95_ms or matrix.slo(name, objective_ms(
+            scenario.connection, plan.query(scenario), scenario.slo_p95_ms))
         if slo is not None:
             objectives[name] = Objective.of(slo, matrix.rules, args.max_failure_ratio)
     if not objectives:

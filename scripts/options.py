@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from .archive.folder import Run
 from .config import ConfigError, Matrix, ServerSpec
+from .config.longlived import LongLived
 from .config.project import Project, load_project
 from .config.target import Target, check_target
 from .errors import CompareError, UsageError
@@ -27,6 +28,15 @@ def project(args: argparse.Namespace) -> Project:
 
         check_imports(chosen)
     return chosen
+
+
+def long_lived(args: argparse.Namespace) -> LongLived:
+    """--events, --interval-ms, --size-kb, --rate-kbps, --disconnect, --neighbour-users:
+    the long-lived stories' parameters, each checked against its range."""
+    return LongLived(**{name: getattr(args, name) for name in
+                        ("events", "interval_ms", "size_kb", "rate_kbps")},
+                     disconnect=args.disconnect or 0.0,
+                     neighbour_users=getattr(args, "neighbour_users", 0) or 0)
 
 
 def servable(matrix: Matrix, name: str, project: Project) -> ServerSpec:

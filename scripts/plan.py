@@ -23,6 +23,8 @@ from .config import (
     ServerSpec,
     UpstreamSettings,
 )
+from .config.longlived import NONE as NO_OVERRIDES
+from .config.longlived import LongLived
 from .config.project import BUILTIN, Project
 from .config.target import Target
 from .errors import ConfigError
@@ -52,6 +54,7 @@ class Choices:
     trials: int | None = None
     pin: bool = True
     target: Target | None = None  # an app already running, instead of servers
+    long_lived: LongLived = NO_OVERRIDES  # stream, websocket and upload parameters
 
 
 @dataclass(frozen=True)
@@ -71,11 +74,13 @@ class Cell:
     rate: float | None = None
     middleware: str | None = None
     connections: ConnectionSpec | None = None
+    neighbours: int = 0  # users on a short view beside a long-lived story's connections
 
     @property
     def key(self) -> CellKey:
         return CellKey(self.server.name, self.scenario.name, self.flavor, self.client,
-                       self.users, self.rate, self.middleware, self._connections)
+                       self.users, self.rate, self.middleware, self._connections,
+                       self.neighbours)
 
     @property
     def _connections(self) -> str | None:
@@ -112,6 +117,12 @@ class Plan:
     skipped: tuple[str, ...] = field(default=())  # what was left out, and why
     project: Project = BUILTIN  # whose views the cells measure
     target: Target | None = None  # an app already running: no server is started
+    long_lived: LongLived = NO_OVERRIDES
+
+    def query(self, scenario: Scenario) -> str:
+        """The query string a scenario's cells send: its own, with the user's
+        long-lived parameters (what the view and the Locust user both read)."""
+        return self.long_lived.query(scenario.connection, scenario.query)
 
     @property
     def servers(self) -> list[ServerSpec]:
@@ -131,6 +142,9 @@ class Plan:
             "connections": {c.connections.name: c.connections.describe()
                             for c in self.cells if c.connections is not None},
             "skipped": list(self.skipped),
+            "queries": {c.scenario.name: self.query(c.scenario) for c in self.cells
+                        if c.scenario.connection != "request"},
+            "long_lived": self.long_lived.describe(),
             "project": self.project.name,
             "target": self.target.describe() if self.target else None,
         }
@@ -223,9 +237,12 @@ def build_plan(matrix: Matrix, choices: Choices, project: Project = BUILTIN) -> 
 
     cells: list[Cell] = []
     left_out: dict[tuple[LeaveOut, str], list[str]] = {}  # said once per rule and server
+    unserved = _unserved(servers, scenarios, skipped)
     for trial in range(1, profile.trials + 1):
         for server in servers:
             for scenario in scenarios:
+                if (server.name, scenario.name) in unserved:
+                    continue
                 for flavor in scenario.flavors:
                     if wanted_flavors is not None and flavor.name not in wanted_flavors:
                         continue
@@ -239,9 +256,12 @@ def build_plan(matrix: Matrix, choices: Choices, project: Project = BUILTIN) -> 
                             [None] if choices.target else
                             _clients_for(scenario, flavor.is_async, client_names, matrix),
                             profile.middleware, settings if scenario.uses_db else [None]):
-                        for users in profile.users:
+                        near = _neighbours(scenario, choices)
+                        # beside held connections, the neighbour's baseline: none held
+                        for users in ((0, *profile.users) if near else profile.users):
                             cells.append(Cell(len(cells), server, scenario, flavor.name,
-                                              client, users, trial, None, stack, conns))
+                                              client, users, trial, None, stack, conns,
+                                              near))
                         for rate in profile.rates:
                             cells.append(Cell(len(cells), server, scenario, flavor.name,
                                               client, open_users(rate, scenario), trial,
@@ -253,13 +273,46 @@ def build_plan(matrix: Matrix, choices: Choices, project: Project = BUILTIN) -> 
     if not profile.users and not profile.rates:
         raise ConfigError(f"profile {profile.name!r} sets neither users nor rates: give"
                           " --users or --rate (or use it with loadlab capacity)")
+    if not cells and unserved:
+        raise ConfigError(next(iter(unserved.values())))
     if not cells:
         raise ConfigError("the plan is empty: no cell matches the chosen servers, scenarios,"
                           " flavors and clients")
 
     upstream = replace(matrix.upstream, **profile.upstream)
     return Plan(profile=profile, cells=tuple(cells), upstream=upstream,
-                skipped=tuple(skipped), project=project, target=choices.target)
+                skipped=tuple(skipped), project=project, target=choices.target,
+                long_lived=choices.long_lived)
+
+
+# Why an interface cannot serve a kind of connection (Scenario.interfaces says which can).
+CANNOT = {"websocket": "WSGI has no websockets: Django Channels consumers need an ASGI"
+                       " server (uvicorn, hypercorn, daphne, ...)"}
+
+
+def _unserved(servers: list[ServerSpec], scenarios: list[Scenario],
+              skipped: list[str]) -> dict[tuple[str, str], str]:
+    """(server, scenario) pairs a server cannot serve, each said once in `skipped`:
+    a story whose interfaces leave the server's out, or a websocket story on a server
+    the matrix marks `websocket = false`."""
+    out: dict[tuple[str, str], str] = {}
+    for server in servers:
+        for scenario in scenarios:
+            if server.interface not in scenario.interfaces:
+                why = CANNOT.get(scenario.connection,
+                                 f"it has no {server.interface} flavor")
+            elif scenario.connection == "websocket" and not server.websocket:
+                why = "the matrix says it serves no websockets (websocket = false)"
+            else:
+                continue
+            out[server.name, scenario.name] = f"{scenario.name} on {server.name}: {why}"
+            skipped.append(f"{out[server.name, scenario.name]}; left out")
+    return out
+
+
+def _neighbours(scenario: Scenario, choices: Choices) -> int:
+    """--neighbour-users applies to the long-lived stories' closed-loop cells."""
+    return choices.long_lived.neighbour_users if scenario.connection != "request" else 0
 
 
 def _check_target_choices(choices: Choices) -> None:

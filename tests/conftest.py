@@ -28,7 +28,7 @@ def pytest_sessionfinish(session, exitstatus):
 # seconds each: `e2e`, run by `make test` (and CI) only. By path, so a new test in them
 # cannot be forgotten.
 _E2E = ("tests/harness/e2e/", "tests/harness/fidelity/", "tests/app/test_servers.py",
-        "tests/harness/render/test_report_browser.py")
+        "tests/app/test_ws_servers.py", "tests/harness/render/test_report_browser.py")
 _ROOT = Path(__file__).resolve().parent.parent
 
 

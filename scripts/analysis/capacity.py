@@ -31,6 +31,16 @@ def key_of(rec: dict[str, Any]) -> CellKey:
                    middleware=rec.get("middleware"), connections=rec.get("connections"))
 
 
+def value(rec: dict[str, Any]) -> float:
+    """A capacity record's answer: requests/s held at the SLO, or, for a long-lived
+    story, connections held at once (`held_connections`)."""
+    return rec["held_connections"] if "held_connections" in rec else rec["capacity_rps"]
+
+
+def is_held(rec: dict[str, Any]) -> bool:
+    return "held_connections" in rec
+
+
 def versus_sync(capacity: list[dict[str, Any]]) -> list[Versus]:
     """Every async flavor against its sync twin on the same server (same client when
     the twin has it, else the twin with any client, e.g. aiohttp against httpx)."""
@@ -48,8 +58,7 @@ def versus_sync(capacity: list[dict[str, Any]]) -> list[Versus]:
             (c for c in same if c["flavor"] == twin), None)
         if base is None:
             continue
-        ratio = (rec["capacity_rps"] / base["capacity_rps"]
-                 if base["capacity_rps"] else None)
+        ratio = value(rec) / value(base) if value(base) else None
         unsure = [c for c in (rec, base) if not c.get("converged")]
         note = ("bracket wider than the search's precision: "
                 + ", ".join(f"{c['flavor']} {c['bracket']}" for c in unsure)) if unsure else ""
@@ -95,10 +104,10 @@ def between(cap_a: list[dict[str, Any]], cap_b: list[dict[str, Any]]) -> list[Ca
         a = by_a.get(_label(rec))
         if a is None:
             continue
-        lo_a, hi_a = _span(a["bracket"], a["capacity_rps"])
-        lo_b, hi_b = _span(rec["bracket"], rec["capacity_rps"])
+        lo_a, hi_a = _span(a["bracket"], value(a))
+        lo_b, hi_b = _span(rec["bracket"], value(rec))
         called = hi_b <= lo_a or hi_a <= lo_b  # brackets apart: a real change
-        ratio = rec["capacity_rps"] / a["capacity_rps"] if a["capacity_rps"] else None
-        out.append(CapacityDelta(_label(rec), a["capacity_rps"], rec["capacity_rps"],
+        ratio = value(rec) / value(a) if value(a) else None
+        out.append(CapacityDelta(_label(rec), value(a), value(rec),
                                  a["bracket"], rec["bracket"], ratio, called))
     return out

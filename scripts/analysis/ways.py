@@ -108,7 +108,9 @@ def from_rows(rows: list[Row]) -> list[Entry]:
 
 
 def from_capacity(capacity: list[dict[str, Any]]) -> list[Entry]:
-    """A capacity search's records: the load each configuration held at its SLO."""
+    """A capacity search's records: the load each configuration held at its SLO (in
+    requests/s: a long-lived story's held connections are another measure)."""
+    capacity = [c for c in capacity if "capacity_rps" in c]
     flavors: dict[str, set[str]] = {}
     for c in capacity:
         flavors.setdefault(c["scenario"], set()).add(c["flavor"])

@@ -22,7 +22,7 @@ from typing import Any
 
 from ..cells import CellKey
 from ..errors import RunFolderError
-from .records import SCHEMA_VERSION, CellRecord
+from .records import SCHEMA_VERSION, CellRecord, neighbour_rows
 
 PARTIAL_PREFIX = ".partial-"
 
@@ -75,11 +75,14 @@ def write_json(path: Path, data: Any) -> None:
 
 def write_summary(run_dir: Path, cells: list[CellRecord],
                   capacity: list[dict[str, Any]] | None = None) -> None:
-    """summary.json: every cell, and a capacity run's results (`capacity`)."""
+    """summary.json: every cell, a capacity run's results (`capacity`), and what a
+    short view got beside held connections (`neighbour`), where cells measured it."""
+    neighbour = neighbour_rows(cells)
     write_json(run_dir / "summary.json", {
         "schema_version": SCHEMA_VERSION,
         "cells": [c.to_dict() for c in cells],
         **({"capacity": capacity} if capacity is not None else {}),
+        **({"neighbour": neighbour} if neighbour else {}),
     })
 
 

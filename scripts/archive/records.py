@@ -61,6 +61,13 @@ class CellRecord:
     middleware: str | None = None
     # The named connection setting ([connections.*]); None: [database]'s own.
     connections: str | None = None
+    # Long-lived stories: users on a short view (hello) beside the `users` held
+    # connections, and what that neighbour got: {users, path, requests, failures, rps,
+    # latency_ms}; and what the held connections got: {connection, query, sessions,
+    # events, events_per_session, lag_ms, handshake_ms, gone}. None elsewhere.
+    neighbours: int = 0
+    neighbour: dict[str, Any] | None = None
+    held: dict[str, Any] | None = None
     # Closed-loop bounds (operational analysis): X <= users / R0, R0 the unloaded latency
     # (mean at 1 user, measured once per run); X <= C / S for a server of known
     # concurrency C (WSGI: workers x threads), S the view's own time at 1 user.
@@ -95,7 +102,7 @@ class CellRecord:
     def key(self) -> CellKey:
         """What identifies a cell across trials and across runs."""
         return CellKey(self.server, self.scenario, self.flavor, self.client, self.users,
-                       self.rate, self.middleware, self.connections)
+                       self.rate, self.middleware, self.connections, self.neighbours)
 
     def per_second(self, metric: str) -> list[float]:
         """The seconds' values of `metric` (rps or a PER_SECOND percentile), empty
@@ -123,3 +130,22 @@ class CellRecord:
             # runs recorded before every percentile had its seconds kept only p95's
             record.latency_ms_per_second = {"p95": data["p95_ms_per_second"]}
         return record
+
+
+def neighbour_rows(records: list[CellRecord]) -> list[dict[str, Any]]:
+    """summary.json's top-level `neighbour` list: the short view's p95 and rps at each held
+    count, beside the same with none held (the cell at 0)."""
+    out = []
+    cells = [r for r in records if r.neighbour is not None and r.status == "ok"]
+    for r in cells:
+        base = next((b for b in cells if b.users == 0 and (b.server, b.scenario, b.flavor,
+                     b.client) == (r.server, r.scenario, r.flavor, r.client)), None)
+        n = r.neighbour or {}
+        b = (base.neighbour or {}) if base else {}
+        out.append({"scenario": r.scenario, "server": r.server, "flavor": r.flavor,
+                    "client": r.client, "held": r.users, "neighbour_users": r.neighbours,
+                    "path": n.get("path"), "p95_ms": n.get("latency_ms", {}).get("p95"),
+                    "rps": n.get("rps"), "failures": n.get("failures"),
+                    "baseline_p95_ms": b.get("latency_ms", {}).get("p95"),
+                    "baseline_rps": b.get("rps")})
+    return out

@@ -62,6 +62,9 @@ class ServerSpec:
     # the running server (run/transport.py); the parser can only be declared.
     loop: str | None = None
     http: str | None = None
+    # Serves websockets (an ASGI server with a websocket protocol): `websocket = false`
+    # in the matrix leaves the websocket story out on it, said once.
+    websocket: bool = True
 
     @property
     def packages(self) -> tuple[str, ...]:
@@ -103,6 +106,7 @@ class ServerSpec:
             "model": self.model,
             "loop": self.loop,
             "http": self.http,
+            "websocket": self.websocket,
             "args": list(self.args),
             "available": self.available,
             "optional": self.optional,

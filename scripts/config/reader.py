@@ -115,6 +115,7 @@ def _read_servers(top: Table, file: Path) -> dict[str, ServerSpec]:
             model=t.str("model", default_model(interface, threads), choices=MODELS),
             loop=t.str("loop", None),
             http=t.str("http", None),
+            websocket=t.bool("websocket", interface == "asgi"),
         )
         t.done()
         for arg in args:

@@ -30,7 +30,7 @@ def new_record(key: CellKey, server: ServerSpec, trial: int,
                       flavor=key.flavor, client=key.client,
                       users=key.users if users is None else users, trial=trial,
                       path=key.path(trial), rate=key.rate, middleware=key.middleware,
-                      connections=key.connections)
+                      connections=key.connections, neighbours=key.neighbours)
 
 
 def fill(record: CellRecord, m: Measurement, cell_dir: Path, rules: Rules,

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
 
+from ..errors import CellFailed
 from ..proc import supervise
 
 WORKER_ONLY_KEYS = ("LOADLAB_CELL_DIR", "LOADLAB_GO_FILE")  # the master's business
@@ -63,6 +65,20 @@ class Generator:
 
     def log_tail(self) -> str:
         return self.master.log_tail()
+
+    def wait(self, server: supervise.Process, server_name: str, bound_s: float) -> None:
+        """Until Locust has quit (it ends its window itself): CellFailed if the server
+        dies meanwhile, if Locust overruns `bound_s` seconds or exits with an error."""
+        deadline = time.monotonic() + bound_s
+        while not self.exited_within(0.2):
+            if not server.alive:
+                raise CellFailed(f"server {server_name} exited with code"
+                                 f" {server.returncode} in the middle of the cell")
+            if time.monotonic() > deadline:
+                raise CellFailed("Locust did not finish in time")
+        if self.returncode not in (0, None):
+            raise CellFailed(f"Locust exited with code {self.returncode}; see locust.log:\n"
+                             + self.log_tail())
 
     def stop(self, grace: float) -> None:
         """The master first (it tells its workers to quit), then whatever worker is left."""

@@ -64,9 +64,12 @@ def headless_argv(*, scenario: str, flavor: str, host: str, users: int, spawn_ra
                   processes: int = 1, hold_s: float = 0.0, report: bool = True,
                   project: Project = BUILTIN, master_port: int = 0,
                   master_bind: str = "127.0.0.1", wait_workers_s: float = 0,
-                  locustfile: str | None = None) -> list[str]:
+                  locustfile: str | None = None, neighbour_users: int = 0) -> list[str]:
     """Locust headless for one cell; `report=False` writes no HTML report (the 1-user
-    probe: its two numbers are in the record, its ~1 MB page would say nothing)."""
+    probe: its two numbers are in the record, its ~1 MB page would say nothing).
+    `neighbour_users`: that many more users of the long-lived locustfiles' Neighbour
+    class (its fixed_count) on a short view beside the cell's own."""
+    users += neighbour_users
     bound = run_bound_s(users, spawn_rate, warmup_s, duration_s, hold_s)
     html = ("--html", str(cell_dir / "locust_report.html")) if report else ()
     argv = python_module(
@@ -82,7 +85,7 @@ def headless_argv(*, scenario: str, flavor: str, host: str, users: int, spawn_ra
             argv += ["--expect-workers-max-wait", f"{wait_workers_s:g}"]
     elif processes > 1:
         argv += ["--processes", str(processes), "--master-bind-host", "127.0.0.1"]
-    return [*argv, class_name(flavor)]
+    return [*argv, class_name(flavor), *(["Neighbour"] if neighbour_users else [])]
 
 
 def worker_argv(master_host: str, master_port: int) -> list[str]:
@@ -95,7 +98,8 @@ def worker_argv(master_host: str, master_port: int) -> list[str]:
 # What a worker's locustfile needs of the cell's settings (the window is the master's).
 WORKER_SETTINGS = ("LOADLAB_RATE", "LOADLAB_ARRIVAL", "LOADLAB_PROCESSES",
                    "LOADLAB_PROJECT_SCENARIO", "LOADLAB_CATALOG_ROWS", "LOADLAB_QUERY",
-                   "LOADLAB_SERVER_TIMING")
+                   "LOADLAB_SERVER_TIMING", "LOADLAB_DISCONNECT_SHARE",
+                   "LOADLAB_NEIGHBOUR_USERS", "LOADLAB_NEIGHBOUR_PATH")
 
 
 def cell_locustfile(project: Project, scenario: str, settings: dict[str, str]) -> str:
@@ -120,13 +124,16 @@ def env(*, cell_dir: Path, warmup_s: float, duration_s: float, catalog_rows: int
         rate: float | None = None, arrival: str = "uniform",
         processes: int = 1, server_timing: bool = False,
         go_file: Path | None = None, max_duration_s: float | None = None,
-        project_scenario: str = "") -> dict[str, str]:
+        project_scenario: str = "", query: str | None = None, disconnect: float = 0.0,
+        neighbour_users: int = 0, neighbour_path: str = "") -> dict[str, str]:
     """What locustfiles/base.py reads: the window, the open model's rate, whether to
     read the app's Server-Timing (the unloaded-latency probe only), and the go file:
     Locust starts while the server boots (its imports take about a second) and sends
     nothing until the harness creates that file. `max_duration_s`: the stability
     windows' cap (one Locust process only: it alone sees every second).
-    `project_scenario`: a team's scenario for locustfiles/project.py (JSON)."""
+    `project_scenario`: a team's scenario for locustfiles/project.py (JSON). `query`:
+    what the user sends (else the story's own); a long-lived story's users also read
+    the share they abandon halfway and the neighbour's users and path."""
     stable = max_duration_s if max_duration_s and processes == 1 else 0.0
     return {
         "LOADLAB_GO_FILE": str(go_file) if go_file else "",
@@ -140,6 +147,10 @@ def env(*, cell_dir: Path, warmup_s: float, duration_s: float, catalog_rows: int
         "LOADLAB_ARRIVAL": arrival,
         "LOADLAB_PROCESSES": str(processes),
         "LOADLAB_PROJECT_SCENARIO": project_scenario,
+        **({"LOADLAB_QUERY": query} if query is not None else {}),
+        **({"LOADLAB_DISCONNECT_SHARE": f"{disconnect:g}"} if disconnect else {}),
+        **({"LOADLAB_NEIGHBOUR_USERS": str(neighbour_users),
+            "LOADLAB_NEIGHBOUR_PATH": neighbour_path} if neighbour_users else {}),
     }
 
 

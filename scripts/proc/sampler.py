@@ -150,3 +150,42 @@ def _inside(sample: Sample, start: float, end: float) -> bool:
     """A sample taken in [start, end], or within half an interval after: it covers the
     second before it, so the one just after a window's end is mostly the window's."""
     return start <= sample.time <= end + 0.5
+
+
+@dataclass
+class Snapshot:
+    """A process tree at one moment: what a load left behind (or found)."""
+
+    threads: int
+    rss_mb: float
+    cpu_pct: float  # over the snapshot's own interval
+    connections: int  # established TCP connections on `port`
+
+
+def snapshot(tree: Callable[[], list[psutil.Process]], port: int,
+             interval: float = 0.5) -> Snapshot:
+    """Threads, memory, CPU % over `interval` seconds and established connections on
+    local `port`, summed over the tree (processes that vanish meanwhile count as 0)."""
+    procs = tree()
+    before = {p.pid: _cpu_s(p) for p in procs}
+    time.sleep(interval)
+    threads, rss, cpu, conns = 0, 0.0, 0.0, 0
+    for p in procs:
+        try:
+            with p.oneshot():
+                threads += p.num_threads()
+                rss += p.memory_info().rss / 2**20
+                cpu += max(0.0, _cpu_s(p) - before[p.pid])
+            conns += sum(c.status == psutil.CONN_ESTABLISHED and c.laddr.port == port
+                         for c in p.net_connections(kind="tcp"))
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return Snapshot(threads, round(rss, 1), round(100 * cpu / interval, 1), conns)
+
+
+def _cpu_s(p: psutil.Process) -> float:
+    try:
+        t = p.cpu_times()
+        return t.user + t.system
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return 0.0

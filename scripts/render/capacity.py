@@ -10,7 +10,7 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from ..analysis.capacity import key_of, versus_sync
+from ..analysis.capacity import is_held, key_of, versus_sync
 from ..analysis.ways import best_ways, from_capacity
 from ..archive.records import CellRecord
 from ..observe import Observer
@@ -27,9 +27,16 @@ def _rate(value: float | None) -> str:
     return "-" if value is None else f"{value:,.1f}"
 
 
+HELD_HEADERS = ["scenario", "server", "flavor", "held", "bracket", "p95 objective",
+                "physics", "RSS/conn", "limited by"]
+HELD_RIGHT = {3, 4, 5, 7}
+
+
 def rows(capacity: list[dict[str, Any]]) -> list[list[str]]:
     out = []
     for c in capacity:
+        if is_held(c):
+            continue
         lo, hi = c["bracket"]
         key = key_of(c)
         mark = "" if c.get("confirmed") else " (unconfirmed)"
@@ -40,23 +47,49 @@ def rows(capacity: list[dict[str, Any]]) -> list[list[str]]:
     return out
 
 
+def held_rows(capacity: list[dict[str, Any]]) -> list[list[str]]:
+    out = []
+    for c in capacity:
+        if not is_held(c):
+            continue
+        lo, hi = c["bracket"]
+        key = key_of(c)
+        rss = c.get("rss_per_connection_kb")
+        out.append([c["scenario"], c["server"], f"{c['flavor']}{key.client_part}",
+                    f"{c['held_connections']:,}", f"{lo if lo is not None else '-'} .."
+                    f" {hi if hi is not None else '-'}", f"{c['objective']['p95_ms']:g} ms",
+                    c.get("physics_words", "-"), "-" if rss is None else f"{rss:,.0f} KB",
+                    c.get("limit") or "-"])
+    return out
+
+
 def versus_lines(capacity: list[dict[str, Any]]) -> list[str]:
     lines = []
+    held = {c["scenario"] for c in capacity if is_held(c)}
     for v in versus_sync(capacity):
         client = f" [{v.client}]" if v.client else ""
         base = f" [{v.sync_client}]" if v.sync_client else ""
         ratio = "-" if v.ratio is None else f"{v.ratio:.2f}x"
         note = f"  ({v.note})" if v.note else ""
+        what = "connections" if v.scenario in held else "load"
         lines.append(f"{v.scenario} on {v.server}{v.stack}: {v.flavor}{client} holds {ratio}"
-                     f" the load of {v.sync_flavor}{base}{note}")
+                     f" the {what} of {v.sync_flavor}{base}{note}")
     return lines
 
 
 def text(capacity: list[dict[str, Any]]) -> str:
     """Plain aligned text: no number is ever cut to fit a terminal or a pipe."""
-    lines = ["capacity: the highest offered rate that held the objective"
-             " (p95 from the intended start, failures, the schedule kept)",
-             *aligned([HEADERS, *rows(capacity)], RIGHT, indent="")]
+    tables = []
+    if rows(capacity):
+        tables.append(["capacity: the highest offered rate that held the objective"
+                       " (p95 from the intended start, failures, the schedule kept)",
+                       *aligned([HEADERS, *rows(capacity)], RIGHT, indent="")])
+    if held_rows(capacity):
+        tables.append(["held capacity: the most long-lived connections held at once within"
+                       " the objective (first event, echo or upload p95; event lag p95;"
+                       " failures)",
+                       *aligned([HELD_HEADERS, *held_rows(capacity)], HELD_RIGHT, indent="")])
+    lines = [line for i, table in enumerate(tables) for line in ([""] if i else []) + table]
     versus = versus_lines(capacity)
     if versus:
         lines += ["", "async vs sync, as a ratio of capacities:", *[f"  {v}" for v in versus]]
@@ -72,7 +105,12 @@ def print_capacity(capacity: list[dict[str, Any]], console: Console | None = Non
 
 
 def markdown(capacity: list[dict[str, Any]]) -> str:
-    lines = ["## Capacity", "", *md_table(HEADERS, rows(capacity), RIGHT)]
+    lines = ["## Capacity", ""]
+    if rows(capacity):
+        lines += md_table(HEADERS, rows(capacity), RIGHT)
+    if held_rows(capacity):
+        lines += ["", "Held connections at the objective:", "",
+                  *md_table(HELD_HEADERS, held_rows(capacity), HELD_RIGHT)]
     lines += ["", *[f"- {line}" for line in versus_lines(capacity)], ""]
     side_by_side = ways.markdown(best_ways(from_capacity(capacity)), WAYS_MEASURE)
     lines += [side_by_side] if side_by_side else []
@@ -88,7 +126,8 @@ def _steps(c: dict[str, Any]) -> list[dict[str, Any]]:
 def figures(go: Any, scenario: str, capacity: list[dict[str, Any]]) -> list[Any]:
     """Throughput against offered load, and latency against throughput (the hockey
     stick), one line per configuration, its capacity marked with a star."""
-    configs = [c for c in capacity if c["scenario"] == scenario and c["steps"]]
+    configs = [c for c in capacity if c["scenario"] == scenario and c["steps"]
+               and not is_held(c)]
     if not configs:
         return []
     offered, stick = go.Figure(), go.Figure()

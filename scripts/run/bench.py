@@ -14,6 +14,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..analysis.search import concurrency
 from ..archive import manifest
@@ -22,13 +23,14 @@ from ..archive.writer import Archive
 from ..cells import CellKey
 from ..config import Matrix, Pinning
 from ..errors import CellError, CellFailed, Interrupted, NotReady, PortInUse, ServiceError
-from ..load import collect, loadgen, probe, transport, worker
+from ..load import collect, loadgen, longlived, probe, transport, worker
 from ..load.generator import Generator
 from ..observe import Observer, Observers
 from ..paths import LOOPBACK
 from ..plan import Cell, Plan
 from ..proc import supervise
 from ..proc.sampler import Sampler
+from ..proc.sampler import snapshot as sampler_snapshot
 from ..proc.signals import Signals, ignore_interrupts, interrupts
 from ..services import pgstat, serverlog
 from ..services import project as project_run
@@ -37,10 +39,7 @@ from ..services.database import Database
 from . import recover
 
 STOP_GRACE_S = 5.0
-# The 1-user probe of the unloaded latency, always one Locust process. Only whole
-# seconds of the window count; one process starts its seconds where the window does,
-# so 1 s holds one.
-PROBE_HOLD_S = 30.0  # the probe's own Locust, run while the cell's Locust waits
+PROBE_HOLD_S = 30.0  # the 1-user probe's own Locust runs while the cell's Locust waits
 
 
 @dataclass
@@ -251,8 +250,11 @@ class Bench:
             self.progress.cell_phase(cell, "server-ready")
             self._check_transport(cell, port)
             self._verify(cell, base_url)
-            if cell.rate is None and cell.users > 1 and cell.key_one not in self.unloaded:
+            long_lived = cell.scenario.connection != "request"
+            if (cell.rate is None and cell.users > 1 and cell.key_one not in self.unloaded
+                    and not long_lived):  # a held connection's R0 bounds nothing
                 self.unloaded[cell.key_one] = self._probe(cell, server, base_url, cell_dir)
+            before = sampler_snapshot(server.tree, port) if long_lived else None
             go.touch()
             roles = {"server": server.tree, "generator": locust.tree,
                      "upstream": self.upstream.tree if self.upstream else list}
@@ -266,11 +268,22 @@ class Bench:
             if counting:  # with the server still up: what it keeps open after the load
                 record.db_idle_after_load = pgstat.left_after_load(
                     self.database.url, self.database.name, since=time.time())
+            left = None
+            if before is not None:  # the clients have gone: what does the server keep?
+                time.sleep(longlived.settle_s(self.plan.query(cell.scenario)))
+                left = sampler_snapshot(server.tree, port)
             self._stopping.start(server, STOP_GRACE_S)  # while this cell is read, the next boots
             server = None
-            measurement = loadgen.read_measurement(cell_dir)
+            if long_lived:  # its extra names first: the cell's own read removes the files
+                longlived.collect(record, cell_dir, cell.scenario.connection,
+                                  self.plan.query(cell.scenario),
+                                  longlived.neighbour_path(cell.flavor) if cell.neighbours
+                                  else None)
+            measurement = loadgen.read_measurement(
+                cell_dir, name=cell.flavor if long_lived else None)
             collect.fill(record, measurement, cell_dir, self.matrix.rules, sampler, min(
                 self.options.workers or self.options.processes, self.pinning.cores("generator")))
+            longlived.finish(record, self.matrix.rules.min_requests, before, left)
             collect.stack(record, cell.server, self.transport[cell.server.name])
             if counting:
                 for key, value in connections.summary(measurement.window).items():
@@ -279,8 +292,9 @@ class Bench:
                 self.unloaded.setdefault(cell.key_one, measurement.unloaded())
             r0, service = self.unloaded.get(cell.key_one, (None, None))
             finite = cell.server.interface == "wsgi"
-            collect.bounds(record, r0, service, concurrency(cell.server) if finite else None,
-                           self.matrix.rules)
+            if not long_lived:  # a held connection is not a request of R0
+                collect.bounds(record, r0, service, concurrency(cell.server) if finite else None,
+                               self.matrix.rules)
         except (NotReady, PortInUse, CellError) as exc:
             record.status = "failed"
             record.error = str(exc)
@@ -341,7 +355,8 @@ class Bench:
                           catalog_rows=self.matrix.app.catalog_rows, rate=cell.rate,
                           arrival=profile.arrival, processes=processes, go_file=go,
                           max_duration_s=max_duration_s,
-                          project_scenario=loadgen.project_scenario(self.project, scenario))
+                          project_scenario=loadgen.project_scenario(self.project, scenario),
+                          **self._long_lived_env(cell))
         served = out / "locustfile.py"  # what the master hands its workers (-f -)
         if distributed:
             served.write_text(loadgen.cell_locustfile(self.project, scenario, env))
@@ -353,9 +368,16 @@ class Bench:
                 processes=processes, hold_s=hold_s + wait,
                 project=self.project, master_port=port,
                 master_bind=self.options.master_bind, wait_workers_s=wait,
-                locustfile=str(served) if distributed else None),
+                locustfile=str(served) if distributed else None,
+                neighbour_users=cell.neighbours),
             env, out / "locust.log", self.pinning.cpus("generator"),
             loadgen.worker_argv(LOOPBACK, port), local)
+
+    def _long_lived_env(self, cell: Cell) -> dict[str, Any]:
+        if cell.scenario.connection == "request":
+            return {}
+        return longlived.locust_env(cell.flavor, self.plan.query(cell.scenario),
+                                    self.plan.long_lived.disconnect, cell.neighbours)
 
     def _probe(self, cell: Cell, server: supervise.Process, base_url: str,
                cell_dir: Path) -> probe.Unloaded:
@@ -368,18 +390,9 @@ class Bench:
 
     def _wait_locust(self, cell: Cell, server: supervise.Process, locust: Generator) -> None:
         profile = self.plan.profile
-        deadline = time.monotonic() + loadgen.run_bound_s(
+        locust.wait(server, cell.server.name, loadgen.run_bound_s(
             cell.users, profile.spawn_rate, profile.warmup_s,
-            max(profile.duration_s, profile.max_duration_s or 0.0)) + 15
-        while not locust.exited_within(0.2):
-            if not server.alive:
-                raise CellFailed(f"server {cell.server.name} exited with code"
-                                 f" {server.returncode} in the middle of the cell")
-            if time.monotonic() > deadline:
-                raise CellFailed("Locust did not finish in time")
-        if locust.returncode not in (0, None):
-            raise CellFailed(f"Locust exited with code {locust.returncode}; see locust.log:\n"
-                             + locust.log_tail())
+            max(profile.duration_s, profile.max_duration_s or 0.0)) + 15)
 
     def _time_left(self, cell: Cell) -> float:
         return self.plan.estimate_s(self._total() - cell.index)

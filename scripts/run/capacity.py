@@ -9,9 +9,17 @@ summary.json's `capacity` list as soon as its search ends.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import replace
 
+from ..analysis.held import (
+    NEIGHBOUR_USERS,
+    HeldObjective,
+    HeldSearch,
+    neighbour_points,
+)
+from ..analysis.held import result as held_result
 from ..analysis.search import (
     AIM,
     GOODPUT_SHARE,
@@ -32,6 +40,8 @@ from ..analysis.search import (
 )
 from ..archive.records import CellRecord
 from ..config import Matrix
+from ..config.longlived import params
+from ..config.model import Profile
 from ..observe import Observer
 from ..plan import Cell, Plan, open_users
 from .bench import Bench, Options
@@ -84,6 +94,9 @@ class CapacityRun(Bench):
             self._done_steps = self._index
 
     def _search(self, config: Cell) -> None:
+        if config.scenario.connection != "request":
+            self._search_held(config)
+            return
         objective = self.objectives[config.scenario.name]
         story = config.scenario.name
         alike = (story, config.flavor, config.client)  # the same views, another server
@@ -111,3 +124,48 @@ class CapacityRun(Bench):
         self.archive.add_capacity(outcome)
         for where in (story, alike):
             self._found.setdefault(where, []).append(outcome["capacity_rps"])
+
+    def _search_held(self, config: Cell) -> None:
+        """A long-lived story: the most connections held at once within its objective
+        (a search over closed-loop users), then the neighbour beside 0, 1x and 2x
+        the server's physics (or half and all of what it held)."""
+        slo = self.objectives[config.scenario.name]
+        objective = HeldObjective(slo.p95_ms, slo.p95_ms, slo.max_failure_ratio)
+        plan = self.plan
+        self.plan = replace(plan, profile=held_profile(plan.profile,
+                                                       plan.query(config.scenario)))
+        try:
+            search, records = HeldSearch.for_server(config.server), []
+            while (users := search.next_users()) is not None:
+                self._steps_now = len(search.steps)
+                records.append(self._step(config, users, 0))
+                search.record(users, not objective.misses(records[-1]))
+            key = {"server": config.server.name, "scenario": config.scenario.name,
+                   "flavor": config.flavor, "client": config.client,
+                   "middleware": config.key.middleware,
+                   "connections": config.key.connections}
+            outcome = held_result(config.server, key, objective, search, records)
+            self.archive.add_capacity(outcome)
+            for users in neighbour_points(config.server, outcome["held_connections"]):
+                self._step(config, users, NEIGHBOUR_USERS)  # summary.json's `neighbour`
+        finally:
+            self.plan = plan
+
+    def _step(self, config: Cell, users: int, neighbours: int) -> CellRecord:
+        trial = 1 + sum(1 for r in self.records if r.key == replace(
+            config, users=users, neighbours=neighbours).key)
+        cell = replace(config, index=self._index, users=users, trial=trial, rate=None,
+                       neighbours=neighbours)
+        self._index += 1
+        return self._measure(cell)
+
+
+def held_profile(profile: Profile, query: str) -> Profile:
+    """A held step measures whole sessions: its window covers one session's length at
+    least (a stream's events x interval, an upload's size / rate), after a warmup of
+    one interval."""
+    p = params(query)
+    length_s = (p.get("events", p.get("messages", 0)) * p.get("interval_ms", 0) / 1000
+                or p.get("size_kb", 0) / max(p.get("rate_kbps", 1), 1))
+    return replace(profile, duration_s=max(profile.duration_s, math.ceil(length_s * 1.2)),
+                   max_duration_s=None)

@@ -128,3 +128,12 @@ def test_sort_key_is_consistent_with_equality(scenario_first):
     c = CellKey("s", "hello", "sync", None, 50)
     assert a.sort_key(scenario_first) == b.sort_key(scenario_first)
     assert a.sort_key(scenario_first) != c.sort_key(scenario_first)
+
+
+def test_neighbours_join_the_load_and_the_json_only_where_there_are_any():
+    key = CellKey("uvicorn", "upload", "sync", None, 2, neighbours=2)
+    assert key.load == "u2+n2" and key.dirname(1) == "upload-sync-u2+n2-t1"
+    assert key.as_list() == ["uvicorn", "upload", "sync", None, 2, None, None, None, 2]
+    assert CellKey("uvicorn", "upload", "sync", None, 2).as_list() == [
+        "uvicorn", "upload", "sync", None, 2]
+    assert key.setting != CellKey("uvicorn", "upload", "sync", None, 2).setting

@@ -8,6 +8,7 @@ import pytest
 
 from app.scenarios import SCENARIOS
 from scripts.config import ConfigError, load_matrix
+from scripts.config.longlived import LongLived
 from scripts.config.project import load_project
 from scripts.paths import ROOT
 from scripts.plan import Choices, build_plan
@@ -199,3 +200,29 @@ module = "gunicorn"
 workers = 1
 args = ["app.wsgi:application", "--bind", "{host}:{port}"]
 """
+
+
+def test_a_server_that_cannot_serve_a_story_is_left_out_with_one_line(matrix):
+    plan = build_plan(matrix, Choices(profile="smoke", servers=("gunicorn-sync", "uvicorn",
+                                      "granian"), scenarios=("websocket",)))
+    assert {c.server.name for c in plan.cells} == {"uvicorn"}
+    assert [r for r in plan.skipped if r.startswith("websocket on")] == [
+        "websocket on gunicorn-sync: WSGI has no websockets: Django Channels consumers"
+        " need an ASGI server (uvicorn, hypercorn, daphne, ...); left out",
+        "websocket on granian: the matrix says it serves no websockets (websocket ="
+        " false); left out"]
+    with pytest.raises(ConfigError, match=r"^websocket on gunicorn-sync: WSGI has no"):
+        build_plan(matrix, Choices(profile="smoke", servers=("gunicorn-sync",),
+                                   scenarios=("websocket",)))
+
+
+def test_neighbour_users_add_the_baseline_cell_and_the_query_carries_the_parameters(matrix):
+    plan = build_plan(matrix, Choices(
+        profile="smoke", servers=("uvicorn",), scenarios=("upload", "hello"),
+        flavors=("sync",), users=(2,),
+        long_lived=LongLived(size_kb=16, rate_kbps=8, neighbour_users=2)))
+    assert [(c.scenario.name, c.users, c.neighbours) for c in plan.cells] == [
+        ("upload", 0, 2), ("upload", 2, 2), ("hello", 2, 0)]
+    upload = plan.cells[0].scenario
+    assert plan.query(upload) == "size_kb=16&rate_kbps=8"
+    assert plan.describe()["queries"] == {"upload": "size_kb=16&rate_kbps=8"}
