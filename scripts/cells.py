@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import astuple, dataclass, replace
 from typing import Any
 
-from app.middleware import BASELINE as BASELINE_STACK  # the stack a key leaves unsaid
-from app.scenarios import story_rank
+from .stories import BASELINE as BASELINE_STACK
+from .stories import story_rank
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,6 @@ from dataclasses import dataclass, field, replace
 from itertools import product
 from typing import Any
 
-from app.middleware import STACKS
-from app.scenarios import Scenario
-
 from .cells import CellKey
 from .config import (
     ConnectionSpec,
@@ -28,6 +25,7 @@ from .config.longlived import LongLived
 from .config.project import BUILTIN, Project
 from .config.target import Target
 from .errors import ConfigError
+from .stories import STACKS, Scenario
 
 # Seconds a cell costs beyond warmup + duration: start the server, wait until ready,
 # start Locust, stop both. Measured ~1.6-1.8 s on 2 cores; only for the time-left estimate.

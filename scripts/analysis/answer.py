@@ -12,10 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from app.scenarios import story_rank
-
 from ..archive.records import CellRecord
 from ..cells import CellKey
+from ..stories import story_rank
 from . import stats
 from .fold import fold
 from .rows import Row, make_row

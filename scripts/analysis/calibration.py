@@ -29,10 +29,9 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.scenarios import SCENARIOS_BY_NAME
-
 from ..archive import calibration as calibration_file
 from ..archive.folder import Run
+from ..stories import SCENARIOS_BY_NAME
 from . import stats
 from .compare import Between, between
 from .fold import METRICS

@@ -6,9 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from app.scenarios import sync_counterpart
-
 from ..cells import CellKey
+from ..stories import sync_counterpart
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from app.scenarios import story_rank, sync_counterpart
-
 from ..archive.folder import Run
 from ..archive.records import CellRecord
 from ..cells import CellKey
 from ..errors import CompareError
+from ..stories import story_rank, sync_counterpart
 from . import capacity, stats
 from .answer import Answer, answers
 from .fold import METRICS, Folded, fold

@@ -139,15 +139,27 @@ def result(spec: ServerSpec, key: dict[str, Any], objective: HeldObjective,
         "objective": objective.describe(),
         "physics": physics(spec), "physics_words": physics_words(spec),
         "rss_per_connection_kb": rss_per_connection_kb(steps),
-        "limit": ("; ".join(objective.misses(first_fail)) if first_fail is not None
-                  else f"not reached: held {lo} (the generator's ceiling is {MAX_HELD})"
-                  if hi is None else None),
+        "limit": _limit(objective, first_fail, lo, hi),
         "steps": [{"users": r.users, "ok": not objective.misses(r),
                    "misses": objective.misses(r), "p95_ms": r.latency_ms.get("p95"),
                    "lag_p95_ms": ((r.held or {}).get("lag_ms") or {}).get("p95"),
                    "server_rss_mb": r.server_rss_mb, "server_cpu_pct": r.server_cpu_pct,
                    "server_threads": r.server_threads, "path": r.path} for r in steps],
     }
+
+
+def _limit(objective: HeldObjective, first_fail: CellRecord | None, lo: int | None,
+           hi: int | None) -> str | None:
+    """What the first failing step missed; the generator, when it was the one that ran
+    hot there (the server's own limit is then higher than the answer)."""
+    if hi is None:
+        return f"not reached: held {lo} (the generator's ceiling is {MAX_HELD})"
+    if first_fail is None:
+        return None
+    missed = "; ".join(objective.misses(first_fail))
+    if "generator-hot" in first_fail.warnings:
+        return f"the generator (generator-hot at {hi}): {missed}"
+    return missed
 
 
 def neighbour_points(spec: ServerSpec, held: int) -> list[int]:

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.scenarios import story_rank, sync_counterpart
-
 from ..archive.records import CellRecord
 from ..cells import CellKey
+from ..stories import story_rank, sync_counterpart
 from .fold import Folded, fold, median
 
 

@@ -15,8 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from app.scenarios import sync_counterpart
-
+from ..stories import sync_counterpart
 from .verdict import Row
 
 # The order ways are shown in, with their names in a sentence.

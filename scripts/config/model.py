@@ -13,10 +13,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from app.upstream import Faults
-
 from ..errors import ConfigError
 from ..paths import LOOPBACK
+from ..stories import Faults
 
 INTERFACES = ("wsgi", "asgi")
 ARRIVALS = ("uniform", "poisson")

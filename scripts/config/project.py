@@ -16,9 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.scenarios import SCENARIOS, Flavor, Scenario
-
 from ..errors import ConfigError
+from ..stories import SCENARIOS, Flavor, Scenario
 from .model import BUILTIN_APPLICATIONS
 from .table import REQUIRED, Table
 

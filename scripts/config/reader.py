@@ -10,12 +10,10 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from app.middleware import STACKS
-from app.scenarios import SCENARIOS_BY_NAME
-from app.upstream import MAX_MS, Faults
-
 from ..errors import ConfigError
 from ..paths import ROOT, default_matrix
+from ..stories import SCENARIOS_BY_NAME, STACKS, Faults
+from ..stories import UPSTREAM_MAX_MS as MAX_MS
 from .model import (
     ARRIVALS,
     ENGINES,

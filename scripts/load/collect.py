@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.scenarios import SCENARIOS_BY_NAME
-
 from ..analysis.search import held_schedule
 from ..archive.folder import write_json
 from ..archive.records import CellRecord
@@ -17,6 +15,7 @@ from ..cells import CellKey
 from ..config import Rules, ServerSpec
 from ..proc.sampler import Sampler
 from ..services import serverlog
+from ..stories import SCENARIOS_BY_NAME
 from .loadgen import Measurement
 from .transport import Transport
 

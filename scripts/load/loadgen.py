@@ -15,13 +15,12 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
-from app.scenarios import class_name
-
 from ..archive.records import PER_SECOND, PERCENTILES
 from ..config.project import BUILTIN, Project
 from ..errors import MeasurementError
 from ..paths import ROOT
 from ..proc.supervise import python_module
+from ..stories import class_name
 
 LOCUSTFILES = ROOT / "locustfiles"
 HIGHEST_US = 120_000_000

@@ -16,12 +16,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from app.scenarios import get as get_scenario
-
 from ..archive.records import CellRecord
 from ..config.longlived import params
 from ..errors import MeasurementError
 from ..proc.sampler import Snapshot
+from ..stories import get as get_scenario
 from .loadgen import Measurement, read_measurement
 
 BUFFERED_SHARE = 0.5  # events closer together than this share of their schedule

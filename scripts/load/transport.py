@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from statistics import median
 
-from app.scenarios import RUNTIME_PATH, SCENARIOS_BY_NAME
+from ..stories import RUNTIME_PATH, SCENARIOS_BY_NAME
 
 NAGLE_P50_MS = 30.0
 REQUESTS = 200

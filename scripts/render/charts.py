@@ -8,13 +8,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from app.scenarios import story_rank
-
 from ..analysis.fold import fold
 from ..analysis.stats import quantile
 from ..archive.folder import Run
 from ..archive.records import CellRecord
 from ..cells import CellKey
+from ..stories import story_rank
 
 # the percentile plot's x: 1/(1-p) from 1 (p0) to 10^5 (p99.999), ten points a decade
 SPECTRUM_X = tuple(10 ** (i / 10) for i in range(51))

@@ -14,8 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.scenarios import Scenario, class_name
-
 from ..archive import manifest
 from ..archive.folder import write_json
 from ..archive.writer import Archive, Outputs
@@ -29,6 +27,7 @@ from ..proc.signals import Signals, interrupts
 from ..services import servers as services
 from ..services.database import Database
 from ..services.project import prepare
+from ..stories import Scenario, class_name
 from . import recover, uitests
 from .serve import say, wait_any
 

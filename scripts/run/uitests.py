@@ -16,8 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.scenarios import Scenario
-
 from ..analysis.search import concurrency
 from ..archive.records import CellRecord
 from ..archive.writer import Archive
@@ -27,6 +25,7 @@ from ..errors import MeasurementError
 from ..load import collect, loadgen
 from ..load.probe import Unloaded
 from ..proc.sampler import Sample, Sampler
+from ..stories import Scenario
 
 LOCUST_FILES = ("locust_stats.csv", "locust_failures.csv", "locust_exceptions.csv",
                 "locust_report.html")

@@ -33,11 +33,10 @@ from urllib.parse import urlsplit
 
 import psycopg
 
-from app.dburl import POSTGRES_SCHEMES
-
 from ..errors import DatabaseUnavailable, NotReady, PrepareFailed
 from ..paths import LOOPBACK, is_loopback
 from ..proc import supervise
+from ..stories import POSTGRES_SCHEMES
 
 BIN_ENV = "LOADLAB_PG_BIN"  # a folder with initdb and postgres, to choose a version
 DEBIAN_ROOT = Path("/usr/lib/postgresql")

@@ -18,11 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from app.scenarios import Scenario
-
 from ..config.project import Project
 from ..errors import ConfigError, PrepareFailed
 from ..proc import supervise
+from ..stories import Scenario
 from .servers import project_env
 
 TIMEOUT_S = 30.0  # one request of a view that may touch a cold database

@@ -12,14 +12,12 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from app.middleware import BASELINE
-from app.scenarios import SCENARIOS_BY_NAME
-
 from ..config import Matrix, ServerSpec, UpstreamSettings
 from ..config.project import BUILTIN, Project
 from ..errors import NotReady
 from ..paths import LOOPBACK, ROOT
 from ..proc import supervise
+from ..stories import BASELINE, SCENARIOS_BY_NAME
 from .database import sqlite_path
 
 READY_TIMEOUT_S = 30.0
