@@ -18,7 +18,7 @@ RESULTS   ?=
 A ?=
 B ?=
 
-.PHONY: help setup bench capacity calibrate ui serve compare fidelity check test lint clean distclean
+.PHONY: help setup bench capacity longlived calibrate ui serve compare fidelity check test lint clean distclean
 
 help: ## this list
 	@echo "loadlab: should this Django view be async, and on which server?"
@@ -48,6 +48,11 @@ capacity: $(STAMP) ## the load each configuration holds within its SLO: [SERVERS
 	$(LOADLAB) capacity $(if $(SERVERS),--servers $(SERVERS)) \
 	  $(if $(SCENARIOS),--scenarios $(SCENARIOS)) $(if $(LABEL),--label $(LABEL)) \
 	  $(if $(PROJECT),--project $(PROJECT))
+
+longlived: $(STAMP) ## held connections (streams, websockets, slow uploads) per server, sync vs async: [SERVERS=a,b]
+	$(LOADLAB) capacity --profile longlived --events 6 --interval-ms 200 --size-kb 64 --rate-kbps 64 \
+	  $(if $(SERVERS),--servers $(SERVERS)) $(if $(SCENARIOS),--scenarios $(SCENARIOS)) \
+	  --label $(or $(LABEL),longlived)
 
 calibrate: $(STAMP) ## this machine's noise floor for compare: [PROFILE=quick] [SERVERS=a,b] [SCENARIOS=x,y]
 	$(LOADLAB) calibrate $(if $(PROFILE),--profile $(PROFILE)) $(if $(SERVERS),--servers $(SERVERS)) \
