@@ -18,7 +18,8 @@ from typing import Any
 from . import environment
 from .assets import share_locust_bundle
 from .folder import PARTIAL_PREFIX, run_name, write_json, write_summary
-from .records import SCHEMA_VERSION, CellRecord
+from .manifest import Manifest
+from .records import CellRecord
 
 # Writes outputs into the unsealed folder; returns a problem line or None.
 Outputs = Callable[[Path], str | None]
@@ -31,29 +32,20 @@ def now() -> datetime:
 class Archive:
     """One run folder being written. Nothing existing is ever overwritten."""
 
-    def __init__(self, results: Path, label: str | None, base: dict[str, Any]) -> None:
+    def __init__(self, results: Path, label: str | None, manifest: Manifest) -> None:
         self.started = now()
         self.tmp, self.final = _new_run_dir(results, label, self.started)
         self.records: list[CellRecord] = []
         self.capacity: list[dict[str, Any]] | None = None  # a capacity run's results
-        self.manifest: dict[str, Any] = {
-            "schema_version": SCHEMA_VERSION,
-            "tool": "loadlab",
-            "status": "running",
-            "label": label,
-            "started": self.started.isoformat(timespec="seconds"),
-            "finished": None,
-            **base,
-            "owner": environment.owner(),
-            "versions": environment.versions(),
-            "git": environment.git(),
-            "host": environment.host(),
-        }
+        self.manifest = manifest
+        manifest.begun(label, self.started.isoformat(timespec="seconds"), {
+            "owner": environment.owner(), "versions": environment.versions(),
+            "git": environment.git(), "host": environment.host()})
         self.report_error: str | None = None
         self.save_manifest()
 
     def save_manifest(self) -> None:
-        write_json(self.tmp / "manifest.json", self.manifest)
+        write_json(self.tmp / "manifest.json", self.manifest.to_json())
 
     def add(self, record: CellRecord) -> None:
         self.records.append(record)
@@ -77,11 +69,8 @@ class Archive:
         `rename=False` leaves the temporary name (a crash of loadlab itself), so the
         folder stays recognisable as unfinished.
         """
-        self.manifest.update(
-            status=status, error=error, finished=now().isoformat(timespec="seconds"),
-            cells_done=len(self.records),
-            cells_failed=sum(r.status != "ok" for r in self.records),
-        )
+        self.manifest.sealed(status, error, now().isoformat(timespec="seconds"),
+                             len(self.records), sum(r.status != "ok" for r in self.records))
         write_summary(self.tmp, self.records, self.capacity)
         self.save_manifest()
         if outputs is not None:
@@ -124,17 +113,16 @@ ABANDONED_ERROR = ("loadlab stopped without sealing this run (killed, or its ter
 def seal_abandoned(tmp: Path, outputs: Outputs | None = None) -> Path:
     """Seal a run whose loadlab died: status `abandoned`, the finished cells kept,
     outputs written, renamed to its final name (never over an existing folder)."""
-    manifest = json.loads((tmp / "manifest.json").read_text())
+    manifest = Manifest.from_json(json.loads((tmp / "manifest.json").read_text()))
     records, capacity = [], None
     if (tmp / "summary.json").exists():
         summary = json.loads((tmp / "summary.json").read_text())
         records = [CellRecord.from_dict(c) for c in summary["cells"]]
         capacity = summary.get("capacity")
-    manifest.update(status="abandoned", error=ABANDONED_ERROR,
-                    finished=now().isoformat(timespec="seconds"), cells_done=len(records),
-                    cells_failed=sum(r.status != "ok" for r in records))
+    manifest.sealed("abandoned", ABANDONED_ERROR, now().isoformat(timespec="seconds"),
+                    len(records), sum(r.status != "ok" for r in records))
     write_summary(tmp, records, capacity)
-    write_json(tmp / "manifest.json", manifest)
+    write_json(tmp / "manifest.json", manifest.to_json())
     if outputs is not None:
         with contextlib.suppress(Exception):  # the numbers are safe in summary.json
             outputs(tmp)

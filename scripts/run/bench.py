@@ -179,7 +179,7 @@ class Bench:
         return len(self.plan.cells)
 
     def _outputs(self, run_dir: Path) -> str | None:
-        return self.progress.run_sealing(run_dir, self.archive.manifest, self.records)
+        return self.progress.run_sealing(run_dir, self.archive.manifest.to_json(), self.records)
 
     def _prepare(self) -> None:
         logs = self.tmp / "logs"
@@ -196,12 +196,12 @@ class Bench:
             self.progress.note(f"preparing the catalog database ({self.database.engine},"
                                f" {self.database.source}: migrate + seed)")
             self.database.open(logs)
-            self.archive.manifest["database"] = self.database.describe()
-            self.archive.manifest["app"]["env"] = self._recorded_env()  # the URL is known now
+            self.archive.manifest.database_opened(self.database.describe(),
+                                                  self._recorded_env())  # the URL is known
         self.upstream, self.upstream_url = services.start_upstream(
             self.plan.upstream, self.options.upstream_port, logs / "upstream.log",
             self.pinning.cpus("upstream"))
-        self.archive.manifest["upstream"]["url"] = self.upstream_url
+        self.archive.manifest.upstream_at(self.upstream_url)
         self.archive.save_manifest()
 
     def _prepare_project(self, logs: Path) -> None:
@@ -211,7 +211,7 @@ class Bench:
             self.progress.note(f"preparing project {self.project.name}:"
                                f" {len(self.project.prepare)} command(s)")
             seconds = project_run.prepare(self.project, logs)
-            self.archive.manifest["project"]["prepare_s"] = round(seconds, 3)
+            self.archive.manifest.prepared(seconds)
         self.archive.save_manifest()
 
     def _recorded_env(self) -> dict[str, str]:

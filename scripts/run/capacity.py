@@ -56,7 +56,7 @@ class CapacityRun(Bench):
                  observers: list[Observer] | None = None) -> None:
         super().__init__(matrix, plan, options, observers, mode="capacity")
         self.objectives = objectives
-        self.archive.manifest["capacity"] = {
+        self.archive.manifest.capacity_search({
             "slo": {name: o.describe() for name, o in objectives.items()},
             "search": {"growth": Search.growth, "growth_range": [MIN_GROWTH, MAX_GROWTH],
                        "aim": AIM, "goodput_share": GOODPUT_SHARE, "roomy": ROOMY,
@@ -67,7 +67,7 @@ class CapacityRun(Bench):
                                 " latency; past start_cap, the median capacity found so"
                                 " far for the same flavor and client (else the story)",
                        "start_cap": START_CAP},
-        }
+        })
         self.archive.capacity = []
         self.archive.save_manifest()
         self._index = 0

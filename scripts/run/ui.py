@@ -111,17 +111,15 @@ def _ui(matrix: Matrix, options: UiOptions, signals: Signals, outputs: Outputs |
     try:
         supervise.ensure_port_free(web_port)
         if not project.builtin:
-            archive.manifest["project"]["prepare_s"] = round(
-                prepare(project, archive.tmp / "logs"), 3)
+            archive.manifest.prepared(prepare(project, archive.tmp / "logs"))
         if scenario.uses_db:
             database.open(archive.tmp / "logs")
-            archive.manifest["database"] = database.describe()
-            archive.manifest["app"]["env"] = services.app_env(
-                matrix, "<upstream url>", client, database.env(redact=True))
+            archive.manifest.database_opened(database.describe(), services.app_env(
+                matrix, "<upstream url>", client, database.env(redact=True)))
         upstream, upstream_url = services.start_upstream(
             matrix.upstream, 0, archive.tmp / "logs" / "upstream.log",
             pinning.cpus("upstream"))
-        archive.manifest["upstream"]["url"] = upstream_url
+        archive.manifest.upstream_at(upstream_url)
         server, url, _ = services.start_server(
             spec, port, services.app_env(matrix, upstream_url, client, database.env(),
                                          project=project),
@@ -130,8 +128,8 @@ def _ui(matrix: Matrix, options: UiOptions, signals: Signals, outputs: Outputs |
             _probe(session, url, matrix, project, pinning.cpus("generator"), server)
         else:
             say("no one-user probe (--no-probe): the cells get no bounds, no load-bound flag")
-        archive.manifest["unloaded"] = {f: {"r0_ms": r0, "service_ms": s}
-                                        for f, (r0, s) in session.unloaded.items()}
+        archive.manifest.probed({f: {"r0_ms": r0, "service_ms": s}
+                                 for f, (r0, s) in session.unloaded.items()})
         classes = [class_name(f) for f in scenario.flavor_names]
         locust = supervise.Process(
             "locust", web_ui_argv(scenario=scenario.name, host=url, web_port=web_port,

@@ -113,7 +113,7 @@ def archive_tests(archive: Archive, session: Session, rules: Rules,
             key = session.key(flavor, users)
             trials[key] = trials.get(key, 0) + 1
             archive.add(_cell(archive, session, test, key, trials[key], rules, sampler))
-        archive.manifest.setdefault("tests", []).append({
+        archive.manifest.add_test({
             "index": n, "cause": test["cause"], "ended": test["ended"],
             "window": test["window"], "warmup_s": test["warmup_s"],
             "cells": [session.key(f, u).path(trials[session.key(f, u)])

@@ -26,7 +26,7 @@ def built(matrix):
     body = manifest.build(mode="bench", command=["loadlab", "bench", "--profile", "faults"],
                           matrix=matrix, profile=plan.profile.describe(), plan=plan.describe(),
                           upstream=plan.upstream, pinning=pinning, app_env=app_env,
-                          processes=3)
+                          processes=3).to_json()
     return plan, app_env, body
 
 
@@ -78,6 +78,30 @@ def test_generator_pinning_plan_and_command(built, matrix):
 def test_processes_default_to_one(matrix):
     upstream = replace(UpstreamSettings(), latency_ms=7)
     body = manifest.build(mode="ui", command=[], matrix=matrix, profile={}, plan={},
-                          upstream=upstream, pinning=Pinning(False), app_env={})
+                          upstream=upstream, pinning=Pinning(False), app_env={}).to_json()
     assert body["generator"]["processes"] == 1
     assert body["upstream"]["latency_ms"] == 7 and body["pinning"]["enabled"] is False
+
+
+def test_a_manifest_reads_back_as_written_and_keeps_keys_it_does_not_know(built):
+    _, _, body = built
+    again = manifest.Manifest.from_json({**body, "from_the_future": {"x": 1}})
+    assert again.to_json() == {**body, "from_the_future": {"x": 1}}
+    assert body["schema_version"] == 1 and body["tool"] == "loadlab"
+    assert list(body)[:6] == ["schema_version", "tool", "status", "label", "started",
+                              "finished"]
+
+
+def test_later_facts_each_have_one_method_and_the_seal_says_how_it_ended(built):
+    _, _, body = built
+    m = manifest.Manifest.from_json(body)
+    m.upstream_at("http://127.0.0.1:9")
+    m.prepared(1.23456)
+    m.add_test({"index": 1})
+    m.sealed("complete", None, "2026-12-06T13:00:00+00:00", 4, 1)
+    out = m.to_json()
+    assert out["upstream"]["url"] == "http://127.0.0.1:9"
+    assert out["project"]["prepare_s"] == 1.235 and out["tests"] == [{"index": 1}]
+    assert (out["status"], out["cells_done"], out["cells_failed"]) == ("complete", 4, 1)
+    assert "error" in out and out["error"] is None  # a sealed run says it had none
+    assert "error" not in body and "capacity" not in body  # nor before it ended

@@ -11,6 +11,7 @@ import pytest
 
 from scripts.archive import writer
 from scripts.archive.folder import PARTIAL_PREFIX, load_run, run_name
+from scripts.archive.manifest import Manifest
 from scripts.archive.records import SCHEMA_VERSION, CellRecord
 from scripts.archive.writer import Archive
 
@@ -36,7 +37,7 @@ def manifest_of(folder: Path) -> dict:
 
 def test_written_under_a_temporary_name_then_renamed(tmp_path, frozen):
     results = tmp_path / "results"  # created on demand
-    archive = Archive(results, "my label", {"mode": "bench", "plan": [1, 2]})
+    archive = Archive(results, "my label", Manifest(mode="bench", plan=[1, 2]))
     assert archive.tmp == results / f"{PARTIAL_PREFIX}{NAME}"
     assert archive.final == results / NAME
     assert archive.tmp.is_dir() and not archive.final.exists()
@@ -57,7 +58,7 @@ def test_written_under_a_temporary_name_then_renamed(tmp_path, frozen):
 
 
 def test_finish_records_status_and_counts(tmp_path, frozen):
-    archive = Archive(tmp_path, "my label", {})
+    archive = Archive(tmp_path, "my label", Manifest())
     for i, status in enumerate(["ok", "failed", "ok", "failed", "failed"], start=1):
         archive.add(record(status, trial=i))
     path = archive.finish("partial", "2 of 5 cells failed")
@@ -73,7 +74,7 @@ def test_an_existing_folder_is_never_overwritten(tmp_path, frozen):
     taken = tmp_path / NAME
     taken.mkdir()
     (taken / "manifest.json").write_text('{"mine": true}')
-    archive = Archive(tmp_path, "my label", {})
+    archive = Archive(tmp_path, "my label", Manifest())
     assert archive.final == tmp_path / f"{NAME}-2"
     assert archive.tmp == tmp_path / f"{PARTIAL_PREFIX}{NAME}-2"
     archive.finish("complete")
@@ -85,13 +86,13 @@ def test_the_suffix_counts_past_every_taken_name(tmp_path, frozen):
     (tmp_path / NAME).mkdir()
     (tmp_path / f"{NAME}-2").mkdir()
     (tmp_path / f"{PARTIAL_PREFIX}{NAME}-3").mkdir()  # another run still being written
-    archive = Archive(tmp_path, "my label", {})
+    archive = Archive(tmp_path, "my label", Manifest())
     assert archive.final == tmp_path / f"{NAME}-4"
 
 
 def test_two_runs_in_the_same_second(tmp_path, frozen):
-    first = Archive(tmp_path, "my label", {})
-    second = Archive(tmp_path, "my label", {})  # while the first is still running
+    first = Archive(tmp_path, "my label", Manifest())
+    second = Archive(tmp_path, "my label", Manifest())  # while the first is still running
     assert first.final != second.final and first.tmp != second.tmp
     assert second.final == tmp_path / f"{NAME}-2"
     first.add(record(trial=1))
@@ -102,7 +103,7 @@ def test_two_runs_in_the_same_second(tmp_path, frozen):
 
 
 def test_finish_without_rename_keeps_the_temporary_name(tmp_path, frozen):
-    archive = Archive(tmp_path, "my label", {})
+    archive = Archive(tmp_path, "my label", Manifest())
     path = archive.finish("failed", "RuntimeError: boom (see crash.log)", rename=False)
     assert path == archive.tmp and path.is_dir() and not archive.final.exists()
     assert path.name.startswith(PARTIAL_PREFIX)
@@ -110,7 +111,7 @@ def test_finish_without_rename_keeps_the_temporary_name(tmp_path, frozen):
 
 
 def test_outputs_see_the_unsealed_folder_and_their_problem_is_kept(tmp_path, frozen):
-    archive = Archive(tmp_path, "my label", {})
+    archive = Archive(tmp_path, "my label", Manifest())
     archive.add(record())
     seen = {}
 
@@ -129,13 +130,13 @@ def test_outputs_see_the_unsealed_folder_and_their_problem_is_kept(tmp_path, fro
 
 
 def test_outputs_without_a_problem(tmp_path, frozen):
-    archive = Archive(tmp_path, "my label", {})
+    archive = Archive(tmp_path, "my label", Manifest())
     archive.finish("complete", outputs=lambda folder: None)
     assert archive.report_error is None
 
 
 def test_outputs_that_raise_do_not_lose_the_run(tmp_path, frozen):
-    archive = Archive(tmp_path, "my label", {})
+    archive = Archive(tmp_path, "my label", Manifest())
 
     def outputs(folder: Path) -> str | None:
         raise OSError(28, "No space left on device")
@@ -145,7 +146,7 @@ def test_outputs_that_raise_do_not_lose_the_run(tmp_path, frozen):
 
 
 def test_add_capacity_is_kept_in_the_summary(tmp_path, frozen):
-    archive = Archive(tmp_path, "my label", {})
+    archive = Archive(tmp_path, "my label", Manifest())
     archive.add_capacity({"server": "uvicorn", "capacity_rps": 120.0})
     archive.add_capacity({"server": "gunicorn-sync", "capacity_rps": 40.0})
     run = load_run(archive.finish("complete"))

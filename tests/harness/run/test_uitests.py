@@ -11,6 +11,7 @@ from pathlib import Path
 from hdrh.histogram import HdrHistogram
 
 from app.scenarios import get as get_scenario
+from scripts.archive.manifest import Manifest
 from scripts.archive.writer import Archive
 from scripts.config import load_matrix
 from scripts.load import loadgen
@@ -60,7 +61,7 @@ def test_each_test_is_a_cell_and_equal_keys_are_trials(tmp_path):
     sampler = Sampler({}, tmp_path / "all.csv")
     sampler.samples = [Sample(t, "server", 50.0 + t - 100, 10.0, 3, 1)
                        for t in (101.0, 103.0, 111.0, 131.0)]
-    archive = Archive(tmp_path / "results", "ui", {"mode": "ui"})
+    archive = Archive(tmp_path / "results", "ui", Manifest(mode="ui"))
     notes = uitests.archive_tests(archive, session, matrix.rules, sampler)
 
     assert [r.path for r in archive.records] == [
@@ -79,7 +80,7 @@ def test_each_test_is_a_cell_and_equal_keys_are_trials(tmp_path):
         "test 4 ended (reset) within a second of its window's start (no whole second):"
         " no cell",
         "test 5: no user class of scenario hello ran: no cell"]
-    assert [t["cells"] for t in archive.manifest["tests"]] == [
+    assert [t["cells"] for t in archive.manifest.tests] == [
         ["cells/uvicorn/hello-sync-u2-t1"], ["cells/uvicorn/hello-sync-u2-t2"], []]
 
 
