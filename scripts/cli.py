@@ -284,9 +284,16 @@ def cmd_ui(matrix: Matrix, args: argparse.Namespace) -> int:
 def cmd_calibrate(matrix: Matrix, args: argparse.Namespace) -> int:
     """Three runs, then the floors: exit 0 with calibration.json written."""
     from .render.calibration import print_calibration
+    from .run.bench import Options
     from .run.calibrate import plan_for, run_calibration
 
-    plan, options = plan_for(matrix, args)
+    if args.warmup is not None and args.warmup < 0:
+        raise UsageError("loadlab calibrate: --warmup must be >= 0")
+    plan = plan_for(matrix, Choices(
+        profile=args.profile, servers=args.servers, scenarios=args.scenarios,
+        flavors=args.flavors, duration_s=args.duration, max_duration_s=args.max_duration,
+        warmup_s=args.warmup, pin=not args.no_pin))
+    options = Options(results=args.results, command=args.argv, pin=not args.no_pin)
     check_results_dir(args.results, write=True)  # last: bad input writes nothing
     _recover(args.results)
     done = run_calibration(matrix, plan, options, args.slowdown,

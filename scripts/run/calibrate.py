@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from ..analysis.calibration import Calibration, calibrate
 from ..archive import calibration as calibration_file
@@ -62,19 +61,13 @@ DEFAULT_SERVERS = ("gunicorn-gthread", "uvicorn")
 DEFAULT_SCENARIOS = ("weather", "home", "sleep")
 
 
-def plan_for(matrix: Matrix, args: Any) -> tuple[Plan, Options]:
-    """The CLI's `calibrate` arguments as a plan (checked: bad input raises first) and
-    the runs' options."""
-    if args.warmup is not None and args.warmup < 0:
-        raise UsageError("loadlab calibrate: --warmup must be >= 0")
-    plan = build_plan(matrix, Choices(
-        profile=args.profile, servers=args.servers or DEFAULT_SERVERS,
-        scenarios=args.scenarios or DEFAULT_SCENARIOS, flavors=args.flavors,
-        duration_s=args.duration, max_duration_s=args.max_duration, warmup_s=args.warmup,
-        trials=1, pin=not args.no_pin))
+def plan_for(matrix: Matrix, choices: Choices) -> Plan:
+    """The calibration's plan from the user's choices (the default servers and stories
+    where none are given), checked: bad input raises before anything runs."""
+    plan = build_plan(matrix, replace(
+        choices, servers=choices.servers or DEFAULT_SERVERS,
+        scenarios=choices.scenarios or DEFAULT_SCENARIOS, trials=1))
     if not any(c.scenario.uses_upstream for c in plan.cells):
         raise UsageError("loadlab calibrate: the slowdown is the upstream's: choose a"
                          " scenario that calls it (weather, home)")
-    options = Options(results=args.results, command=list(args.argv),
-                      pin=not args.no_pin)
-    return plan, options
+    return plan
