@@ -94,7 +94,8 @@ def cmd_list(matrix: Matrix, args: argparse.Namespace) -> int:
         "servers": [s.describe() for s in matrix.servers.values()],
         "scenarios": [
             {"name": s.name, "summary": s.summary, "uses_upstream": s.uses_upstream,
-             "uses_db": s.uses_db, "query": s.query,
+             "uses_db": s.uses_db, "query": s.query, "connection": s.connection,
+             "interfaces": list(s.interfaces),
              "flavors": {f.name: f.path for f in s.flavors},
              "shows": {f.name: f.shows for f in s.flavors}}
             for s in project.scenarios

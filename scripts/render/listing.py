@@ -16,7 +16,9 @@ def print_listing(matrix: Matrix, project: Project, runs: list[Any], results: Pa
         print(f"  {s.name:<18} {s.interface}  workers={s.workers:<3} {s.summary}{state}")
     print("scenarios:" if project.builtin else f"scenarios of project {project.name}:")
     for s in project.scenarios:
-        print(f"  {s.name:<10} {s.summary}")
+        kind = "" if s.connection == "request" else f" [{s.connection}" + (
+            f", {'/'.join(s.interfaces)} only]" if len(s.interfaces) == 1 else "]")
+        print(f"  {s.name:<10} {s.summary}{kind}")
         for f in s.flavors:
             query = f"?{s.query}" if s.query else ""
             print(f"    {f.name:<18} {f.path + query:<32} {f.shows}")
