@@ -114,7 +114,7 @@ def test_gevent_serves_every_path_but_the_async_orm(tmp_path, database, upstream
 
 def test_gevent_refuses_the_async_orm_and_says_why(tmp_path, database):
     """The known incompatibility, kept as a known answer: if this starts to pass, gevent
-    or asgiref fixed it, and the README's gevent note must change."""
+    or asgiref fixed it, and docs/measured.md's gevent note must change."""
     servers, ports = argvs(("gunicorn-gevent",))
     (name, argv), = servers.items()
     proc = supervise.Process(name, argv, log_path=tmp_path / "server.log", env=database)
