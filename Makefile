@@ -18,7 +18,7 @@ RESULTS   ?=
 A ?=
 B ?=
 
-.PHONY: help setup bench capacity longlived calibrate ui serve compare fidelity check test lint clean distclean
+.PHONY: help setup bench capacity longlived calibrate ui serve compare fidelity check test lint docs clean distclean
 
 help: ## this list
 	@echo "loadlab: should this Django view be async, and on which server?"
@@ -86,6 +86,10 @@ check: $(STAMP) ## lint, the harness's shape and the fast tests (no servers): un
 test: $(STAMP) ## the whole test suite (what CI runs)
 	$(VENV)/bin/ruff check app scripts locustfiles tests manage.py
 	$(PY) -m pytest
+
+docs: $(STAMP) ## write docs/cli.md, the command-line reference, from the parser (a test checks it)
+	$(PY) -c 'from scripts.args import cli_reference; print(cli_reference(), end="")' > docs/cli.md.tmp
+	@mv docs/cli.md.tmp docs/cli.md && echo "docs: wrote docs/cli.md from scripts/args.py"
 
 clean: ## remove caches and the lab's scratch files (keeps results/ and .venv)
 	rm -rf .pytest_cache .ruff_cache .loadlab build *.egg-info

@@ -1,17 +1,20 @@
 """The command line's grammar: every verb, its flags and their types.
 
-Building the parser is all this does; cli.py dispatches. A bad argument raises
-UsageError (one line, exit 2) instead of argparse's usage dump.
+Building the parser is all this does (and reading it back for docs/cli.md:
+cli_reference); cli.py dispatches. A bad argument raises UsageError (one line, exit 2)
+instead of argparse's usage dump.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 from pathlib import Path
 
 from .analysis.compare import GATE_METRICS
 from .errors import UsageError
 from .paths import default_results
+from .render import reference
 from .render.outputs import FORMATS
 
 
@@ -342,3 +345,41 @@ def build_parser() -> Parser:
     p.add_argument("--metric", choices=GATE_METRICS, default="rps",
                    help="the metric the regression gate watches (default: rps)")
     return parser
+
+
+# -- docs/cli.md: the parser read into render/reference.py's records (`make docs`) --
+REFERENCE_WIDTH = 100  # usage lines wrap here, whatever the terminal's width
+
+
+def verbs(parser: Parser | None = None) -> dict[str, tuple[Parser, str]]:
+    """Each verb's parser and one-line help, in the order `loadlab --help` lists them."""
+    parser = parser or build_parser()
+    # argparse lists its sub-parsers only in private fields
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    helps = {a.dest: a.help or "" for a in sub._choices_actions}
+    return {name: (p, helps.get(name, "")) for name, p in sub.choices.items()}
+
+
+def _argument(action: argparse.Action, prog: str) -> reference.Argument:
+    flag, given = bool(action.option_strings), action.default
+    shown = given not in (None, False, argparse.SUPPRESS) and not isinstance(given, Path)
+    return reference.Argument(
+        names=tuple(action.option_strings) or (action.metavar or action.dest,),
+        value="" if action.nargs == 0 or not flag else action.metavar or (
+            "|".join(map(str, action.choices)) if action.choices else action.dest.upper()),
+        help=(action.help or "") % {**vars(action), "prog": prog},
+        default=(f"{given:g}" if isinstance(given, float) else str(given)) if shown else None,
+        required=flag and action.required, optional=not flag and action.nargs == "?")
+
+
+def cli_reference() -> str:
+    """Every verb's usage and arguments as Markdown, from build_parser(): docs/cli.md."""
+    parser, found = build_parser(), []
+    for name, (p, text) in verbs(parser).items():
+        p.formatter_class = functools.partial(argparse.HelpFormatter, width=REFERENCE_WIDTH)
+        groups = ((g.title, tuple(_argument(a, p.prog) for a in g._group_actions
+                   if a.help is not argparse.SUPPRESS
+                   and not isinstance(a, argparse._HelpAction))) for g in p._action_groups)
+        found.append(reference.Verb(name, text, p.format_usage().strip(),
+                                    tuple((t, args) for t, args in groups if args)))
+    return reference.markdown(parser.description or "", found)
