@@ -12,9 +12,9 @@ from rich.markup import escape
 
 from ..analysis.capacity import is_held, key_of, versus_sync
 from ..analysis.ways import best_ways, from_capacity
-from ..archive.records import CellRecord
+from ..archive.records import CellRecord, neighbour_rows
 from ..observe import Observer
-from . import ways
+from . import neighbour, ways
 from .common import aligned, md_table
 
 WAYS_MEASURE = "capacity rps at the story's p95 objective"
@@ -174,3 +174,6 @@ class CapacitySummary(Observer):
             return
         if capacity:
             print_capacity(capacity, self.console)
+        beside = neighbour.text(neighbour_rows(records))
+        if beside:
+            self.console.print(escape(beside), soft_wrap=True, end="")

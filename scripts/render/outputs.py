@@ -11,9 +11,9 @@ from rich.console import Console
 
 from ..analysis.compare import Between, Within
 from ..archive.folder import Run, load_run
-from ..archive.records import CellRecord
+from ..archive.records import CellRecord, neighbour_rows
 from ..observe import Observer
-from . import capacity, html, json, md, table, usl
+from . import capacity, html, json, md, neighbour, table, usl
 from .verdict import write_markdown
 
 FORMATS = ("table", "md", "json", "html")
@@ -27,7 +27,7 @@ class RunOutputs(Observer):
         try:
             run = load_run(run_dir)
             extra = (capacity.markdown(run.capacity) if run.capacity else "") + usl.markdown(
-                run.cells)
+                run.cells) + neighbour.markdown(neighbour_rows(run.cells))
             if extra:
                 with open(run_dir / "summary.md", "a") as f:
                     f.write("\n" + extra)

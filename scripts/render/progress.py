@@ -10,9 +10,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from ..archive.records import CellRecord
+from ..archive.records import CellRecord, neighbour_rows
 from ..observe import Observer
 from ..plan import Cell
+from . import neighbour
 from .common import fmt_ms
 from .verdict import print_answer, print_verdict
 
@@ -67,6 +68,9 @@ class Progress(Observer):
         if self.verdict:
             print_answer(records)
             print_verdict(records)
+            beside = neighbour.text(neighbour_rows(records))
+            if beside:
+                Console(highlight=False).print(escape(beside), soft_wrap=True, end="")
             if any(r.rate is None for r in records):
                 Console(highlight=False).print(
                     "[dim]each row is one closed-loop point (throughput = users / latency):"

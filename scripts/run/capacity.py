@@ -162,8 +162,8 @@ class CapacityRun(Bench):
 
 def held_profile(profile: Profile, query: str) -> Profile:
     """A held step measures whole sessions: its window covers one session's length at
-    least (a stream's events x interval, an upload's size / rate), after a warmup of
-    one interval."""
+    least, with a fifth to spare (a stream's events x interval, an upload's size /
+    rate); the warmup stays the profile's."""
     p = params(query)
     length_s = (p.get("events", p.get("messages", 0)) * p.get("interval_ms", 0) / 1000
                 or p.get("size_kb", 0) / max(p.get("rate_kbps", 1), 1))

@@ -137,3 +137,16 @@ def test_error_bars_are_observed_ranges_that_never_reach_below_zero() -> None:
     trials = [cell(1, 8.0, []), cell(2, 12.0, []), cell(3, 10.0, [])]
     assert _interval(trials, "rps", 10.0) == (2.0, 2.0)
     assert _interval([cell(1, 5.0, [5.0])], "rps", 5.0) == (None, None)  # one second
+
+
+def test_the_neighbour_table_sets_each_held_count_beside_none_held():
+    from scripts.render import neighbour
+
+    rows = [{"scenario": "upload", "server": "gunicorn-sync", "flavor": "sync",
+             "client": None, "held": h, "neighbour_users": 2, "path": "/hello/sync/",
+             "p95_ms": p95, "rps": rps, "baseline_p95_ms": 22.4, "baseline_rps": 156.3}
+            for h, p95, rps in ((0, 22.4, 156.3), (2, 2001.9, 1.0))]
+    text = neighbour.text(rows)
+    assert "2,001.9 ms" in text and "22.4 ms, 156.3 rps" in text and "/hello/sync/" in text
+    assert neighbour.markdown(rows).startswith("## The neighbour")
+    assert neighbour.text([]) == neighbour.markdown([]) == ""
