@@ -11,6 +11,9 @@ Before exec, in the child itself:
   the child sees another parent and exits at once (the race the kernel cannot close).
 - it binds itself to the given CPUs, so every process it forks inherits them (setting
   affinity after start would race with gunicorn forking its workers).
+- it raises its soft limit on open files to the hard one: a server or Locust holding
+  hundreds of long-lived connections needs a descriptor each (the soft limit is often
+  1024); the hard limit, which only root may raise, stays the ceiling.
 
 Why a launcher and not `preexec_fn`: preexec_fn runs between fork and exec in a
 process that may hold other threads' locks (the resource sampler runs meanwhile), which
@@ -22,6 +25,7 @@ from __future__ import annotations
 import ctypes
 import os
 import pwd
+import resource
 import signal
 import sys
 
@@ -81,7 +85,18 @@ def main(argv: list[str]) -> None:
         raise SystemExit(0)  # loadlab is gone already: start nothing
     if cpus:
         os.sched_setaffinity(0, cpus)
+    open_files()
     os.execvp(command[0], command)
+
+
+def open_files() -> int:
+    """The soft RLIMIT_NOFILE raised to the hard one (inherited across exec and
+    fork); the new soft limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        return hard
+    return soft
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import time
 import psutil
 import pytest
 
+from scripts.paths import ROOT
 from scripts.proc import launch, supervise
 
 
@@ -63,3 +64,17 @@ def test_a_launched_child_dies_with_its_parent(tmp_path):
     finally:
         middle.kill()
         middle.wait()
+
+
+def test_a_child_gets_the_hard_limit_on_open_files_as_its_soft_one():
+    import resource
+
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    probe = "import resource; print(resource.getrlimit(resource.RLIMIT_NOFILE)[0])"
+    lowered = f"import resource, os; resource.setrlimit(resource.RLIMIT_NOFILE, (256, {hard}))"
+    out = subprocess.run(
+        [sys.executable, "-c", f"{lowered}; os.execvp({sys.executable!r}, "
+         f"[{sys.executable!r}, '-m', 'scripts.proc.launch', '--parent', str(os.getppid()),"
+         f" '--', {sys.executable!r}, '-c', {probe!r}])"],
+        cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert int(out) == hard > 256  # raised from the 256 it was started with
