@@ -88,7 +88,7 @@ def _session_file(results: Path, name: str) -> dict:
         return {}
 
 
-def _flag_inputs(lab: Loadlab, results: Path, flavor: str) -> dict:
+def _flag_inputs(lab: Loadlab, results: Path, flavor: str, test: int) -> dict:
     """What `load-bound` is decided from (run/uitests.live, collect.bounds), once the
     harness has it all: the flavor's R0 from the probe before the session, the running
     test's throughput so far (current.json, from a second into its window on) and the
@@ -99,7 +99,8 @@ def _flag_inputs(lab: Loadlab, results: Path, flavor: str) -> dict:
     since: list[float] = []  # when the throughput so far was first there
 
     def inputs() -> dict | None:
-        rps = _session_file(results, "current.json").get("rps", {}).get(flavor)
+        current = _session_file(results, "current.json")
+        rps = current.get("rps", {}).get(flavor) if current.get("index") == test else None
         if rps is None:
             return None
         since[:1] = since[:1] or [time.time()]
@@ -110,8 +111,8 @@ def _flag_inputs(lab: Loadlab, results: Path, flavor: str) -> dict:
                 "server_cpu_pct": live["server"]["cpu_pct"],
                 "flags": live.get("flags", {}).get(flavor)}
 
-    return wait_for(inputs, 60, f"the load-bound flag's inputs for {flavor}", interval=0.1,
-                    proc=lab.popen)
+    return wait_for(inputs, 60, f"the load-bound flag's inputs for {flavor} in test {test}",
+                    interval=0.1, proc=lab.popen)
 
 
 def test_each_test_is_its_own_cell_with_its_own_window_numbers_and_files(tmp_path, results):
@@ -208,14 +209,14 @@ def test_the_loadlab_tab_shows_exact_percentiles_the_server_and_the_flags_live(
     """sleep's async view at 4 users: 4 / R0 requests a second with the server's CPU
     to spare, so the tab (and then the cell) says `load-bound`.
 
-    The flag is decided on the test's throughput so far, against 90 % of 4 / R0. The
-    browser starts before the test does: Chromium starting on the same 2 cores stalls
-    Locust, and a stall inside the window holds the throughput so far down for long
-    after (measured, started inside: 68.4-69.1 rps so far against a 69.0 line, ten
-    seconds in; started before: only the page's switch to the running test is inside,
-    a first second of 56 requests against 72-76 in the next, the line cleared in ~3 s).
-    The test waits for the flag's inputs, then for the flag, and names the inputs if
-    it never comes."""
+    The flag is decided on the running test's throughput so far, against 90 % of
+    4 / R0. Chromium starting and drawing Locust's page takes the same 2 cores for
+    seconds and stalls Locust: inside a window, that held the throughput so far at the
+    line for long after (measured: 68.4-69.1 rps so far against a 69.0 line, ten
+    seconds in; a first second of 56 requests against 72-76 in the next). So the tab
+    is opened on a first test, and once it shows that test's row, a Reset starts the
+    test whose window is checked, as a person would; the test then waits for the
+    flag's inputs, then for the flag, and names the inputs if it never comes."""
     require(os.access(CHROMIUM, os.X_OK), f"{CHROMIUM} not installed (apt-get install"
             " chromium); the loadlab tab was not checked in a browser")
     try:
@@ -226,14 +227,19 @@ def test_the_loadlab_tab_shows_exact_percentiles_the_server_and_the_flags_live(
     with context as lab, sync_playwright() as p:
         _ready(lab, port)
         assert "R0 at one user: sync 5" in lab.out, lab.out  # 50 ms asleep, and a little
+        web.swarm(4, "Async")
         browser = p.chromium.launch(executable_path=CHROMIUM,
                                     args=["--headless", "--no-sandbox", "--disable-gpu"])
         try:
             page = browser.new_page()
             page.goto(web.base + "/?tab=loadlab", wait_until="load", timeout=60_000)
-            web.swarm(4, "Async")
             page.get_by_role("tab", name="loadlab").click()
-            row = page.locator("tr", has_text="uvicorn sleep/async u4 t1")
+            page.locator("tr", has_text="uvicorn sleep/async u4 t1").wait_for(timeout=30_000)
+            wait_for(lambda: _session_file(results, "current.json").get("rps"), 30,
+                     "a whole second in the first test's window (it is a cell)", proc=lab.popen)
+            status, body = web.post("/stats/reset")  # the browser is up: the test to check
+            assert status == 200, body
+            row = page.locator("tr", has_text="uvicorn sleep/async u4 t2")
             row.wait_for(timeout=30_000)
 
             def seen() -> dict[str, str]:
@@ -241,8 +247,8 @@ def test_the_loadlab_tab_shows_exact_percentiles_the_server_and_the_flags_live(
                 return dict(zip(heads, [c.inner_text() for c in row.locator("td").all()],
                                 strict=False))
 
-            first = wait_for(lambda: (s := seen()).get("Server CPU %") and s, 20,
-                             "the server's CPU in the tab")
+            first = wait_for(lambda: (s := seen()).get("Server CPU %") and s.get("p95 ms")
+                             and s, 20, "the server's CPU and the percentiles in the tab")
             # exact percentiles: microsecond resolution, not Locust's whole milliseconds
             assert "." in first["p95 ms"] and 50 < float(first["p50 ms"]) < 100, first
             later = wait_for(lambda: (s := seen())["Requests"] != first["Requests"]
@@ -250,7 +256,7 @@ def test_the_loadlab_tab_shows_exact_percentiles_the_server_and_the_flags_live(
                              "the tab to update")
             assert int(later["Requests"]) > int(first["Requests"]), (first, later)
             assert float(later["Server CPU %"]) > 0 and later["Users"] == "4"
-            inputs = _flag_inputs(lab, results, "async")
+            inputs = _flag_inputs(lab, results, "async", test=2)
             try:
                 wait_for(lambda: "load-bound" in seen()["Flags"], 60, "load-bound in the tab")
             except AssertionError as exc:  # say what the flag was decided from
@@ -260,6 +266,7 @@ def test_the_loadlab_tab_shows_exact_percentiles_the_server_and_the_flags_live(
             browser.close()
         lab.signal(signal.SIGINT)
         assert lab.wait(60) == 130, lab.err
-    (cell,) = read_json(only_run(results) / "summary.json")["cells"]
-    assert (cell["flavor"], cell["users"]) == ("async", 4)
+    opened, cell = read_json(only_run(results) / "summary.json")["cells"]
+    assert [(c["flavor"], c["users"], c["trial"]) for c in (opened, cell)] == [
+        ("async", 4, 1), ("async", 4, 2)]
     assert cell["unloaded_ms"] > 50 and "load-bound" in cell["warnings"], cell
