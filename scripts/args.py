@@ -118,6 +118,13 @@ def with_long_lived(p: argparse.ArgumentParser, neighbour: bool) -> None:
                             " neighbour's p95 and rps (default 0)")
 
 
+def with_why(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--why", type=_positive(int), nargs="?", const=100, default=0,
+                   metavar="HZ", help="profile the server in each measured window with"
+                   " py-spy at HZ samples/s (default 100): CPU us/request by layer, flame"
+                   " graphs and profile.json in each cell")
+
+
 def build_parser() -> Parser:
     parser = Parser(prog="loadlab", description="Measure whether a Django view should be"
                     " async, and on which server.")
@@ -214,6 +221,7 @@ def build_parser() -> Parser:
     with_workers(p)
     p.add_argument("--port", type=_port, default=0, help="server port (default: a free one)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
+    with_why(p)
     with_long_lived(p, neighbour=True)
 
     p = sub.add_parser("calibrate", help="measure this machine's noise floor: A, A again,"
@@ -270,6 +278,7 @@ def build_parser() -> Parser:
     p.add_argument("--json", action="store_true", help="print the capacity records as JSON")
     with_workers(p)
     p.add_argument("--quiet", action="store_true", help="no progress lines")
+    with_why(p)
     with_long_lived(p, neighbour=False)
 
     p = sub.add_parser("serve", help="the app and the upstream stand-in, for manual poking")
@@ -298,6 +307,7 @@ def build_parser() -> Parser:
                    " then have no bounds and no load-bound flag)")
     p.add_argument("--results", type=Path, default=default_results())
     p.add_argument("--label", help="a name for the run folder")
+    with_why(p)
 
     p = sub.add_parser("fidelity", help="hello's peak throughput: loadlab vs wrk, per server")
     with_matrix(p)

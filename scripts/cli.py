@@ -170,7 +170,7 @@ def cmd_bench(matrix: Matrix, args: argparse.Namespace) -> int:
     bench = Bench(matrix, plan, Options(
         results=args.results, label=args.label, command=args.argv,
         port=args.port, processes=args.processes, pin=not args.no_pin, database=database,
-        **options.workers(args),
+        why=args.why, **options.workers(args),
     ), [Progress(quiet=args.quiet), RunOutputs()])
     return EXIT_FOR_STATUS[bench.run()]
 
@@ -210,7 +210,8 @@ def cmd_capacity(matrix: Matrix, args: argparse.Namespace) -> int:
     run = CapacityRun(matrix, plan, Options(
         results=args.results, label=args.label or "capacity",
         command=args.argv, port=args.port,
-        pin=not args.no_pin, database=database, **options.workers(args)), objectives,
+        pin=not args.no_pin, database=database, why=args.why, **options.workers(args)),
+        objectives,
         [CapacitySummary(), Progress(quiet=args.quiet, verdict=False), RunOutputs()])
     status = run.run()
     if args.json:
@@ -274,7 +275,7 @@ def cmd_ui(matrix: Matrix, args: argparse.Namespace) -> int:
         spec=spec, scenario=scenario, client=client, results=args.results,
         command=args.argv, port=args.port, web_port=args.web_port, label=args.label,
         database=database, project=project, warmup_s=args.warmup,
-        probe_first=not args.no_probe), RunOutputs())
+        probe_first=not args.no_probe, why=args.why), RunOutputs())
     return {"stopped": EXIT_INTERRUPTED, "complete": EXIT_OK}.get(status, EXIT_FAILED)
 
 

@@ -5,11 +5,11 @@ per scenario."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..archive.records import CellRecord
 from ..cells import CellKey
-from . import stats
+from . import stats, why
 from .fold import METRICS, Folded, fold, metric_value, ok
 
 LOWER_IS_BETTER = {"rps": False, "p50": True, "p95": True, "p99": True}
@@ -25,6 +25,8 @@ class Row:
     b: Folded
     verdicts: dict[str, stats.Verdict]
     note: str = ""
+    # profiled cells (--why): the layers whose CPU us/request moved most, A to B
+    layers_moved: list[dict] = field(default_factory=list)
 
     def delta(self, metric: str) -> float | None:
         v = self.verdicts.get(metric)
@@ -95,4 +97,4 @@ def make_row(
 ) -> Row:
     a, b = fold(cells_a), fold(cells_b)
     verdicts = {m: verdict(cells_a, cells_b, m, a, b, min_effect) for m in METRICS}
-    return Row(label, key, a, b, verdicts, note)
+    return Row(label, key, a, b, verdicts, note, why.moved(cells_a, cells_b))

@@ -50,12 +50,14 @@ class Manifest:
     capacity: dict[str, Any] | None = None
     unloaded: dict[str, Any] | None = None
     tests: list[dict[str, Any]] | None = None
+    profiler: dict[str, Any] | None = None  # --why: py-spy's settings; None: not profiled
     extra: dict[str, Any] = field(default_factory=dict)
 
     # where each key stands in the file (readers and diffs meet them in this order)
     _HEAD = ("status", "label", "started", "finished")
     _TAIL = ("owner", "versions", "git", "host")
-    _LATE = ("error", "cells_done", "cells_failed", "capacity", "unloaded", "tests")
+    _LATE = ("error", "cells_done", "cells_failed", "capacity", "unloaded", "tests",
+             "profiler")
 
     def to_json(self) -> dict[str, Any]:
         body = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}
@@ -103,6 +105,13 @@ class Manifest:
     def add_test(self, test: dict[str, Any]) -> None:
         """A web UI session's test, with the cells it left."""
         self.tests = [*(self.tests or []), test]
+
+    def profiled(self, rate: int, version: str | None, samplers: dict[str, Any]) -> None:
+        """--why: the server was sampled in each measured window, at `rate` Hz."""
+        self.profiler = {"tool": "py-spy", "version": version, "rate_hz": rate,
+                         "samplers": samplers,
+                         "window": "the measured window's nominal start (spawned + warmup)"
+                                   " for its duration"}
 
     def sealed(self, status: str, error: str | None, finished: str, done: int,
                failed: int) -> None:

@@ -94,6 +94,10 @@ class CellRecord:
     db_active_peak: int | None = None
     db_idle_after_load: int | None = None
     db_connection_errors: int = 0
+    # --why: the server's CPU per request by layer (us, from its profile.json) and one
+    # line naming the dominant layer (or why there is no table); None: not profiled.
+    layers: dict[str, float] | None = None
+    why: str | None = None
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
     path: str = ""  # the cell folder, relative to the run folder

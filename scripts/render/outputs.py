@@ -13,7 +13,7 @@ from ..analysis.compare import Between, Within
 from ..archive.folder import Run, load_run
 from ..archive.records import CellRecord, neighbour_rows
 from ..observe import Observer
-from . import capacity, html, json, md, neighbour, table, usl
+from . import capacity, html, json, md, neighbour, table, usl, why
 from .verdict import write_markdown
 
 FORMATS = ("table", "md", "json", "html")
@@ -24,6 +24,10 @@ class RunOutputs(Observer):
 
     def run_sealing(self, run_dir: Path, manifest: dict, records: list[CellRecord]) -> str | None:
         write_markdown(run_dir / "summary.md", manifest, records)
+        why_lines = why.profiled(run_dir, manifest, records)
+        if why_lines:
+            with open(run_dir / "summary.md", "a") as f:
+                f.write("\n" + why_lines)
         try:
             run = load_run(run_dir)
             extra = (capacity.markdown(run.capacity) if run.capacity else "") + usl.markdown(

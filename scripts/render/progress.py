@@ -63,6 +63,8 @@ class Progress(Observer):
         flags = f" [yellow]{','.join(record.warnings)}[/]" if record.warnings else ""
         fails = f" {record.failure_ratio:.1%} failed" if record.failures else ""
         self.console.print(f"[green]{record.rps:,.1f} rps[/] p95 {fmt_ms(p95)}{fails}{flags}")
+        if record.why:
+            self.console.print(f"  why: {escape(record.why)}")
 
     def run_done(self, path: Path, records: list[CellRecord], status: str) -> None:
         if self.verdict:

@@ -37,6 +37,7 @@ from ..services import project as project_run
 from ..services import servers as services
 from ..services.database import Database
 from . import recover
+from .why import Why
 
 STOP_GRACE_S = 5.0
 PROBE_HOLD_S = 30.0  # the 1-user probe's own Locust runs while the cell's Locust waits
@@ -58,6 +59,7 @@ class Options:
     master_port: int = worker.DEFAULT_PORT  # fixed: remote workers rejoin each cell
     pin: bool = True
     database: Database | None = None  # chosen and checked by the CLI; else the matrix's
+    why: int = 0  # --why: py-spy's rate (Hz) on each cell's server; 0: not profiled
 
 
 class Bench:
@@ -80,6 +82,7 @@ class Bench:
             app_env=self._recorded_env(), database=self.database.describe(),
             project=self.project))
         self.tmp = self.archive.tmp
+        self.why = Why(options.why, plan, self.pinning, self.archive.manifest)
         self.upstream: supervise.Process | None = None
         self.upstream_url = ""
         # (R0, S) per configuration at 1 user, measured once per run
@@ -168,7 +171,8 @@ class Bench:
 
     def _measure(self, cell: Cell) -> CellRecord:
         """One cell, start to finish: told to the observers and kept in the archive."""
-        self.progress.cell_started(cell, self._total(), self._time_left(cell))
+        self.progress.cell_started(cell, self._total(),
+                                   self.plan.estimate_s(self._total() - cell.index))
         record = self._run_cell(cell)
         self.archive.add(record)
         self.progress.cell_done(cell, record)
@@ -256,6 +260,7 @@ class Bench:
                 self.unloaded[cell.key_one] = self._probe(cell, server, base_url, cell_dir)
             before = sampler_snapshot(server.tree, port) if long_lived else None
             go.touch()
+            self.why.start(cell, server, cell_dir)
             roles = {"server": server.tree, "generator": locust.tree,
                      "upstream": self.upstream.tree if self.upstream else list}
             counting = self.database.counted and cell.scenario.uses_db
@@ -264,7 +269,10 @@ class Bench:
                            if counting else contextlib.nullcontext())
             with Sampler(roles, cell_dir / "resources.csv") as sampler, connections:
                 self.progress.cell_phase(cell, "measuring")
-                self._wait_locust(cell, server, locust)
+                profile = self.plan.profile
+                locust.wait(server, cell.server.name, loadgen.run_bound_s(
+                    cell.users, profile.spawn_rate, profile.warmup_s,
+                    max(profile.duration_s, profile.max_duration_s or 0.0)) + 15)
             if counting:  # with the server still up: what it keeps open after the load
                 record.db_idle_after_load = pgstat.left_after_load(
                     self.database.url, self.database.name, since=time.time())
@@ -284,6 +292,7 @@ class Bench:
             collect.fill(record, measurement, cell_dir, self.matrix.rules, sampler, min(
                 self.options.workers or self.options.processes, self.pinning.cores("generator")))
             longlived.finish(record, self.matrix.rules.min_requests, before, left)
+            self.why.read(record, cell_dir)
             collect.stack(record, cell.server, self.transport[cell.server.name])
             if counting:
                 for key, value in connections.summary(measurement.window).items():
@@ -302,6 +311,7 @@ class Bench:
             if tail:
                 record.error += "\n--- server.log (tail) ---\n" + tail
         finally:
+            self.why.stop()
             for proc in (locust, server):
                 if proc is not None:
                     proc.stop(STOP_GRACE_S)
@@ -388,11 +398,3 @@ class Bench:
             spawn_rate=self.plan.profile.spawn_rate, cpus=self.pinning.cpus("generator"),
             project=self.project, server_alive=lambda: server.alive)
 
-    def _wait_locust(self, cell: Cell, server: supervise.Process, locust: Generator) -> None:
-        profile = self.plan.profile
-        locust.wait(server, cell.server.name, loadgen.run_bound_s(
-            cell.users, profile.spawn_rate, profile.warmup_s,
-            max(profile.duration_s, profile.max_duration_s or 0.0)) + 15)
-
-    def _time_left(self, cell: Cell) -> float:
-        return self.plan.estimate_s(self._total() - cell.index)

@@ -20,7 +20,7 @@ from ..archive.writer import Archive, Outputs
 from ..config import Matrix, ServerSpec
 from ..config.project import BUILTIN, Project
 from ..errors import Interrupted, ServiceError
-from ..load import loadgen, probe
+from ..load import loadgen, probe, profile
 from ..proc import supervise
 from ..proc.sampler import Sampler
 from ..proc.signals import Signals, interrupts
@@ -28,7 +28,7 @@ from ..services import servers as services
 from ..services.database import Database
 from ..services.project import prepare
 from ..stories import Scenario, class_name
-from . import recover, uitests
+from . import recover, uitests, why
 from .serve import say, wait_any
 
 
@@ -70,6 +70,7 @@ class UiOptions:
     project: Project = BUILTIN
     warmup_s: float = 0.0
     probe_first: bool = True
+    why: int = 0  # --why: py-spy's rate (Hz) over the whole session; 0: not profiled
 
 
 def ui(matrix: Matrix, options: UiOptions, outputs: Outputs | None = None) -> str:
@@ -107,6 +108,7 @@ def _ui(matrix: Matrix, options: UiOptions, signals: Signals, outputs: Outputs |
     supervise.keep_ledger(archive.tmp / recover.LEDGER)  # for a hard stop's survivors
     session = uitests.Session(archive.tmp / "session", spec, scenario, client)
     sampler: Sampler | None = None
+    spy = None
     status, error, by_signal = "complete", None, True
     try:
         supervise.ensure_port_free(web_port)
@@ -124,6 +126,8 @@ def _ui(matrix: Matrix, options: UiOptions, signals: Signals, outputs: Outputs |
             spec, port, services.app_env(matrix, upstream_url, client, database.env(),
                                          project=project),
             session.folder / "server.log", pinning.cpus("server"), project=project)
+        spy = why.session_start(options.why, server.pid, session.folder, pinning,
+                                archive.manifest)
         if options.probe_first:
             _probe(session, url, matrix, project, pinning.cpus("generator"), server)
         else:
@@ -167,6 +171,10 @@ def _ui(matrix: Matrix, options: UiOptions, signals: Signals, outputs: Outputs |
         database.close()
     notes = (uitests.archive_tests(archive, session, matrix.rules, sampler)
              if sampler is not None else [])
+    if spy is not None and sampler is not None:
+        span = (sampler.samples[-1].time - sampler.samples[0].time) if sampler.samples else 0
+        say(why.session_read(spy, session.folder, archive.records, _cpu_s(sampler), span,
+                             profile.view_packages(project)))
     session.tidy()
     for line in notes:
         say(line)
@@ -203,3 +211,9 @@ def _stop_locust() -> None:
     for proc in supervise.live():
         if proc.name == "locust":
             proc.stop(10, first=signal.SIGINT)
+
+
+def _cpu_s(sampler: Sampler) -> float:
+    """The server's CPU seconds over the session, from the sampler's seconds."""
+    server = [s for s in sampler.samples if s.role == "server"]
+    return sum(s.cpu_pct for s in server) / 100 * sampler.interval
