@@ -75,12 +75,16 @@ class Sample:
 
 
 def parse(lines: Iterable[str]) -> list[Sample]:
-    """py-spy's `--format raw` (folded stacks: `frame;frame;... count`); bad lines skipped."""
-    out = []
+    """py-spy's `--format raw` (folded stacks: `frame;frame;... count`); bad lines skipped.
+    A command line with a newline in it (`python -c` code) spans lines: joined back."""
+    out, held = [], ""
     for line in lines:
-        stack, _, count = line.rstrip("\n").rpartition(" ")
+        stack, _, count = (held + line.rstrip("\n")).rpartition(" ")
         if not stack or not count.isdigit():
+            held = (held + line.rstrip("\n") + "\n") if line.startswith("process ") or held \
+                else ""
             continue
+        held = ""
         frames, thread, pid = [], "", ""
         for part in stack.split(";"):
             if part.startswith("process ") and ':"' in part:
@@ -189,17 +193,17 @@ def summarise(cpu: Sequence[Sample], wall: Sequence[Sample], *, rate: int,
                  "rate": rate, "duration_s": duration_s, "requests": requests,
                  "sampled_cpu_s": round(n / rate, 3) if rate else None,
                  "layers": {}, "wall": {}, "gil": {}, "top": []}
+    busy = table.shares(cpu)
     if n < MIN_SAMPLES:
         out["note"] = f"too few samples ({n} on-CPU < {MIN_SAMPLES}): no table"
-        return out
-    per_request = (cpu_s * 1e6 / requests) if cpu_s is not None and requests else None
-    out["layers"] = {name: {"share": round(share, 4),
-                            "cpu_us_per_request": (round(share * per_request, 1)
-                                                   if per_request is not None else None)}
-                     for name, share in table.shares(cpu).items()}
-    out["top"] = top_frames(cpu, table)
-    if walls:
-        busy = table.shares(cpu)
+    else:
+        per_request = (cpu_s * 1e6 / requests) if cpu_s is not None and requests else None
+        out["layers"] = {name: {"share": round(share, 4),
+                                "cpu_us_per_request": (round(share * per_request, 1)
+                                                       if per_request is not None else None)}
+                         for name, share in busy.items()}
+        out["top"] = top_frames(cpu, table)
+    if walls:  # plenty even when the CPU was not: every thread, every interval
         out["wall"] = {
             "samples": walls,
             "idle_share": round(max(0.0, 1 - n / walls), 4),  # not holding a GIL
