@@ -15,7 +15,7 @@ from typing import Any
 from ..analysis.compare import Between, Row, Within, between, within
 from ..archive.assets import plotly_script
 from ..archive.folder import Run
-from . import answer, capacity, charts, md, usl
+from . import answer, capacity, charts, md, usl, why
 from .common import legend
 
 GREEN, RED, GREY = "#2a9d55", "#d1495b", "#9aa5b1"
@@ -186,6 +186,7 @@ def render_html_run(run: Run, comparison: Within | None = None,
         _answer(comparison),
         _facts(run),
         _flags(comparison.flags),
+        why.html_section(run.cells),
         *_run_charts(run, figs),
         "<h2>Sync against async, servers against each other</h2>",
         _md_table(md._within(comparison)),

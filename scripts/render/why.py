@@ -3,6 +3,7 @@ samples) and summary.md's section of one line per profiled cell (its dominant la
 
 from __future__ import annotations
 
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -34,3 +35,19 @@ def profiled(run_dir: Path, manifest: dict[str, Any], records: list[CellRecord])
              " has every layer's share and us/request.", ""]
     lines += [f"- {r.label}: {r.why}" for r in cells]
     return "\n".join(lines) + "\n"
+
+
+def html_section(records: list[CellRecord]) -> str:
+    """report.html's Why: each profiled cell's line with links to its flame graphs
+    (relative to the run folder, where report.html lives)."""
+    cells = [r for r in records if r.why]
+    if not cells:
+        return ""
+    items = "".join(
+        f"<li>{escape(r.label)}: {escape(r.why)} (flame graphs: "
+        f'<a href="{escape(r.path)}/flame-cpu.svg">on-CPU</a>, '
+        f'<a href="{escape(r.path)}/flame-wall.svg">wall clock</a>; '
+        f'<a href="{escape(r.path)}/profile.json">profile.json</a>)</li>' for r in cells)
+    return ("<h2>Why: where each profiled cell's server CPU went</h2>"
+            f'<p class="method">py-spy in the measured window; CPU us/request by layer in'
+            f" each cell's profile.json</p><ul>{items}</ul>")

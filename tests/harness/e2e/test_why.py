@@ -50,6 +50,8 @@ def test_every_cell_keeps_its_samples_profile_and_flame_graphs(why_run):
         assert f"why: {cell.why}" in done.err  # the progress lines say it per cell
     summary = (run_dir / "summary.md").read_text()
     assert "## Why" in summary and cells["cpu/sync"].why in summary
+    report = (run_dir / "report.html").read_text()
+    assert f'href="{cells["cpu/sync"].path}/flame-cpu.svg"' in report  # opens offline
 
 
 def test_layers_cpu_sums_to_the_servers_measured_cpu(why_run):
