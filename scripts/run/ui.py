@@ -171,7 +171,7 @@ def _ui(matrix: Matrix, options: UiOptions, signals: Signals, outputs: Outputs |
         database.close()
     notes = (uitests.archive_tests(archive, session, matrix.rules, sampler)
              if sampler is not None else [])
-    if spy is not None and sampler is not None:
+    if spy is not None and sampler is not None and archive.records:
         span = (sampler.samples[-1].time - sampler.samples[0].time) if sampler.samples else 0
         say(why.session_read(spy, session.folder, archive.records, _cpu_s(sampler), span,
                              profile.view_packages(project)))

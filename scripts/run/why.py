@@ -88,7 +88,7 @@ def session_read(spy: profiler.Profiler, folder: Path, records: list[CellRecord]
                        duration_s=seconds,
                        server_cpu_pct=cpu_s * 100 / seconds if cpu_s and seconds else None)
     profile.read(whole, folder, spy.rate, seconds, problems, packages)
-    return f"why (the whole session, {folder / profile.PROFILE}): {whole.why}"
+    return f"why (the whole session, {folder.name}/{profile.PROFILE}): {whole.why}"
 
 
 def version() -> str | None:
