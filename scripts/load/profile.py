@@ -36,7 +36,8 @@ def view_packages(project: Project) -> tuple[str, ...]:
 
 
 def read(record: CellRecord, cell_dir: Path, rate: int, duration_s: float,
-         problems: dict[str, str], packages: tuple[str, ...] = ()) -> dict:
+         problems: dict[str, str], packages: tuple[str, ...] = (),
+         errors: dict[str, int] | None = None) -> dict:
     """profile.json from the cell's samples; the record's `layers` and `why` from it."""
     samples = {}
     for name in ("cpu", "wall"):
@@ -48,6 +49,8 @@ def read(record: CellRecord, cell_dir: Path, rate: int, duration_s: float,
                                duration_s=duration_s, cpu_s=cpu_s,
                                requests=record.requests,
                                table=layers.Table(packages))
+    if errors:  # samples py-spy lost: the shares stand, sampled_cpu_s reads low
+        profile["sampler_errors"] = errors
     if problems:
         profile["problems"] = list(problems.values())
         profile.setdefault("note", "; ".join(problems.values()))

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import re
 import shutil
 import signal
 import sys
@@ -33,8 +34,9 @@ from . import supervise
 SAMPLERS: dict[str, tuple[str, ...]] = {"cpu": ("--gil",), "wall": ("--idle",)}
 COMMON = ("--subprocesses", "--threads", "--nonblocking", "--format", "raw")
 FINISH_GRACE_S = 5.0  # past its planned end, py-spy is asked to write what it has
-STOP_GRACE_S = 5.0
-MAX_WAIT_S = 3600.0  # after SIGINT, how long it has to write before it is killed
+STOP_GRACE_S = 5.0  # after SIGINT, how long it has to write before it is killed
+MAX_WAIT_S = 3600.0  # finish() never waits longer (a session's samplers: until stopped)
+_ERRORS = re.compile(r"Samples: \d+ Errors: (\d+)")
 
 
 def executable() -> str | None:
@@ -111,6 +113,16 @@ class Profiler:
                 tail = proc.log_tail(3).replace("\n", " | ")
                 problems[name] = f"py-spy {name} wrote no samples (exit {code}): {tail}"
         return problems
+
+    def errors(self) -> dict[str, int]:
+        """Samples py-spy could not take, per sampler, as its last line counts them (a
+        thread that began or ended while read, with --nonblocking): lost, not guessed."""
+        out = {}
+        for name, proc in self.procs.items():
+            found = _ERRORS.findall(proc.log_tail(5))
+            if found:
+                out[name] = int(found[-1])
+        return out
 
     @property
     def files(self) -> dict[str, Path]:

@@ -53,9 +53,9 @@ class Why:
                 record.why = self.error
             return
         problems = self.current.finish()
-        self.current = None
+        errors, self.current = self.current.errors(), None
         profile.read(record, cell_dir, self.rate, self.plan.profile.duration_s, problems,
-                     self.packages)
+                     self.packages, errors)
 
     def stop(self) -> None:
         """Whatever happened to the cell: no sampler outlives it."""
@@ -82,12 +82,12 @@ def session_start(rate: int, pid: int | None, folder: Path, pinning: Pinning,
 def session_read(spy: profiler.Profiler, folder: Path, records: list[CellRecord],
                  cpu_s: float | None, seconds: float, packages: tuple[str, ...]) -> str:
     """session/profile.json over every test's requests; its one line."""
-    problems = spy.stop()
+    problems, errors = spy.stop(), spy.errors()
     whole = CellRecord(server="", interface="", scenario="", flavor="", client=None,
                        users=0, trial=0, requests=sum(r.requests for r in records),
                        duration_s=seconds,
                        server_cpu_pct=cpu_s * 100 / seconds if cpu_s and seconds else None)
-    profile.read(whole, folder, spy.rate, seconds, problems, packages)
+    profile.read(whole, folder, spy.rate, seconds, problems, packages, errors)
     return f"why (the whole session, {folder.name}/{profile.PROFILE}): {whole.why}"
 
 

@@ -61,6 +61,7 @@ def test_samplers_record_the_window_and_end(busy, tmp_path):
     problems = spy.finish()
     assert problems == {}
     assert not _spies()
+    assert set(spy.errors()) == {"cpu", "wall"}  # each log's count of lost samples
     cpu = layers.parse(spy.files["cpu"].read_text().splitlines())
     wall = layers.parse(spy.files["wall"].read_text().splitlines())
     assert sum(s.count for s in cpu) > 0 and sum(s.count for s in wall) > 0
