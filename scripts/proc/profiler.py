@@ -18,7 +18,6 @@ frame yet is a thread being born); `--nonblocking` never pauses the server.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import re
 import shutil
@@ -128,13 +127,3 @@ class Profiler:
     def files(self) -> dict[str, Path]:
         return {name: samples_path(self.folder, name) for name in self.procs}
 
-
-@contextlib.contextmanager
-def profiling(pid: int, folder: Path, rate: int, duration_s: float, delay_s: float = 0.0,
-              cpus: Sequence[int] | None = None):
-    """The samplers for the body of a `with`; stopped on the way out, whatever happened."""
-    profiler = Profiler.start(pid, folder, rate, duration_s, delay_s, cpus)
-    try:
-        yield profiler
-    finally:
-        profiler.stop()
