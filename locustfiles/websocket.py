@@ -39,6 +39,7 @@ from locust.exception import StopUser
 from app.scenarios import get as get_scenario
 from app.stories.cadence import cadence
 from locustfiles.base import recorder, schedule
+from locustfiles.longlived import Neighbour  # the short view beside the sessions
 
 
 def _websocket_client() -> ModuleType:
@@ -230,6 +231,9 @@ def _why(what: str, error: BaseException) -> str:
     if isinstance(error, websocket.WebSocketBadStatusException):
         return f"{what}: HTTP {error.status_code} instead of an upgrade"
     return f"{what}: {type(error).__name__}: {error}"
+
+
+__all__ = ["Async", "AsyncPush", "Neighbour", "Sync", "SyncPush"]
 
 
 class Sync(WebsocketUser):

@@ -21,6 +21,7 @@ class Versus:
     ratio: float | None  # async capacity / sync capacity; None if sync held nothing
     note: str = ""  # why the ratio is uncertain (an unconfirmed or unconverged search)
     stack: str = ""  # the middleware stack and connection setting both ran under
+    value: float = 0.0  # the async flavor's own capacity
 
 
 def key_of(rec: dict[str, Any]) -> CellKey:
@@ -62,7 +63,7 @@ def versus_sync(capacity: list[dict[str, Any]]) -> list[Versus]:
         note = ("bracket wider than the search's precision: "
                 + ", ".join(f"{c['flavor']} {c['bracket']}" for c in unsure)) if unsure else ""
         out.append(Versus(rec["scenario"], rec["server"], rec["flavor"], rec["client"], twin,
-                          base["client"], ratio, note, key_of(rec).stack_part))
+                          base["client"], ratio, note, key_of(rec).stack_part, value(rec)))
     return out
 
 

@@ -115,15 +115,20 @@ class HeldSearch:
         self.steps.append((users, passed))
 
 
-def rss_per_connection_kb(records: list[CellRecord]) -> float | None:
+def rss_per_connection_kb(records: list[CellRecord], objective: HeldObjective
+                          ) -> float | None:
     """The server's memory per held connection: the slope of its RSS against the
-    connections held, over the steps that held (two distinct counts at least)."""
+    connections held, over the steps that held them within the objective (two
+    distinct counts at least). None where the slope is not above zero: memory that
+    does not grow with connections (a worker per connection holds its own) is noise
+    around a flat line, and a negative cost per connection is no measurement."""
     points = [(r.users, r.server_rss_mb) for r in records
-              if r.status == "ok" and r.server_rss_mb is not None and not r.neighbours]
+              if r.server_rss_mb is not None and not r.neighbours and r.users
+              and not objective.misses(r)]
     if len({n for n, _ in points}) < 2:
         return None
     slope, _ = numpy.polyfit([n for n, _ in points], [m for _, m in points], 1)
-    return round(float(slope) * 1024, 1)
+    return round(float(slope) * 1024, 1) if slope > 0 else None
 
 
 def result(spec: ServerSpec, key: dict[str, Any], objective: HeldObjective,
@@ -138,7 +143,7 @@ def result(spec: ServerSpec, key: dict[str, Any], objective: HeldObjective,
         "converged": search.next_users() is None and hi is not None,
         "objective": objective.describe(),
         "physics": physics(spec), "physics_words": physics_words(spec),
-        "rss_per_connection_kb": rss_per_connection_kb(steps),
+        "rss_per_connection_kb": rss_per_connection_kb(steps, objective),
         "limit": _limit(objective, first_fail, lo, hi),
         "steps": [{"users": r.users, "ok": not objective.misses(r),
                    "misses": objective.misses(r), "p95_ms": r.latency_ms.get("p95"),

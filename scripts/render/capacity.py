@@ -72,6 +72,10 @@ def versus_lines(capacity: list[dict[str, Any]]) -> list[str]:
         ratio = "-" if v.ratio is None else f"{v.ratio:.2f}x"
         note = f"  ({v.note})" if v.note else ""
         what = "connections" if v.scenario in held else "load"
+        if v.ratio is None and v.scenario in held:  # a ratio over none says nothing
+            lines.append(f"{v.scenario} on {v.server}{v.stack}: {v.flavor}{client} holds"
+                         f" {v.value:,g} connections, {v.sync_flavor}{base} none{note}")
+            continue
         lines.append(f"{v.scenario} on {v.server}{v.stack}: {v.flavor}{client} holds {ratio}"
                      f" the {what} of {v.sync_flavor}{base}{note}")
     return lines

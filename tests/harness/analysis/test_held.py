@@ -67,9 +67,14 @@ def test_the_objective_names_each_miss():
 
 
 def test_memory_per_connection_is_the_slope_over_the_steps():
+    objective = HeldObjective(300, 300)
     steps = [_record(n, 1, 40 + n * 0.25) for n in (2, 4, 8)]
-    assert rss_per_connection_kb(steps) == pytest.approx(256, abs=0.5)
-    assert rss_per_connection_kb(steps[:1]) is None  # one count says nothing
+    assert rss_per_connection_kb(steps, objective) == pytest.approx(256, abs=0.5)
+    assert rss_per_connection_kb(steps[:1], objective) is None  # one count says nothing
+    failed = [*steps[:2], _record(8, 900, 10)]  # a step past the objective is left out
+    assert rss_per_connection_kb(failed, objective) == pytest.approx(256, abs=0.5)
+    flat = [_record(n, 1, 40 - n * 0.01) for n in (2, 4)]  # workers hold their own
+    assert rss_per_connection_kb(flat, objective) is None
 
 
 def test_the_result_carries_held_connections_physics_and_memory():
@@ -78,7 +83,7 @@ def test_the_result_carries_held_connections_physics_and_memory():
     out = result(MATRIX.servers["gunicorn-sync"], {"server": "gunicorn-sync"},
                  HeldObjective(300, 300), search, records)
     assert (out["held_connections"], out["bracket"], out["physics"]) == (2, [2, 3], 2)
-    assert out["rss_per_connection_kb"] == pytest.approx(1024)
+    assert out["rss_per_connection_kb"] is None  # one count held: no slope
     assert out["limit"] == "p95 900 ms > 300 ms" and out["converged"]
 
 

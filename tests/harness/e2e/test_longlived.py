@@ -112,3 +112,20 @@ def test_slow_uploads_stop_gunicorn_syncs_neighbour_and_not_uvicorns(results):
     # both workers hold a 2 s upload: hello waits for one to finish
     assert near["gunicorn-sync", 2]["p95_ms"] > 1000, near
     assert sync_slowed > 10 * uvicorn_slowed, near
+
+
+def test_websocket_sessions_have_their_neighbour_and_their_numbers(results):
+    done = loadlab("bench", "--profile", "smoke", "--servers", "uvicorn", "--scenarios",
+                   "websocket", "--flavors", "async,async-push", "--users", "2",
+                   "--neighbour-users", "1", "--events", "4", "--interval-ms", "100",
+                   "--duration", "2", "--results", str(results), "--quiet")
+    assert done.code == 0, done.err
+    cells = {(c["flavor"], c["users"]): c for c in _cells(results)}
+    assert set(cells) == {("async", 0), ("async", 2), ("async-push", 0), ("async-push", 2)}
+    assert all(c["status"] == "ok" for c in cells.values()), [c["error"] for c in cells.values()]
+    echo, push = cells["async", 2], cells["async-push", 2]
+    assert echo["requests"] > 0 and echo["held"]["handshake_ms"]["p50"] > 0
+    assert push["held"]["events"] > 0 and "lag_ms" in push["held"]
+    near = read_json(only_run(results) / "summary.json")["neighbour"]
+    assert {n["path"] for n in near} == {"/hello/async/"}
+    assert all(n["rps"] > 0 for n in near), near
