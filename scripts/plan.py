@@ -296,6 +296,8 @@ def _unserved(servers: list[ServerSpec], scenarios: list[Scenario],
     out: dict[tuple[str, str], str] = {}
     for server in servers:
         for scenario in scenarios:
+            if server.interface not in ("wsgi", "asgi"):  # an app already running: its own
+                continue
             if server.interface not in scenario.interfaces:
                 why = CANNOT.get(scenario.connection,
                                  f"it has no {server.interface} flavor")

@@ -43,8 +43,9 @@ def neighbour_path(flavor: str) -> str:
 
 def settle_s(query: str) -> float:
     """How long the server gets to notice its clients left: two intervals (a generator
-    learns it at its next write), at least half a second, at most 5."""
-    return min(5.0, max(0.5, 2 * params(query).get("interval_ms", 250.0) / 1000))
+    learns it at its next write), at least a second (a server closing hundreds of them
+    is still busy for a moment), at most 5."""
+    return min(5.0, max(1.0, 2 * params(query).get("interval_ms", 250.0) / 1000))
 
 
 def _extra(cell_dir: Path, name: str) -> Measurement | None:

@@ -158,10 +158,12 @@ def test_locust_streams_record_first_events_lags_and_the_clients_that_left(
         tmp_path, "stream.py", servers["uvicorn"], ["Async", "Neighbour"], users=3,
         LOADLAB_QUERY=f"events={events}&interval_ms=50", LOADLAB_DISCONNECT_SHARE="0.5",
         LOADLAB_NEIGHBOUR_USERS="1")
-    assert set(counts) == {"async", "async lag", "async gone", "neighbour"}, counts
+    assert set(counts) == {"async", "async lag", "async spread", "async gone",
+                           "neighbour"}, counts
     streams, lags = counts["async"], counts["async lag"]
     assert streams[0] > 0 and streams[1] == 0
     assert lags == [events * streams[0], 0]  # every event of every whole stream arrived
+    assert counts["async spread"] == streams  # one first-to-last span per whole stream
     assert counts["async gone"][0] > 0  # the other half left halfway: not failures
     assert counts["neighbour"][0] > 0 and counts["neighbour"][1] == 0
 
