@@ -85,6 +85,24 @@ def matrix_with(tmp: Path, *, replace: dict[str, str] | None = None,
     return path
 
 
+def gthread_server(threads: int) -> str:
+    """A test-only server table: one gthread worker with `threads` threads, named
+    gthread-1x<threads> (physics a test can count on: `threads` requests at once)."""
+    return f"""
+[servers.gthread-1x{threads}]
+interface = "wsgi"
+module = "gunicorn"
+workers = 1
+threads = {threads}
+concurrency = {threads}
+summary = "test only: one gthread worker with {threads} threads"
+args = ["{{app}}", "--bind", "{{host}}:{{port}}", "--workers", "{{workers}}",
+        "--worker-class", "gthread", "--threads", "{{threads}}", "--keep-alive", "2",
+        "--timeout", "120", "--graceful-timeout", "2", "--no-control-socket",
+        "--log-level", "warning"]
+"""
+
+
 # A server whose app cannot be imported: it exits at boot, every time.
 CRASHES_AT_BOOT = """
 [servers.crashes-at-boot]

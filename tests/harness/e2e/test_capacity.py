@@ -19,24 +19,12 @@ from pathlib import Path
 from scripts.analysis.search import PRECISION
 from scripts.paths import ROOT
 
-from ..conftest import loadlab, only_run, read_json
+from ..conftest import gthread_server, loadlab, only_run, read_json
 from ..procs import cmdline, is_server, running, wait_for
 
 STEP = ("--duration", "2", "--warmup", "0.5")
 
-TEST_SERVER = """
-[servers.gthread-1x4]
-interface = "wsgi"
-module = "gunicorn"
-workers = 1
-threads = 4
-concurrency = 4
-summary = "test only: one gthread worker with four threads (80 rps of 50 ms sleeps)"
-args = ["app.wsgi:application", "--bind", "{host}:{port}", "--workers", "{workers}",
-        "--worker-class", "gthread", "--threads", "{threads}", "--keep-alive", "2",
-        "--timeout", "120", "--graceful-timeout", "2", "--no-control-socket",
-        "--log-level", "warning"]
-"""
+TEST_SERVER = gthread_server(4)  # 80 rps of 50 ms sleeps
 
 
 def capacity(results: Path, server: str, *extra: str) -> dict:

@@ -13,24 +13,12 @@ servers, real Locust and the real upstream stand-in:
 
 from __future__ import annotations
 
-from ..conftest import loadlab, matrix_with, only_run, read_json
+from ..conftest import gthread_server, loadlab, matrix_with, only_run, read_json
 
 STREAM = ("--events", "5", "--interval-ms", "100")  # half-second streams
 LENGTH_MS = 500
 
-GTHREAD_1X3 = """
-[servers.gthread-1x3]
-interface = "wsgi"
-module = "gunicorn"
-workers = 1
-threads = 3
-concurrency = 3
-summary = "test only: one gthread worker with three threads"
-args = ["{app}", "--bind", "{host}:{port}", "--workers", "{workers}",
-        "--worker-class", "gthread", "--threads", "{threads}", "--keep-alive", "2",
-        "--timeout", "120", "--graceful-timeout", "2", "--no-control-socket",
-        "--log-level", "warning"]
-"""
+GTHREAD_1X3 = gthread_server(3)
 
 
 def _cells(results) -> list[dict]:

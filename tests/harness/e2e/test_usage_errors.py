@@ -54,6 +54,13 @@ ARGS = [
     (("compare", str(ROOT / "scripts")), ("scripts", "not a run folder")),
     (("compare", str(ROOT / "matrix.toml")), ("matrix.toml", "not a folder")),
     (("compare", "/nonexistent/run", "--format", "pdf"), ("--format", "pdf")),
+    (("bench", "--scenarios", "stream", "--events", "0"), ("--events", "0")),
+    (("bench", "--scenarios", "stream", "--interval-ms", "-250"), ("--interval-ms", "-250")),
+    (("bench", "--scenarios", "upload", "--size-kb", "200000"), ("--size-kb", "200000")),
+    (("capacity", "--scenarios", "upload", "--rate-kbps", "0"), ("--rate-kbps", "0")),
+    (("bench", "--scenarios", "upload", "--disconnect", "1.5"), ("--disconnect", "1.5")),
+    (("bench", "--scenarios", "stream", "--events", "many"), ("--events", "many")),
+    (("bench", "--scenarios", "sse"), ("scenario", "sse")),
 ]
 
 
