@@ -40,3 +40,16 @@ def test_the_objective_follows_the_parameters():
     assert objective_ms("upload", "size_kb=16&rate_kbps=8", 6000) == 6000
     assert objective_ms("upload", "size_kb=8&rate_kbps=8", 6000) == 3000
     assert objective_ms("websocket", "messages=5&interval_ms=100", 50) == 50
+
+
+def test_the_flags_ranges_are_the_views_own():
+    """The bounds are written where each side needs them (the harness checks flags
+    before anything starts; the views answer 400; the consumers close with 4400): this
+    keeps the three in step, so a flag never passes what a view then refuses."""
+    from app.stories import cadence, stream, upload
+    from scripts.config.longlived import BOUNDS
+
+    assert BOUNDS["events"] == (1, stream.MAX_EVENTS) == cadence.MESSAGES[:2]
+    assert BOUNDS["interval_ms"] == (1, stream.MAX_INTERVAL_MS) == cadence.INTERVAL_MS[:2]
+    assert BOUNDS["size_kb"] == (1, upload.MAX_SIZE_KB)
+    assert BOUNDS["rate_kbps"] == (1, upload.MAX_RATE_KBPS)
