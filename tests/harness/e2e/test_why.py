@@ -116,5 +116,10 @@ def test_an_async_view_under_wsgi_spends_in_thread_hops_and_loop_setup(why_run, 
     [row] = [p["row"] for s in json.loads(out.read_text())["scenarios"]
              if s["scenario"] == "cpu" for p in s["sync_async"]]
     moved = row["layers_moved"]
-    assert moved and moved[0]["layer"] == "thread hops" and moved[0]["delta_us"] > 0, moved
-    assert moved[0]["text"].startswith("+") and "us/request in thread hops" in moved[0]["text"]
+    assert [abs(m["delta_us"]) for m in moved] == sorted(
+        (abs(m["delta_us"]) for m in moved), reverse=True), moved
+    # thread hops gain; view code may lose about as much (py-spy's GIL holder is read
+    # racily across asgiref's two threads, so the split between the two moves by run)
+    [hops] = [m for m in moved if m["layer"] == "thread hops"]
+    assert hops["delta_us"] > 0.2 * hops["a_us"] + 100, moved
+    assert hops["text"].startswith("+") and "us/request in thread hops" in hops["text"]
