@@ -16,6 +16,7 @@ The CLI (scripts/cli.py) is the only place that turns them into an exit status::
     +-- CellError                exit 1   one cell could not be measured (the run goes on)
         +-- CellFailed                    Locust or the server failed mid-cell
         +-- MeasurementError              Locust left no usable measurement
+    GateFailed                   exit 3   a threshold or a regression gate failed: measured, not ok
     Interrupted (BaseException)  exit 130 Ctrl-C, SIGTERM: stop everything, keep what is done
 
 Interrupted is a BaseException so that no `except Exception` in a cleanup path can
@@ -27,6 +28,7 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_GATE = 3  # measured fine, but a threshold or regression gate failed (CI's red)
 EXIT_INTERRUPTED = 130
 
 # A run's status -> the exit code `bench` (and friends) end with.
@@ -103,6 +105,14 @@ class CellFailed(CellError):
 
 class MeasurementError(CellError):
     """Locust left no usable measurement behind."""
+
+
+class GateFailed(LoadlabError):
+    """Everything was measured, and a threshold ([scenarios.X.thresholds]) or a
+    regression gate (compare --fail-on-regression, ab) failed: exit 3, apart from 1
+    (could not measure) and 2 (bad input). The message names each failing gate."""
+
+    exit_code = EXIT_GATE
 
 
 class Interrupted(BaseException):
