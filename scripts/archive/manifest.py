@@ -51,13 +51,15 @@ class Manifest:
     unloaded: dict[str, Any] | None = None
     tests: list[dict[str, Any]] | None = None
     profiler: dict[str, Any] | None = None  # --why: py-spy's settings; None: not profiled
+    # the fixed reference workload's time at the start and the end (proc/machine.py)
+    machine: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     # where each key stands in the file (readers and diffs meet them in this order)
     _HEAD = ("status", "label", "started", "finished")
     _TAIL = ("owner", "versions", "git", "host")
     _LATE = ("error", "cells_done", "cells_failed", "capacity", "unloaded", "tests",
-             "profiler")
+             "profiler", "machine")
 
     def to_json(self) -> dict[str, Any]:
         body = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}
@@ -112,6 +114,11 @@ class Manifest:
                          "samplers": samplers,
                          "window": "the measured window's nominal start (spawned + warmup)"
                                    " for its duration"}
+
+    def machine_at(self, when: str, reference: dict[str, Any]) -> None:
+        """The reference workload, timed `when` (start, end): how fast the machine was
+        around the cells, so compare can tell a moved machine from moved code."""
+        self.machine = {**(self.machine or {}), when: reference}
 
     def sealed(self, status: str, error: str | None, finished: str, done: int,
                failed: int) -> None:

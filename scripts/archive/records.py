@@ -45,6 +45,8 @@ class CellRecord:
     server_threads: int | None = None
     generator_cpu_pct: float | None = None
     upstream_cpu_pct: float | None = None
+    # CPU the hypervisor took during the window (steal), % of each core on average
+    steal_pct: float | None = None
     # The open model (an offered arrival rate; None: closed loop of `users`). Then
     # latency_ms is corrected (from each request's intended start) and latency_raw_ms
     # is from its actual start; `latency` says which latency_ms holds.

@@ -221,6 +221,9 @@ class Rules:
     # load_bound_cpu_pct is `load-bound`: it measured latency, not the server's capacity.
     load_bound_ratio: float = 0.9
     load_bound_cpu_pct: float = 80.0
+    # The hypervisor took at least this % of each core (steal time, averaged over the
+    # cores) during the window: `stolen`, and compare will not call its row.
+    stolen_pct: float = 5.0
 
 
 @dataclass(frozen=True)

@@ -73,6 +73,7 @@ def load_matrix(path: str | Path | None = None) -> Matrix:
         load_bound_ratio=float(rules_table.number("load_bound_ratio", 0.9, lo=0, hi=1)),
         load_bound_cpu_pct=float(rules_table.number("load_bound_cpu_pct", 80.0, lo=0,
                                                     hi=10_000)),
+        stolen_pct=float(rules_table.number("stolen_pct", 5.0, lo=0, hi=100)),
     )
     rules_table.done()
     profiles = _read_profiles(top, file, servers, clients, connections)

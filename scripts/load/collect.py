@@ -13,7 +13,8 @@ from ..archive.folder import write_json
 from ..archive.records import CellRecord
 from ..cells import CellKey
 from ..config import Rules, ServerSpec
-from ..proc.sampler import Sampler
+from ..proc import machine
+from ..proc.sampler import STOLEN, Sampler
 from ..services import serverlog
 from ..stories import SCENARIOS_BY_NAME
 from .loadgen import Measurement
@@ -101,6 +102,11 @@ def _resources(record: CellRecord, sampler: Sampler, window: tuple[float, float]
         record.generator_cpu_pct = generator["cpu_pct"]
     if upstream and _calls_upstream(record.scenario):
         record.upstream_cpu_pct = upstream["cpu_pct"]
+    stolen = sampler.summary(STOLEN, *window)
+    if stolen:
+        record.steal_pct = round(stolen["cpu_pct"] / machine.cores(), 1)
+        if record.steal_pct >= rules.stolen_pct:
+            record.warnings.append("stolen")
     record.warnings += resource_flags(generator, upstream, record.scenario, rules, processes)
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from ..archive.records import CellRecord
 from ..config.longlived import params
 from ..errors import MeasurementError
+from ..plan import Cell, Plan
 from ..proc.sampler import Snapshot
 from ..stories import get as get_scenario
 from .loadgen import Measurement, read_measurement
@@ -27,12 +28,14 @@ BUFFERED_SHARE = 0.5  # events closer together than this share of their schedule
 LEAK_CPU_PCT = 20.0  # the server still busy this long after its clients left
 
 
-def locust_env(flavor: str, query: str, disconnect: float, neighbours: int
-               ) -> dict[str, Any]:
+def locust_env(cell: Cell, plan: Plan) -> dict[str, Any]:
     """loadgen.env's long-lived settings for a cell: the query (the user's parameters),
-    the share abandoned halfway, and the neighbour beside the held connections."""
-    return {"query": query, "disconnect": disconnect, "neighbour_users": neighbours,
-            "neighbour_path": neighbour_path(flavor)}
+    the share abandoned halfway, and the neighbour beside the held connections; none
+    for a short request's story."""
+    if cell.scenario.connection == "request":
+        return {}
+    return {"query": plan.query(cell.scenario), "disconnect": plan.long_lived.disconnect,
+            "neighbour_users": cell.neighbours, "neighbour_path": neighbour_path(cell.flavor)}
 
 
 def neighbour_path(flavor: str) -> str:

@@ -3,7 +3,9 @@
 A background thread samples the server, the load generator and the upstream stand-in
 about once a second into `resources.csv`. CPU % comes from CPU-time deltas per process
 (psutil's cpu_percent() returns 0 on its first call, which would hide short-lived
-workers), summed over the tree: 100 means one core busy.
+workers), summed over the tree: 100 means one core busy. Each tick also writes a
+`stolen` row: the CPU the hypervisor took from the whole machine meanwhile (steal time,
+same unit), so a cell knows whether it ran on all of its core.
 """
 
 from __future__ import annotations
@@ -19,7 +21,10 @@ from typing import Self
 
 import psutil
 
+from .machine import StealMeter
+
 FIELDS = ("time", "role", "cpu_pct", "rss_mb", "threads", "processes")
+STOLEN = "stolen"  # the role of the machine's steal-time rows
 
 
 @dataclass
@@ -82,9 +87,11 @@ class Sampler(Periodic):
         self.observe = observe  # given each tick's samples by role (the web UI's live tab)
         self.samples: list[Sample] = []
         self._last: dict[tuple[str, int], tuple[float, float]] = {}
+        self._steal = StealMeter()
 
     def start(self) -> None:
         self._sample(record=False)  # CPU times to take the first deltas from
+        self._steal.read()
 
     def tick(self) -> None:
         seen = len(self.samples)
@@ -119,6 +126,9 @@ class Sampler(Periodic):
             if record and count:
                 self.samples.append(Sample(now, role, round(cpu, 1), round(rss / 2**20, 1),
                                            threads, count))
+        stolen = self._steal.read()
+        if record:
+            self.samples.append(Sample(now, STOLEN, stolen, 0.0, 0, 0))
 
     def write(self, path: Path | None = None,
               window: tuple[float, float] | None = None) -> None:

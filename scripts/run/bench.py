@@ -14,7 +14,6 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from ..analysis.search import concurrency
 from ..archive import manifest
@@ -28,7 +27,7 @@ from ..load.generator import Generator
 from ..observe import Observer, Observers
 from ..paths import LOOPBACK
 from ..plan import Cell, Plan
-from ..proc import supervise
+from ..proc import machine, supervise
 from ..proc.sampler import Sampler
 from ..proc.sampler import snapshot as sampler_snapshot
 from ..proc.signals import Signals, ignore_interrupts, interrupts
@@ -121,7 +120,9 @@ class Bench:
                     if self.options.remote_workers:
                         self.progress.note(line)
                 self._prepare()
+                self.archive.manifest.machine_at("start", machine.reference().to_json())
                 self._measure_all()
+                self.archive.manifest.machine_at("end", machine.reference().to_json())
             finally:
                 signals.defer()  # from here on nothing is cut short; a signal is noted
             failed = [r for r in self.records if r.status != "ok"]
@@ -366,7 +367,7 @@ class Bench:
                           arrival=profile.arrival, processes=processes, go_file=go,
                           max_duration_s=max_duration_s,
                           project_scenario=loadgen.project_scenario(self.project, scenario),
-                          **self._long_lived_env(cell))
+                          **longlived.locust_env(cell, self.plan))
         served = out / "locustfile.py"  # what the master hands its workers (-f -)
         if distributed:
             served.write_text(loadgen.cell_locustfile(self.project, scenario, env))
@@ -382,12 +383,6 @@ class Bench:
                 neighbour_users=cell.neighbours),
             env, out / "locust.log", self.pinning.cpus("generator"),
             loadgen.worker_argv(LOOPBACK, port), local)
-
-    def _long_lived_env(self, cell: Cell) -> dict[str, Any]:
-        if cell.scenario.connection == "request":
-            return {}
-        return longlived.locust_env(cell.flavor, self.plan.query(cell.scenario),
-                                    self.plan.long_lived.disconnect, cell.neighbours)
 
     def _probe(self, cell: Cell, server: supervise.Process, base_url: str,
                cell_dir: Path) -> probe.Unloaded:

@@ -110,7 +110,11 @@ def test_resources_sample_the_real_server_tree(smoke_run):
         with open(run_dir / cell.path / "resources.csv", newline="") as f:
             rows = list(csv.DictReader(f))
         roles = {r["role"] for r in rows}
-        assert {"server", "generator", "upstream"} <= roles, cell.path
+        assert {"server", "generator", "upstream", "stolen"} <= roles, cell.path
+        # the machine's steal time over the window, % of each core: recorded, and the
+        # flag agrees with it
+        assert cell.steal_pct is not None and cell.steal_pct >= 0, cell.path
+        assert ("stolen" in cell.warnings) == (cell.steal_pct >= 5.0), cell.path
         server = [r for r in rows if r["role"] == "server"]
         # gunicorn-sync: a master and 2 workers; uvicorn: one process
         expected = 3 if cell.server == "gunicorn-sync" else 1

@@ -170,7 +170,7 @@ def test_each_test_is_its_own_cell_with_its_own_window_numbers_and_files(tmp_pat
         assert window["whole_seconds"] >= 3
         sampled = (run / cell["path"] / "resources.csv").read_text().splitlines()
         roles = {row["role"] for row in csv.DictReader(sampled)}
-        assert roles == {"server", "generator", "upstream"}, (name, roles)
+        assert roles == {"server", "generator", "upstream", "stolen"}, (name, roles)
         assert cell["server_cpu_pct"] is not None and cell["generator_cpu_pct"] is not None
         assert (run / cell["path"] / "server.log").is_file()
     # each cell's Locust files are its own test's, taken at its end

@@ -219,3 +219,17 @@ def test_a_cell_that_never_settled_is_flagged_unstable(tmp_path):
         r = record()
         fill(r, m, tmp_path, Rules())
         assert r.stable is stable and ("unstable" in r.warnings) is flagged
+
+
+@pytest.mark.parametrize(("stolen", "steal_pct", "flagged"), [
+    (0.0, 0.0, False), (9.8, 4.9, False), (10.0, 5.0, True), (60.0, 30.0, True)])
+def test_steal_time_is_per_core_and_flags_stolen_at_the_rule(tmp_path, stolen, steal_pct,
+                                                             flagged, monkeypatch):
+    """The sampler's `stolen` rows sum steal over the cores (100 = one core); the cell
+    keeps the share of each core, and a cell that lost `stolen_pct` of it is flagged."""
+    monkeypatch.setattr("scripts.proc.machine.cores", lambda: 2)
+    r = record()
+    fill(r, measurement(), tmp_path, Rules(min_requests=0, stolen_pct=5.0),
+         sampler(tmp_path, server=50.0, generator=10.0, stolen=stolen))
+    assert r.steal_pct == steal_pct
+    assert ("stolen" in r.warnings) is flagged

@@ -1,0 +1,85 @@
+"""The machine under the lab: how much CPU the hypervisor took (steal time), and how
+fast a fixed piece of work runs right now.
+
+On a shared VM the level of every number moves with its neighbours: an identical run
+an hour later lost 20-48 % rps on 8 rows while its server's CPU fell with it (issue
+26). The server did not work less; it got less of the machine. Steal time says so
+where the kernel sees it (/proc/stat, psutil's cpu_times().steal); the reference
+workload says so where it does not (a neighbour on the same core, a throttled host).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from dataclasses import asdict, dataclass
+
+import psutil
+
+REFERENCE_LOOPS = 200_000  # ~20 ms of pure Python on this machine: cheap, GIL-bound
+REFERENCE_REPEATS = 15
+
+
+class StealMeter:
+    """Steal between two readings, as CPU % summed over the cores (100 = one core),
+    the unit of every other CPU number in resources.csv."""
+
+    def __init__(self) -> None:
+        self._then = (time.monotonic(), _steal_s())
+
+    def read(self) -> float:
+        """Stolen CPU % since the last read (or since creation)."""
+        now, steal = time.monotonic(), _steal_s()
+        then, before = self._then
+        self._then = (now, steal)
+        if now <= then:
+            return 0.0
+        return round(max(0.0, steal - before) / (now - then) * 100, 1)
+
+
+def _steal_s() -> float:
+    # Linux only; elsewhere the field is absent and nothing is ever stolen
+    return float(getattr(psutil.cpu_times(), "steal", 0.0))
+
+
+def cores() -> int:
+    return os.cpu_count() or 1
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A fixed piece of pure-Python work, timed: its median seconds per repeat, and the
+    steal seen meanwhile (% of each core, averaged over the cores)."""
+
+    seconds: float
+    steal_pct: float
+    repeats: int
+    loops: int
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    def slower_than(self, other: Reference) -> float:
+        """How much slower this one ran than `other`, as a fraction (0.23 = 23 %)."""
+        return self.seconds / other.seconds - 1.0
+
+
+def reference(repeats: int = REFERENCE_REPEATS, loops: int = REFERENCE_LOOPS) -> Reference:
+    """Time the fixed work `repeats` times in this process; the median resists one
+    interruption, while a machine slower throughout moves it."""
+    meter = StealMeter()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        _work(loops)
+        times.append(time.perf_counter() - start)
+    stolen = meter.read() / cores()
+    return Reference(round(statistics.median(times), 6), round(stolen, 1), repeats, loops)
+
+
+def _work(loops: int) -> int:
+    total = 0
+    for i in range(loops):
+        total = (total * 31 + i * i) % 1_000_003
+    return total

@@ -1,0 +1,36 @@
+"""The machine meters: steal between readings in resources.csv's unit, and the fixed
+reference workload."""
+
+import pytest
+
+from scripts.proc import machine
+
+
+def test_steal_meter_reports_stolen_cpu_between_reads(monkeypatch):
+    """0.5 s of steal over 1 s of wall = 50 % of one core; a counter that did not move
+    reads 0, and one that went backwards (a hypervisor reset) never reads negative."""
+    clock, steal = iter([10.0, 11.0, 13.0, 14.0]), iter([100.0, 100.5, 100.5, 100.0])
+    monkeypatch.setattr(machine.time, "monotonic", lambda: next(clock))
+    monkeypatch.setattr(machine, "_steal_s", lambda: next(steal))
+    meter = machine.StealMeter()
+    assert meter.read() == 50.0
+    assert meter.read() == 0.0
+    assert meter.read() == 0.0
+
+
+def test_steal_meter_reads_this_machine():
+    assert machine.StealMeter().read() >= 0.0
+
+
+def test_reference_times_the_fixed_work():
+    ref = machine.reference(repeats=3, loops=20_000)
+    assert ref.seconds > 0 and ref.repeats == 3 and ref.loops == 20_000
+    assert ref.steal_pct >= 0
+    assert ref.to_json()["seconds"] == ref.seconds
+
+
+def test_slower_than_is_a_fraction():
+    fast = machine.Reference(0.010, 0.0, 15, 200_000)
+    slow = machine.Reference(0.0123, 18.0, 15, 200_000)
+    assert slow.slower_than(fast) == pytest.approx(0.23)
+    assert fast.slower_than(slow) < 0
