@@ -133,7 +133,7 @@ def noise_bound(logs: list[float]) -> float:
 def _floor(floors: dict[str, float], busy: dict[str, float], source: str) -> stats.Floor:
     return stats.Floor(max([*floors.values(), *busy.values()],
                            default=stats.DEFAULT_MIN_EFFECT),
-                       tuple(floors.items()), tuple(busy.items()), source)
+                       tuple(floors.items()), tuple(busy.items()), source, calibrated=True)
 
 
 def _busy(row: Any) -> bool:
@@ -176,10 +176,10 @@ def floor_for(run: Run) -> stats.Floor:
     profile = run.manifest.get("profile", {}).get("name")
     if data.get("profile") != profile:
         where = calibration_file.path(run.path.parent)
-        return stats.Floor(source=f"the default, assumed: {where} was measured at profile"
+        return stats.Floor(source=f"this lab's A/A data: {where} was measured at profile"
                                   f" {data.get('profile')}, this run is {profile}")
     try:
         return floor_from(data)
     except (KeyError, TypeError, ValueError):
-        return stats.Floor(source=f"the default, assumed: {calibration_file.path(run.path.parent)}"
+        return stats.Floor(source=f"this lab's A/A data: {calibration_file.path(run.path.parent)}"
                                   " is unreadable")

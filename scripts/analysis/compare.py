@@ -16,7 +16,7 @@ from ..archive.records import CellRecord
 from ..cells import CellKey
 from ..errors import CompareError
 from ..stories import story_rank, sync_counterpart
-from . import capacity, stats
+from . import capacity, stats, trust
 from .answer import Answer, answers
 from .fold import METRICS, Folded, fold
 from .rows import Row, make_row
@@ -112,6 +112,16 @@ class Between:
     min_effect: stats.Floor = field(default_factory=stats.Floor)
     notes: list[str] = field(default_factory=list)
     capacity: list[capacity.CapacityDelta] = field(default_factory=list)  # capacity runs
+
+    @property
+    def held(self) -> dict[str, list[str]]:
+        """Rows no call was made on, by reason (analysis/trust.py); a moved machine,
+        which holds every row, is a note instead."""
+        out: dict[str, list[str]] = {}
+        for row in self.rows:
+            if row.held and row.held not in self.notes:
+                out.setdefault(row.held, []).append(row.label)
+        return out
 
 
 def _sort_key(key: CellKey) -> tuple:
@@ -243,7 +253,9 @@ def between(run_a: Run, run_b: Run,
             f"{run_a.path} and {run_b.path}: no cell in common"
             f" ({len(ga)} vs {len(gb)} cells; different servers, scenarios, clients or users?)"
         )
-    rows = [make_row(k.label, k, ga[k], gb[k], min_effect) for k in shared]
+    moved = trust.machine_moved(run_a.manifest, run_b.manifest)
+    rows = [trust.guard(make_row(k.label, k, ga[k], gb[k], min_effect), min_effect, moved)
+            for k in shared]
     geomean = {
         m: stats.geometric_mean(
             [r.verdicts[m].ratio for r in rows if not r.a.failed and not r.b.failed]
@@ -260,7 +272,7 @@ def between(run_a: Run, run_b: Run,
         only_b=[k.label for k in sorted(set(gb) - set(ga), key=_sort_key)],
         settings=setting_diffs(run_a.manifest, run_b.manifest),
         min_effect=min_effect,
-        notes=_notes(rows),
+        notes=_notes(rows) + ([moved] if moved else []),
         capacity=capacity.between(run_a.capacity or [], run_b.capacity or []),
     )
 

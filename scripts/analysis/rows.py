@@ -27,6 +27,8 @@ class Row:
     note: str = ""
     # profiled cells (--why): the layers whose CPU us/request moved most, A to B
     layers_moved: list[dict] = field(default_factory=list)
+    # between runs: why no metric of this row is called (analysis/trust.py), else ""
+    held: str = ""
 
     def delta(self, metric: str) -> float | None:
         v = self.verdicts.get(metric)

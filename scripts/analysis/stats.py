@@ -77,7 +77,16 @@ class Samples:
     trials: int
 
 
-ASSUMED = "the default, assumed: not measured on this machine (loadlab calibrate measures it)"
+# The floors an uncalibrated compare uses for rows whose server had CPU to spare: this
+# lab's own A/A data (docs/measured.md, "The noise floor": three calibrations, quick
+# profile, gthread and uvicorn, weather/home/sleep) saw identical runs differ by rps 2 %,
+# p50 2 %, p95 4-8 %, p99 5-11 % there; each floor sits above the largest, and below the
+# 15-20 % a 20 % slower upstream moves such rows. Rows with a saturated side have no
+# default between runs (analysis/trust.py holds their calls); within a run they keep
+# DEFAULT_MIN_EFFECT.
+LAB_FLOORS = (("rps", 0.05), ("p50", 0.05), ("p95", 0.10), ("p99", 0.15))
+ASSUMED = ("this lab's A/A data, not this machine's (loadlab calibrate measures yours);"
+           " a saturated row between runs needs --trials 3 or calibrate")
 
 
 # A server at this CPU % or more has no CPU to spare: its closed-loop throughput is its
@@ -100,12 +109,15 @@ class Floor:
     from (assumed, given, or measured by `loadlab calibrate`)."""
 
     default: float = DEFAULT_MIN_EFFECT
-    metrics: tuple[tuple[str, float], ...] = ()  # (metric, floor): CPU to spare
+    metrics: tuple[tuple[str, float], ...] = LAB_FLOORS  # (metric, floor): CPU to spare
     busy: tuple[tuple[str, float], ...] = ()  # (metric, floor): a saturated server
     source: str = ASSUMED
+    calibrated: bool = False  # measured on this machine (loadlab calibrate)
 
     def of(self, metric: str, saturated: bool = False) -> float:
-        table = dict(self.busy if saturated and self.busy else self.metrics)
+        """A saturated row's floor is its own class's, else the default (never the
+        spare rows': a saturated server swings 20-100 % between identical runs)."""
+        table = dict(self.busy if saturated else self.metrics)
         return table.get(metric, self.default)
 
     @property
@@ -114,8 +126,9 @@ class Floor:
         if not self.metrics and not self.busy:
             return f"{self.default * 100:.3g}%"
         spare = ", ".join(f"{m} {v * 100:.0f}%" for m, v in self.metrics) or "default"
-        busy = ", ".join(f"{m} {v * 100:.0f}%" for m, v in self.busy)
-        return spare + (f" (saturated server: {busy})" if busy else "")
+        busy = (", ".join(f"{m} {v * 100:.0f}%" for m, v in self.busy)
+                or f"{self.default * 100:.3g}%")
+        return f"{spare} (saturated server: {busy})"
 
     def describe(self) -> str:
         return f"noise floor {self.short}: {self.source}"
@@ -123,7 +136,7 @@ class Floor:
 
 def as_floor(value: Floor | float) -> Floor:
     """A plain number is a floor for every metric, given by the caller."""
-    return value if isinstance(value, Floor) else Floor(float(value), source="given")
+    return value if isinstance(value, Floor) else Floor(float(value), (), (), "given")
 
 
 def describe_method(min_effect: Floor | float = DEFAULT_MIN_EFFECT, alpha: float = ALPHA) -> str:

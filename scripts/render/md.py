@@ -64,6 +64,8 @@ def _between(c: Between) -> list[str]:
                         "-" if d.ratio is None else f"{d.marker}x{d.ratio:.2f}"]
                        for d in c.capacity])
         out.append("")
+    for reason, labels in c.held.items():
+        out += [f"**Not called**: {reason}", "", *[f"- {n}" for n in labels], ""]
     flagged = [f"- {r.label}: {', '.join(r.flags)}" for r in c.rows if r.flags]
     if flagged:
         out += ["**Flagged cells**", "", *flagged, ""]

@@ -101,6 +101,8 @@ def _between(c: Between) -> RenderableType:
 def _notes(c: Between) -> list[RenderableType]:
     out: list[RenderableType] = [Text(legend(c.min_effect), style="dim")]
     out += [Text(n, style="dim") for n in c.notes]
+    for reason, labels in c.held.items():
+        out.append(Text(f"not called, {reason}: " + "; ".join(labels), style="yellow"))
     for row in c.rows:
         if row.flags:
             out.append(Text(f"! {row.label}: {', '.join(row.flags)}", style="yellow"))

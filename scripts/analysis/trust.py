@@ -1,0 +1,81 @@
+"""When a call between two runs cannot be trusted: the row says why instead of calling.
+
+A test on each run's seconds answers "do these two runs' seconds differ?". Between
+two runs the honest question is "would another run differ?", and the seconds cannot
+answer it: the level of a whole run moves (issue 26 measured one identical quick run
+against another: 13 of 64 metric cells called, 30 of 64 an hour later, rps -20..-48 %
+on 8 rows whose server got less of the VM). So between runs, three guards hold a call
+back and name their reason:
+
+1. The machine moved: the runs' reference workloads (proc/machine.py, timed at each
+   run's start and end) differ by MACHINE_MOVED or more. No row is called; the note says
+   how much slower and how much steal.
+2. A side was `stolen`: the hypervisor took a few percent of its core during the cell.
+3. A saturated side with one run's seconds only: such rows moved 20-100 % between
+   identical runs; without trials (Welch on trial means sees run-to-run noise) or a
+   calibrated floor for saturated rows, no difference there is evidence. The row says
+   "needs --trials 3 or calibrate".
+
+Within one run the cells ran minutes apart on the same machine: these guards are for
+run-to-run claims (compare A B, ab's sides) only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from . import stats
+from .rows import Row
+
+MACHINE_MOVED = 0.10  # the reference workload itself repeats within ~2 % (median of 15)
+NEEDS_TRIALS = (f"saturated server, one run's seconds a side: needs --trials"
+                f" {stats.MIN_TRIALS} or calibrate")
+
+
+def machine_speed(manifest: dict[str, Any]) -> dict[str, float] | None:
+    """The run's reference workload: mean seconds and steal over its start and end
+    timings; None for a run recorded before they were kept."""
+    timed = [t for t in (manifest.get("machine") or {}).values()
+             if isinstance(t, dict) and t.get("seconds")]
+    if not timed:
+        return None
+    return {"seconds": sum(t["seconds"] for t in timed) / len(timed),
+            "steal_pct": max(t.get("steal_pct") or 0.0 for t in timed)}
+
+
+def machine_moved(manifest_a: dict[str, Any], manifest_b: dict[str, Any]) -> str | None:
+    """Why the two runs' machines cannot be compared, or None when they can (or when a
+    run does not say)."""
+    a, b = machine_speed(manifest_a), machine_speed(manifest_b)
+    if a is None or b is None:
+        return None
+    moved = b["seconds"] / a["seconds"] - 1.0
+    if abs(moved) < MACHINE_MOVED:
+        return None
+    side, other = ("B", "A") if moved > 0 else ("A", "B")
+    slower = abs(moved) if moved > 0 else a["seconds"] / b["seconds"] - 1.0
+    steal = b["steal_pct"] if moved > 0 else a["steal_pct"]
+    return (f"the machine was {slower:.0%} slower during {side} than during {other}"
+            f" (reference workload {a['seconds'] * 1e3:.1f} -> {b['seconds'] * 1e3:.1f} ms;"
+            f" steal {steal:.0f} %): no row is called")
+
+
+def guard(row: Row, floor: stats.Floor, moved: str | None) -> Row:
+    """The row with every call the guards hold back turned into a reason."""
+    reason = moved or _row_reason(row, floor)
+    if reason is None:
+        return row
+    verdicts = {m: replace(v, significant=False, reason=reason)
+                for m, v in row.verdicts.items()}
+    return replace(row, verdicts=verdicts, held=reason)
+
+
+def _row_reason(row: Row, floor: stats.Floor) -> str | None:
+    for side, folded in (("A", row.a), ("B", row.b)):
+        if "stolen" in folded.warnings:
+            return f"{side} ran with steal time (stolen): the machine moved under it"
+    seconds = any(v.level == stats.LEVEL_SECONDS for v in row.verdicts.values())
+    if seconds and not floor.calibrated and stats.saturated(row.a.cpu_pct, row.b.cpu_pct):
+        return NEEDS_TRIALS
+    return None

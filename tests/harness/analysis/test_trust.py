@@ -1,0 +1,99 @@
+"""The guards on run-to-run calls (analysis/trust.py), on synthetic runs whose truth
+is known: a saturated row with one run a side, a stolen cell, a machine that moved."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from scripts.analysis import stats, trust
+from scripts.analysis.compare import between, within
+from scripts.archive.folder import load_run
+from tests.harness.runfactory import Spec, make_run
+
+
+def slower_uvicorn(key: tuple) -> float:
+    return 0.7 if key[0] == "uvicorn" else 1.0
+
+
+def reference(seconds: float, steal: float = 0.0) -> dict:
+    return {"start": {"seconds": seconds, "steal_pct": steal, "repeats": 15, "loops": 1},
+            "end": {"seconds": seconds, "steal_pct": steal, "repeats": 15, "loops": 1}}
+
+
+def test_a_saturated_row_with_one_run_a_side_is_not_called_and_says_why(tmp_path: Path):
+    busy = Spec(cpu_pct=95.0)
+    a = load_run(make_run(tmp_path, "A", busy, seed=1))
+    b = load_run(make_run(tmp_path, "B", Spec(cpu_pct=95.0, shift=slower_uvicorn), seed=2))
+    c = between(a, b)
+    assert all(not v.significant for r in c.rows for v in r.verdicts.values())
+    assert all(r.held == trust.NEEDS_TRIALS for r in c.rows)
+    assert set(c.held) == {trust.NEEDS_TRIALS} and len(c.held[trust.NEEDS_TRIALS]) == len(c.rows)
+    # the delta is still shown: the row says what it saw and why it does not call it
+    uvicorn = [r for r in c.rows if r.key.server == "uvicorn"]
+    assert all(r.delta("rps") < -20 for r in uvicorn)
+
+
+def test_the_same_shift_with_cpu_to_spare_is_called(tmp_path: Path):
+    a = load_run(make_run(tmp_path, "A", Spec(cpu_pct=50.0), seed=1))
+    b = load_run(make_run(tmp_path, "B", Spec(cpu_pct=50.0, shift=slower_uvicorn), seed=2))
+    c = between(a, b)
+    assert all(r.worse("rps") for r in c.rows if r.key.server == "uvicorn")
+    assert not c.held
+
+
+def test_trials_or_a_measured_floor_for_saturated_rows_lift_the_guard(tmp_path: Path):
+    spec = Spec(cpu_pct=95.0, trials=3, trial_sd=0.02)
+    a = load_run(make_run(tmp_path, "A", spec, seed=1))
+    b = load_run(make_run(tmp_path, "B", Spec(cpu_pct=95.0, trials=3, trial_sd=0.02,
+                                              shift=slower_uvicorn), seed=2))
+    assert all(r.worse("rps") for r in between(a, b).rows if r.key.server == "uvicorn")
+    one_a = load_run(make_run(tmp_path, "A1", Spec(cpu_pct=95.0), seed=1))
+    one_b = load_run(make_run(tmp_path, "B1", Spec(cpu_pct=95.0, shift=slower_uvicorn),
+                              seed=2))
+    calibrated = stats.Floor(0.15, (("rps", 0.05),), (("rps", 0.2),), "measured", True)
+    c = between(one_a, one_b, calibrated)
+    assert all(r.worse("rps") for r in c.rows if r.key.server == "uvicorn")
+
+
+def test_a_stolen_side_is_not_called(tmp_path: Path):
+    a = load_run(make_run(tmp_path, "A", Spec(cpu_pct=50.0), seed=1))
+    b = load_run(make_run(tmp_path, "B", Spec(
+        cpu_pct=50.0, shift=slower_uvicorn,
+        warnings=lambda key: ["stolen"] if key[0] == "uvicorn" else []), seed=2))
+    c = between(a, b)
+    for r in c.rows:
+        if r.key.server == "uvicorn":
+            assert not r.worse("rps") and "B ran with steal time" in r.held
+        else:
+            assert not r.held
+
+
+def test_a_machine_that_moved_holds_every_row_and_says_how_much(tmp_path: Path):
+    a = load_run(make_run(tmp_path, "A", Spec(cpu_pct=50.0, manifest={
+        "machine": reference(0.0100)}), seed=1))
+    b = load_run(make_run(tmp_path, "B", Spec(cpu_pct=50.0, shift=slower_uvicorn, manifest={
+        "machine": reference(0.0123, steal=18.0)}), seed=2))
+    c = between(a, b)
+    assert not any(v.significant for r in c.rows for v in r.verdicts.values())
+    [note] = [n for n in c.notes if n.startswith("the machine")]
+    assert note.startswith("the machine was 23% slower during B than during A")
+    assert "steal 18 %" in note
+    assert not c.held  # every row held for one reason: a note, not a list
+
+
+def test_a_machine_within_the_reference_noise_is_compared(tmp_path: Path):
+    assert trust.machine_moved({"machine": reference(0.0100)},
+                               {"machine": reference(0.0105)}) is None
+    assert trust.machine_moved({}, {"machine": reference(0.02)}) is None  # an older run
+    faster = trust.machine_moved({"machine": reference(0.0150)},
+                                 {"machine": reference(0.0100)})
+    assert faster is not None and "50% slower during A than during B" in faster
+
+
+def test_within_one_run_the_guards_do_not_apply(tmp_path: Path):
+    """Sync against async in one run ran minutes apart on one machine: a saturated
+    server's 0.3x is called there as before."""
+    run = load_run(make_run(tmp_path, "A", Spec(
+        cpu_pct=95.0, shift=lambda key: 0.5 if key[2] == "async" else 1.0), seed=1))
+    rows = [p.row for sc in within(run).scenarios for p in sc.sync_async]
+    assert rows and all(r.verdicts["rps"].significant and not r.held for r in rows)
