@@ -12,6 +12,7 @@ from .config import ConfigError, Matrix, ServerSpec
 from .config.longlived import LongLived
 from .config.project import Project, load_project
 from .config.target import Target, check_target
+from .config.thresholds import Thresholds, merged
 from .errors import CompareError, UsageError
 from .paths import is_loopback
 from .plan import Plan
@@ -115,3 +116,11 @@ def port_free(port: int, flag: str, verb: str) -> None:
     if port and not port_is_free(port):
         raise UsageError(f"loadlab {verb}: port {port} on 127.0.0.1 is taken; choose"
                          f" another with {flag}")
+
+
+def thresholds(matrix: Matrix, project: Project, plan: Plan) -> dict[str, Thresholds]:
+    """The planned scenarios' [scenarios.X.thresholds]: the project's keys over the
+    matrix's, scenario by scenario."""
+    planned = {c.scenario.name for c in plan.cells}
+    return {name: t for name, t in merged(matrix.thresholds, project.thresholds).items()
+            if name in planned}

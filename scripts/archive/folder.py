@@ -35,6 +35,9 @@ class Run:
     manifest: dict[str, Any]
     cells: list[CellRecord]
     capacity: list[dict[str, Any]] | None = None  # a capacity run's results
+    # [scenarios.X.thresholds] as the run was judged: {"set": {scenario: {...}},
+    # "checks": [...]} (analysis/thresholds.py); None: nothing was gated
+    thresholds: dict[str, Any] | None = None
 
     @property
     def name(self) -> str:
@@ -74,15 +77,18 @@ def write_json(path: Path, data: Any) -> None:
 
 
 def write_summary(run_dir: Path, cells: list[CellRecord],
-                  capacity: list[dict[str, Any]] | None = None) -> None:
-    """summary.json: every cell, a capacity run's results (`capacity`), and what a
-    short view got beside held connections (`neighbour`), where cells measured it."""
+                  capacity: list[dict[str, Any]] | None = None,
+                  thresholds: dict[str, Any] | None = None) -> None:
+    """summary.json: every cell, a capacity run's results (`capacity`), what a short
+    view got beside held connections (`neighbour`), where cells measured it, and the
+    thresholds the run was judged against (`thresholds`), where it was."""
     neighbour = neighbour_rows(cells)
     write_json(run_dir / "summary.json", {
         "schema_version": SCHEMA_VERSION,
         "cells": [c.to_dict() for c in cells],
         **({"capacity": capacity} if capacity is not None else {}),
         **({"neighbour": neighbour} if neighbour else {}),
+        **({"thresholds": thresholds} if thresholds is not None else {}),
     })
 
 
@@ -134,4 +140,8 @@ def load_run(path: str | Path) -> Run:
     capacity = summary.get("capacity")
     if capacity is not None and not isinstance(capacity, list):
         raise RunFolderError(f"{summary_path}: 'capacity' is not a list")
-    return Run(path=run_dir, manifest=manifest, cells=cells, capacity=capacity)
+    thresholds = summary.get("thresholds")
+    if thresholds is not None and not isinstance(thresholds, dict):
+        raise RunFolderError(f"{summary_path}: 'thresholds' is not an object")
+    return Run(path=run_dir, manifest=manifest, cells=cells, capacity=capacity,
+               thresholds=thresholds)

@@ -37,6 +37,7 @@ class Archive:
         self.tmp, self.final = _new_run_dir(results, label, self.started)
         self.records: list[CellRecord] = []
         self.capacity: list[dict[str, Any]] | None = None  # a capacity run's results
+        self.thresholds: dict[str, Any] | None = None  # what the run was judged against
         self.manifest = manifest
         manifest.begun(label, self.started.isoformat(timespec="seconds"), {
             "owner": environment.owner(), "versions": environment.versions(),
@@ -51,11 +52,11 @@ class Archive:
         self.records.append(record)
         if record.path:  # one copy of Locust's page bundle per run, not one per cell
             share_locust_bundle(self.tmp / record.path / "locust_report.html", self.tmp)
-        write_summary(self.tmp, self.records, self.capacity)
+        write_summary(self.tmp, self.records, self.capacity, self.thresholds)
 
     def add_capacity(self, result: dict[str, Any]) -> None:
         self.capacity = [*(self.capacity or []), result]
-        write_summary(self.tmp, self.records, self.capacity)
+        write_summary(self.tmp, self.records, self.capacity, self.thresholds)
 
     def discard(self) -> None:
         """Remove the unsealed folder: a session that measured nothing leaves none."""
@@ -71,7 +72,7 @@ class Archive:
         """
         self.manifest.sealed(status, error, now().isoformat(timespec="seconds"),
                              len(self.records), sum(r.status != "ok" for r in self.records))
-        write_summary(self.tmp, self.records, self.capacity)
+        write_summary(self.tmp, self.records, self.capacity, self.thresholds)
         self.save_manifest()
         if outputs is not None:
             try:

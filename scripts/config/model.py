@@ -16,6 +16,7 @@ from typing import Any
 from ..errors import ConfigError
 from ..paths import LOOPBACK
 from ..stories import Faults
+from .thresholds import Thresholds
 
 INTERFACES = ("wsgi", "asgi")
 ARRIVALS = ("uniform", "poisson")
@@ -330,6 +331,8 @@ class Matrix:
     slo_p95_ms: dict[str, float] = field(default_factory=dict)  # [slo]: per scenario
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     connections: dict[str, ConnectionSpec] = field(default_factory=dict)  # an axis
+    # [scenarios.<name>.thresholds]: what bench, capacity and compare gate on (exit 3)
+    thresholds: dict[str, Thresholds] = field(default_factory=dict)
 
     def slo(self, scenario: str, default: float | None) -> float | None:
         """The p95 objective of a scenario: the matrix's [slo], else the story's."""

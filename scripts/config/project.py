@@ -20,6 +20,7 @@ from ..errors import ConfigError
 from ..stories import SCENARIOS, Flavor, Scenario
 from .model import BUILTIN_APPLICATIONS
 from .table import REQUIRED, Table
+from .thresholds import Thresholds, read_thresholds
 
 FILE_NAME = "loadlab.toml"
 BUILTIN_NAME = "app"
@@ -43,6 +44,7 @@ class Project:
     prepare: tuple[tuple[str, ...], ...] = ()
     env: dict[str, str] = field(default_factory=dict)
     locustfiles: dict[str, Path] = field(default_factory=dict)  # scenario -> the team's
+    thresholds: dict[str, Thresholds] = field(default_factory=dict)  # scenario -> its gates
 
     @property
     def builtin(self) -> bool:
@@ -73,7 +75,9 @@ class Project:
             "scenarios": {s.name: {"summary": s.summary, "expect_status": s.expect_status,
                                    "flavors": {f.name: f.path for f in s.flavors},
                                    "locustfile": (str(self.locustfiles[s.name])
-                                                  if s.name in self.locustfiles else None)}
+                                                  if s.name in self.locustfiles else None),
+                                   "thresholds": self.thresholds.get(
+                                       s.name, Thresholds()).describe()}
                           for s in self.scenarios},
         }
 
@@ -111,19 +115,19 @@ def load_project(path: str | Path | None) -> Project:
     env = _env(head, "env")
     name = head.str("name", root.name)
     head.done()
-    scenarios, locustfiles = _read_scenarios(top, file, root)
+    scenarios, locustfiles, thresholds = _read_scenarios(top, file, root)
     top.done()
     return Project(name=name, settings=settings, applications=applications,
                    scenarios=scenarios, file=file, root=root, prepare=prepare, env=env,
-                   locustfiles=locustfiles)
+                   locustfiles=locustfiles, thresholds=thresholds)
 
 
-def _read_scenarios(top: Table, file: Path,
-                    root: Path) -> tuple[tuple[Scenario, ...], dict[str, Path]]:
+def _read_scenarios(top: Table, file: Path, root: Path) -> tuple[
+        tuple[Scenario, ...], dict[str, Path], dict[str, Thresholds]]:
     table = top.table("scenarios", REQUIRED)
     if not isinstance(table, dict) or not table:
         top.fail("scenarios", "needs at least one [scenarios.<name>] table")
-    scenarios, locustfiles = [], {}
+    scenarios, locustfiles, thresholds = [], {}, {}
     for name, data in table.items():
         t = Table(data, f"scenarios.{name}", file)
         if not _NAME.match(name):
@@ -145,13 +149,16 @@ def _read_scenarios(top: Table, file: Path,
             if not path.is_file():
                 t.fail("locustfile", f"{path} is not a file")
             locustfiles[name] = path
+        if t.has("thresholds"):
+            thresholds[name] = read_thresholds(
+                Table(t.table("thresholds"), f"scenarios.{name}.thresholds", file))
         scenarios.append(Scenario(
             name=name, summary=t.str("summary", ""), expect_status=status,
             flavors=tuple(Flavor(f, url, view="", shows=url) for f, url in flavors.items()),
             slo_p95_ms=t.number("slo_p95_ms", None, lo=0.001),
             typical_ms=float(t.number("typical_ms", 10.0, lo=0.001))))
         t.done()
-    return tuple(scenarios), locustfiles
+    return tuple(scenarios), locustfiles, thresholds
 
 
 def _dotted(t: Table, key: str, default: Any) -> str:

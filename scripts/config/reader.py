@@ -34,6 +34,7 @@ from .model import (
     default_model,
 )
 from .table import REQUIRED, Table
+from .thresholds import read_scenarios
 
 DEFAULT_MATRIX = ROOT / "matrix.toml"
 
@@ -78,6 +79,7 @@ def load_matrix(path: str | Path | None = None) -> Matrix:
     rules_table.done()
     profiles = _read_profiles(top, file, servers, clients, connections)
     slo = _read_slo(Table(top.table("slo", {}), "slo", file))
+    thresholds = read_scenarios(top, tuple(SCENARIOS_BY_NAME))
     defaults = Table(top.table("defaults", {}), "defaults", file)
     default_profile = defaults.str("profile", "quick")
     defaults.done()
@@ -85,7 +87,7 @@ def load_matrix(path: str | Path | None = None) -> Matrix:
         defaults.fail("profile", f"no profile called {default_profile!r}")
     top.done()
     return Matrix(file, default_profile, pinning, upstream, app, rules, servers, clients,
-                  profiles, slo, database, connections)
+                  profiles, slo, database, connections, thresholds)
 
 
 def _read_servers(top: Table, file: Path) -> dict[str, ServerSpec]:

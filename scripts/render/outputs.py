@@ -13,7 +13,7 @@ from ..analysis.compare import Between, Within
 from ..archive.folder import Run, load_run
 from ..archive.records import CellRecord, neighbour_rows
 from ..observe import Observer
-from . import capacity, html, json, md, neighbour, table, usl, why
+from . import capacity, html, json, md, neighbour, table, thresholds, usl, why
 from .verdict import write_markdown
 
 FORMATS = ("table", "md", "json", "html")
@@ -31,7 +31,8 @@ class RunOutputs(Observer):
         try:
             run = load_run(run_dir)
             extra = (capacity.markdown(run.capacity) if run.capacity else "") + usl.markdown(
-                run.cells) + neighbour.markdown(neighbour_rows(run.cells))
+                run.cells) + neighbour.markdown(neighbour_rows(run.cells)) + (
+                thresholds.markdown(run.thresholds))
             if extra:
                 with open(run_dir / "summary.md", "a") as f:
                     f.write("\n" + extra)

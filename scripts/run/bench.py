@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..analysis.search import concurrency
+from ..analysis.thresholds import Thresholds, judged
 from ..archive import manifest
 from ..archive.records import CellRecord
 from ..archive.writer import Archive
@@ -59,6 +60,7 @@ class Options:
     pin: bool = True
     database: Database | None = None  # chosen and checked by the CLI; else the matrix's
     why: int = 0  # --why: py-spy's rate (Hz) on each cell's server; 0: not profiled
+    thresholds: dict[str, Thresholds] = field(default_factory=dict)  # judged before the seal
 
 
 class Bench:
@@ -157,6 +159,8 @@ class Bench:
             error = f"interrupted by {signals.hit[0]} after the last cell"
         if status == "complete" and not self.records:
             status = "failed"
+        self.archive.thresholds = judged(self.records, self.archive.capacity,
+                                         self.options.thresholds)  # summary.json keeps it
         path = self.archive.finish(status, error, self._outputs)
         if self.archive.report_error:
             self.progress.note(self.archive.report_error)
