@@ -17,16 +17,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from . import options
-from .analysis import compare
+from .analysis import compare, thresholds
 from .analysis.calibration import floor_for
 from .archive.folder import load_run
 from .archive.runs import check_results_dir, list_runs
 from .args import build_parser
 from .config import Matrix, load_matrix
 from .config.project import load_project
+from .config.thresholds import merged, recorded
 from .errors import (
     EXIT_FAILED,
     EXIT_FOR_STATUS,
+    EXIT_GATE,
     EXIT_INTERRUPTED,
     EXIT_OK,
     CompareError,
@@ -39,6 +41,7 @@ from .render.capacity import CapacitySummary
 from .render.listing import print_listing
 from .render.outputs import RunOutputs, emit_comparison
 from .render.progress import Progress
+from .render.thresholds import said, said_compare
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -170,9 +173,10 @@ def cmd_bench(matrix: Matrix, args: argparse.Namespace) -> int:
     bench = Bench(matrix, plan, Options(
         results=args.results, label=args.label, command=args.argv,
         port=args.port, processes=args.processes, pin=not args.no_pin, database=database,
-        why=args.why, **options.workers(args),
+        why=args.why, thresholds=options.thresholds(matrix, project, plan),
+        **options.workers(args),
     ), [Progress(quiet=args.quiet), RunOutputs()])
-    return EXIT_FOR_STATUS[bench.run()]
+    return _gated("bench", bench.run(), bench.archive.thresholds)
 
 
 def cmd_capacity(matrix: Matrix, args: argparse.Namespace) -> int:
@@ -210,15 +214,23 @@ def cmd_capacity(matrix: Matrix, args: argparse.Namespace) -> int:
     run = CapacityRun(matrix, plan, Options(
         results=args.results, label=args.label or "capacity",
         command=args.argv, port=args.port,
-        pin=not args.no_pin, database=database, why=args.why, **options.workers(args)),
+        pin=not args.no_pin, database=database, why=args.why,
+        thresholds=options.thresholds(matrix, project, plan), **options.workers(args)),
         objectives,
         [CapacitySummary(), Progress(quiet=args.quiet, verdict=False), RunOutputs()])
     status = run.run()
     if args.json:
         print(json.dumps(run.archive.capacity or [], indent=2))
-    return EXIT_FOR_STATUS[status]
+    return _gated("capacity", status, run.archive.thresholds)
 
 
+def _gated(verb: str, status: str, judged: dict | None) -> int:
+    """The run's exit code, its thresholds said after the seal: 3 when everything was
+    measured and a threshold failed (a run that could not measure stays 1)."""
+    for line in said(verb, judged):
+        print(line, file=sys.stderr)
+    code = EXIT_FOR_STATUS[status]
+    return EXIT_GATE if thresholds.failures(judged) and code == EXIT_OK else code
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -229,12 +241,6 @@ def cmd_worker(args: argparse.Namespace) -> int:
     done = serve_cells(host, port, args.idle, args.cells,
                        lambda text: print(f"loadlab worker: {text}", flush=True))
     return EXIT_OK if args.cells is None or done == args.cells else EXIT_FAILED
-
-
-
-
-
-
 
 
 def cmd_serve(matrix: Matrix, args: argparse.Namespace) -> int:
@@ -277,10 +283,6 @@ def cmd_ui(matrix: Matrix, args: argparse.Namespace) -> int:
         database=database, project=project, warmup_s=args.warmup,
         probe_first=not args.no_probe, why=args.why), RunOutputs())
     return {"stopped": EXIT_INTERRUPTED, "complete": EXIT_OK}.get(status, EXIT_FAILED)
-
-
-
-
 
 
 def cmd_calibrate(matrix: Matrix, args: argparse.Namespace) -> int:
@@ -336,16 +338,17 @@ def cmd_fidelity(matrix: Matrix, args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    """`loadlab compare`: 0 ok, 1 a significant regression beyond the threshold,
-    2 bad input. Without `-o`, text goes to stdout and html to <RUN>/report.html
-    (one run) or ./compare-<A>--<B>.html (two runs)."""
+    """`loadlab compare`: 0 ok, 3 a significant regression beyond the gate (PCT, or a
+    scenario's max_regression_pct), 2 bad input. Without `-o`, text goes to stdout and
+    html to <RUN>/report.html (one run) or ./compare-<A>--<B>.html (two runs)."""
     if args.fail_on_regression is not None and args.run_b is None:
         raise CompareError("--fail-on-regression needs two runs: RUN_A RUN_B")
     a = load_run(args.run_a)
     effect = floor_for(a)  # measured by `loadlab calibrate`, or the default, said so
     b = load_run(args.run_b) if args.run_b is not None else None
-    if args.project is not None:
-        options.check_project(load_project(args.project), a, b)
+    project = load_project(args.project) if args.project is not None else None
+    if project is not None:
+        options.check_project(project, a, b)
     comparison = compare.within(a, effect) if b is None else compare.between(a, b, effect)
     try:
         emit_comparison(comparison, a, b, args.format, args.output)
@@ -354,20 +357,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if args.fail_on_regression is None or not isinstance(comparison, compare.Between):
         return EXIT_OK
     pct, metric = args.fail_on_regression, args.metric
-    failing = compare.regressions(comparison, pct, metric)
-    if not failing:
-        print(f"loadlab compare: no {metric} regression beyond {pct:g}%", file=sys.stderr)
-        return EXIT_OK
-    print(f"loadlab compare: {len(failing)} {metric} regression(s) beyond {pct:g}%:",
+    # each scenario's max_regression_pct (--project's loadlab.toml over what B recorded)
+    gates = merged(recorded(b.thresholds if b else None), project.thresholds if project else {})
+    failing = thresholds.check_between(comparison, gates, metric, default_pct=pct)
+    own = any(t.max_regression_pct is not None for t in gates.values())
+    print(*said_compare(failing, pct, metric, own, comparison.method), sep="\n",
           file=sys.stderr)
-    for row in failing:
-        delta = row.delta(metric)
-        what = "failed in B" if row.b.failed else f"{metric} {delta:+.1f}%"
-        print(f"  REGRESSION {row.label}: {what}", file=sys.stderr)
-    print(f"  (test: {comparison.method})", file=sys.stderr)
-    return EXIT_FAILED
-
-
+    return EXIT_GATE if failing else EXIT_OK
 
 
 if __name__ == "__main__":

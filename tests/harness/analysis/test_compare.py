@@ -153,7 +153,7 @@ def test_gate_exit_codes(pair: tuple[Path, Path], capsys: pytest.CaptureFixture[
     code, out, err = run_main(capsys, a, b, "table", None, 40.0, "rps")
     assert code == 0 and "no rps regression beyond 40%" in err
     code, out, err = run_main(capsys, a, b, "table", None, 10.0, "rps")
-    assert code == 1
+    assert code == 3  # EXIT_GATE: measured, and the gate failed (1 is "could not measure")
     assert err.count("REGRESSION uvicorn ") == 4 and "gunicorn-sync" not in err
     assert "permutation test" in err and "permutation test" in out
     code, _, err = run_main(capsys, a, a, "json", None, 1.0, "p99")
