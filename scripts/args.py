@@ -351,7 +351,8 @@ def build_parser() -> Parser:
     p.add_argument("--format", choices=FORMATS, default="table")
     p.add_argument("-o", "--output", help="write to this file instead of stdout")
     p.add_argument("--fail-on-regression", type=_positive(float), metavar="PCT",
-                   help="exit 1 if some cell is significantly worse by more than PCT %%")
+                   help="exit 3 if a cell is significantly worse by more than PCT %%"
+                        " (a scenario's max_regression_pct wins)")
     p.add_argument("--metric", choices=GATE_METRICS, default="rps",
                    help="the metric the regression gate watches (default: rps)")
     return parser
