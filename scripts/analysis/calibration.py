@@ -31,8 +31,9 @@ from typing import Any
 
 from ..archive import calibration as calibration_file
 from ..archive.folder import Run
+from ..errors import CalibrationFailed
 from ..stories import SCENARIOS_BY_NAME
-from . import stats
+from . import stats, trust
 from .compare import Between, between
 from .fold import METRICS
 
@@ -87,7 +88,14 @@ class Calibration:
 
 
 def calibrate(a: Run, a2: Run, slow: Run, slowdown_pct: float) -> Calibration:
-    """Floors from A/A, per row class; false calls and detection at those floors."""
+    """Floors from A/A, per row class; false calls and detection at those floors. A
+    machine that moved between the runs (their reference workloads, trust.py) would
+    make a floor of the VM's neighbours: CalibrationFailed, calibrate again."""
+    for other in (a2, slow):
+        moved = trust.machine_moved(a.manifest, other.manifest)
+        if moved:
+            raise CalibrationFailed(f"loadlab calibrate: {moved.split(': no row')[0]}"
+                                    f" ({a.name} against {other.name}); calibrate again")
     first = between(a, a2, 0.0)
     rows = [r for r in first.rows if not r.a.failed and not r.b.failed]
     spare = [r for r in rows if not _busy(r)]

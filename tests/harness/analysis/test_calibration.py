@@ -12,6 +12,7 @@ from scripts.analysis import stats
 from scripts.analysis.calibration import MIN_FLOOR, calibrate, floor_for, noise_bound
 from scripts.archive import calibration as calibration_file
 from scripts.archive.folder import load_run
+from scripts.errors import CalibrationFailed
 from tests.harness.runfactory import Spec, make_run
 
 SCENARIOS = {"weather": ("sync", "async"), "sleep": ("sync", "async")}
@@ -114,3 +115,17 @@ def test_one_noisy_row_does_not_set_the_floor_of_its_class() -> None:
     assert 0.03 < bound < 0.08, bound
     # a class of few rows has nothing to model: its largest difference is the floor
     assert noise_bound([math.log1p(0.02), math.log1p(-0.25)]) == pytest.approx(1 / 0.75 - 1)
+
+
+def test_a_machine_that_moved_between_the_runs_fails_the_calibration(tmp_path) -> None:
+    """A floor taken while the VM's neighbours slowed one run would be their noise: the
+    reference workload 23 % slower in A2 ends calibrate with one line (exit 1)."""
+    def timed(seconds: float) -> dict:
+        return {"machine": {"start": {"seconds": seconds, "steal_pct": 0.0},
+                            "end": {"seconds": seconds, "steal_pct": 0.0}}}
+    a = load_run(make_run(tmp_path, "a", Spec(manifest=timed(0.0100)), seed=1))
+    a2 = load_run(make_run(tmp_path, "a2", Spec(manifest=timed(0.0123)), seed=2))
+    slow = load_run(make_run(tmp_path, "slow", Spec(manifest=timed(0.0100)), seed=3))
+    with pytest.raises(CalibrationFailed, match="23% slower during B") as err:
+        calibrate(a, a2, slow, slowdown_pct=20)
+    assert "calibrate again" in str(err.value) and err.value.exit_code == 1
