@@ -59,6 +59,9 @@ FRAMELESS: dict[str, str] = {"ThreadPoolExecutor": THREAD_HOPS, "asyncio_": THRE
                              "Thread-": THREAD_HOPS, "thread (0)": THREAD_HOPS}
 NO_FRAME = "(no Python frame)"
 MIN_SAMPLES = 200  # fewer on-CPU samples than this: the shares are too coarse to print
+# a pool's thread waiting for work: its leaf frame (module, function); not a request
+IDLE_WAITS = frozenset({("concurrent.futures.thread", "_worker")})
+_INDEX = re.compile(r"[-_]\d+$")  # ThreadPoolExecutor-0_12, asyncio_3: one pool's threads
 
 _FRAME = re.compile(r"^(?P<name>.*) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")
 
@@ -170,6 +173,59 @@ def top_frames(samples: Sequence[Sample], table: Table, n: int = 10) -> list[dic
             for (frame, layer), c in counts.most_common(n)]
 
 
+def idle(sample: Sample) -> bool:
+    """A pool's thread waiting for work (its executor's queue), not serving anything."""
+    if not sample.frames:
+        return False
+    m = _FRAME.match(sample.frames[-1])
+    return bool(m) and (module(sample.frames[-1]), m["name"].rsplit(".", 1)[-1]) in IDLE_WAITS
+
+
+def pools(wall: Sequence[Sample], table: Table, intervals: float) -> list[dict]:
+    """Thread pools on the wall clock: per process, two or more threads whose names differ
+    only by a trailing index (gthread's ThreadPoolExecutor-0_N, the loop's asyncio_N).
+    `threads` seen, how many were alive and how many busy (not waiting for work) on
+    average, and the layers the busy ones sat in: a pool with all its threads busy is
+    the limit. An executor per request (asgiref's, under ASGI) has one thread: no pool."""
+    groups: dict[tuple[str, str], tuple[set[str], Counter[str]]] = {}
+    for s in wall:
+        name = s.thread.split(": ", 1)[-1]
+        base = _INDEX.sub("", name)
+        if base == name:
+            continue
+        names, counts = groups.setdefault((s.pid, base), (set(), Counter()))
+        names.add(name)
+        counts["(alive)"] += s.count
+        if not idle(s):
+            counts[table.layer(s)] += s.count
+    out = []
+    for (pid, base), (names, counts) in groups.items():
+        alive = counts.pop("(alive)")
+        busy = sum(counts.values())
+        if len(names) < 2 or not intervals:
+            continue
+        out.append({"pid": pid, "name": base, "threads": len(names),
+                    "alive": round(alive / intervals, 2), "busy": round(busy / intervals, 2),
+                    "layers": {k: round(v / busy, 3) for k, v in counts.most_common(3)}})
+    return sorted(out, key=lambda p: -p["busy"])
+
+
+def blocked(cpu: Sequence[Sample], wall: Sequence[Sample], table: Table,
+            n: int = 5) -> list[dict]:
+    """Where threads sat without the GIL while serving (a pool waiting for work left
+    out): per leaf frame, the wall samples beyond its on-CPU ones, as a share of all
+    wall samples. A lock or a condition at the top is what requests queue on."""
+    walls = sum(s.count for s in wall)
+    counts: Counter[tuple[str, str]] = Counter()
+    for s in wall:
+        if not idle(s):
+            counts[(leaf(s), table.layer(s))] += s.count
+    for s in cpu:
+        counts[(leaf(s), table.layer(s))] -= s.count
+    return [{"frame": frame, "layer": layer, "share": round(c / walls, 4)}
+            for (frame, layer), c in counts.most_common(n) if c > 0] if walls else []
+
+
 def gil_held(cpu: Sequence[Sample], intervals: float) -> dict[str, float]:
     """Per process, the share of the window some thread held its GIL (a process near
     1.0 runs Python all the time: any thread more only waits for the GIL)."""
@@ -211,6 +267,8 @@ def summarise(cpu: Sequence[Sample], wall: Sequence[Sample], *, rate: int,
             "waiting": {k: round(max(0.0, v * walls - busy.get(k, 0.0) * n) / walls, 4)
                         for k, v in table.shares(wall).items()},
             "top": top_frames(wall, table),
+            "pools": pools(wall, table, rate * duration_s),
+            "blocked": blocked(cpu, wall, table),
         }
     out["gil"] = {"held_share": gil_held(cpu, rate * duration_s)}
     return out

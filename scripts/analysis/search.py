@@ -33,6 +33,7 @@ from typing import Any
 
 from ..archive.records import CellRecord
 from ..config import Rules, ServerSpec
+from .why import wall_limit
 
 GROWTH = 2.0  # without a utilisation reading
 MIN_GROWTH, MAX_GROWTH = 1.25, 4.0
@@ -263,11 +264,13 @@ def in_flight(record: CellRecord) -> float | None:
     return x * r / 1000 if r and x else None
 
 
-def limit(record: CellRecord, spec: ServerSpec, rules: Rules) -> str:
+def limit(record: CellRecord, spec: ServerSpec, rules: Rules,
+          profile: dict[str, Any] | None = None) -> str:
     """What limited the configuration, read off its first failing step: the generator,
     the upstream, failures (with the server's own commonest error), the server's CPU,
-    its concurrency (only when Little's law puts that many requests in flight), else
-    latency with nothing saturated."""
+    its concurrency (only when Little's law puts that many requests in flight), what a
+    profile's wall clock shows (`--why`: a GIL, a full thread pool, a lock, the
+    upstream), else latency with nothing saturated."""
     w = record.warnings
     if "generator-hot" in w or "generator-behind" in w:
         return f"generator (Locust at {record.generator_cpu_pct or 0:.0f}% CPU)"
@@ -286,6 +289,9 @@ def limit(record: CellRecord, spec: ServerSpec, rules: Rules) -> str:
             busy >= CONCURRENCY_SHARE * concurrency(spec)):
         return (f"server concurrency ({concurrency(spec)} = {spec.workers} workers x"
                 f" {spec.concurrency}; ~{busy:.0f} in flight)")
+    seen = wall_limit(profile) if profile else None
+    if seen:
+        return seen
     if cpu is not None and cpu >= NEAR_HOT_SHARE * rules.hot_cpu_pct:
         return f"server CPU, nearly ({cpu:.0f}%: queueing before the core is full)"
     return "latency (no saturated resource seen: the objective itself)"
@@ -309,8 +315,11 @@ def step_describe(record: CellRecord, passed: bool, misses: list[str]) -> dict[s
 
 
 def result(spec: ServerSpec, key: dict[str, Any], objective: Objective, search: Search,
-           records: list[CellRecord], rules: Rules) -> dict[str, Any]:
-    """One configuration's capacity record (summary.json's `capacity` list)."""
+           records: list[CellRecord], rules: Rules,
+           profiles: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """One configuration's capacity record (summary.json's `capacity` list). `profiles`
+    (a step's path -> its profile.json, `--why`): the first failing step's, else the
+    best passing step's, tells `limit` what the wall clock saw."""
     lo, hi = search.bracket
     judged = [(r, not objective.misses(r)) for r in records]
     first_fail = next((r for r, ok in judged if not ok and r.rate == hi), None)
@@ -323,7 +332,8 @@ def result(spec: ServerSpec, key: dict[str, Any], objective: Objective, search: 
         "capacity_rps": lo or 0.0,
         "bracket": [lo, hi], "confirmed": search.confirmed, "converged": search.converged,
         "slo": objective.describe(),
-        "limit": limit(first_fail, spec, rules) if first_fail else
+        "limit": limit(first_fail, spec, rules, _profile(profiles or {}, first_fail,
+                                                         passing)) if first_fail else
                  ("not reached: every step held" if hi is None else None),
         "concurrency": concurrency(spec),
         "concurrency_bound_rps": bound,  # C / S, S the raw p50 at the best step
@@ -331,3 +341,12 @@ def result(spec: ServerSpec, key: dict[str, Any], objective: Objective, search: 
                    "utilisation": round(r.rate / lo, 3) if lo and r.rate else None}
                   for r, ok in judged],
     }
+
+
+def _profile(profiles: dict[str, dict[str, Any]], first_fail: CellRecord,
+             passing: list[CellRecord]) -> dict[str, Any] | None:
+    """The first failing step's profile, else the last passing one's (at the best rate)."""
+    for r in (first_fail, *reversed(passing)):
+        if profiles.get(r.path):
+            return profiles[r.path]
+    return None

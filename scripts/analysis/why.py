@@ -49,3 +49,71 @@ def moved(a: Sequence[CellRecord], b: Sequence[CellRecord],
     return [{"layer": k, "a_us": round(la.get(k, 0.0), 1), "b_us": round(lb.get(k, 0.0), 1),
              "delta_us": round(d, 1), "text": f"{d:+,.0f} us/request in {k}"}
             for k, d in ranked[:top] if abs(d) >= MOVED_MIN_US]
+
+
+GIL_FULL = 0.9  # one process held its GIL this share of the window: its threads take turns
+POOL_FULL = 0.9  # a pool's busy threads over its threads: every thread was serving
+WAIT_SHARE = 0.5  # of busy threads' time in one layer: what the requests waited on
+LOCK_SHARE = 0.1  # of the threads' wall clock waiting on one lock: requests queue there
+# a thread waiting for another's lock: the leaf frame's function (a `with lock:` whose
+# lock is Python code, httpcore's ThreadLock) or one of the standard library's waits
+LOCK_FUNCTIONS = ("acquire", "__enter__")
+LOCK_WAITS = frozenset({("threading", "Condition.wait"), ("queue", "Queue.get"),
+                        ("queue", "Queue.put")})
+# threads waiting on these are the hop itself (asgiref's thread waiting for the loop)
+HOP_LAYERS = frozenset({"thread hops", "event loop"})
+
+
+def _frame(frame: str) -> tuple[str, str]:
+    """`Condition.wait (threading.py:359)` -> ("threading", "Condition.wait")."""
+    name, _, where = frame.partition(" (")
+    path = where.rstrip(")").rsplit(":", 1)[0]
+    return path.removesuffix(".py").replace("/", "."), name
+
+
+def wall_limit(profile: dict[str, Any]) -> str | None:
+    """What a profiled step's wall-clock view says limited it, when no resource the
+    harness measures was saturated; None when it shows nothing. In order: one process's
+    GIL held nearly all the window; a thread pool with every thread busy (and where
+    they sat); threads queued on a lock; threads waiting in the HTTP client (the
+    upstream), a pool's busy ones or, without a pool, most of the wall clock's."""
+    held = (profile.get("gil") or {}).get("held_share") or {}
+    if held and max(held.values()) >= GIL_FULL:
+        share = max(held.values())
+        return (f"GIL (one process held its GIL {share:.0%} of the window: its threads"
+                f" take turns)")
+    wall = profile.get("wall") or {}
+    pools = wall.get("pools") or []
+    for pool in pools:
+        if pool["threads"] >= 2 and pool["busy"] >= POOL_FULL * pool["threads"]:
+            same = [p for p in pools if p["name"] == pool["name"]
+                    and p["threads"] == pool["threads"]]
+            where = _where(pool)
+            each = f" in each of {len(same)} processes" if len(same) > 1 else ""
+            return (f"a thread pool's size ({pool['threads']} threads{each}, all busy"
+                    f"{where})")
+    for b in wall.get("blocked") or []:
+        if _locked(b["frame"]) and b["layer"] not in HOP_LAYERS and b["share"] >= LOCK_SHARE:
+            return (f"a lock ({b['layer']}: threads waited in {b['frame']}"
+                    f" {b['share']:.0%} of their time)")
+    for pool in pools:
+        layer, share = next(iter(pool["layers"].items()), (None, 0.0))
+        if layer == "HTTP client" and share >= WAIT_SHARE:
+            return (f"waiting on the upstream (the HTTP client: {share:.0%} of the busy"
+                    f" threads' time, {pool['busy']:g} of {pool['threads']} busy)")
+    top = (wall.get("blocked") or [None])[0]  # no pool: a thread per request or worker
+    if top and top["layer"] == "HTTP client" and top["share"] >= WAIT_SHARE:
+        return (f"waiting on the upstream (threads sat in the HTTP client {top['share']:.0%}"
+                f" of the wall clock, at {top['frame']})")
+    return None
+
+
+def _locked(frame: str) -> bool:
+    module, function = _frame(frame)
+    return (function.rsplit(".", 1)[-1] in LOCK_FUNCTIONS
+            or (module, function) in LOCK_WAITS)
+
+
+def _where(pool: dict[str, Any]) -> str:
+    layer, share = next(iter(pool["layers"].items()), (None, 0.0))
+    return f", {share:.0%} of their time in {layer}" if layer else ""

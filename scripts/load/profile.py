@@ -9,6 +9,7 @@ request is that CPU's share, not py-spy's own count; both are kept in profile.js
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from ..analysis import layers
@@ -59,3 +60,11 @@ def read(record: CellRecord, cell_dir: Path, rate: int, duration_s: float,
     record.layers = {k: v["cpu_us_per_request"] for k, v in profile["layers"].items()
                      if v["cpu_us_per_request"] is not None} or None
     return profile
+
+
+def load(cell_dir: Path) -> dict | None:
+    """A cell's profile.json, if it was profiled (capacity's `limit` reads it)."""
+    try:
+        return json.loads((cell_dir / PROFILE).read_text())
+    except (OSError, ValueError):
+        return None

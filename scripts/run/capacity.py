@@ -42,6 +42,7 @@ from ..archive.records import CellRecord
 from ..config import Matrix
 from ..config.longlived import params
 from ..config.model import Profile
+from ..load import profile as why_profile
 from ..observe import Observer
 from ..plan import Cell, Plan, open_users
 from .bench import Bench, Options
@@ -120,7 +121,10 @@ class CapacityRun(Bench):
         key = {"server": config.server.name, "scenario": config.scenario.name,
                "flavor": config.flavor, "client": config.client,
                "middleware": config.key.middleware, "connections": config.key.connections}
-        outcome = result(config.server, key, objective, search, records, self.matrix.rules)
+        profiles = {r.path: p for r in records
+                    if self.options.why and (p := why_profile.load(self.tmp / r.path))}
+        outcome = result(config.server, key, objective, search, records, self.matrix.rules,
+                         profiles)
         self.archive.add_capacity(outcome)
         for where in (story, alike):
             self._found.setdefault(where, []).append(outcome["capacity_rps"])

@@ -13,6 +13,7 @@ from scripts.analysis.search import (
     Search,
     goodput,
     limit,
+    result,
     start_rate,
     utilisation,
 )
@@ -229,6 +230,35 @@ def test_limit_names_the_saturated_resource():
     assert limit(record(server_cpu_pct=5), spec("asgi", 1, 1000), rules).startswith("latency")
     assert limit(record(server_cpu_pct=75, **busy), spec(workers=2, concurrency=1000),
                  rules).startswith("server CPU, nearly (75%")
+
+
+FULL_POOL = {"gil": {"held_share": {"42": 0.3}}, "wall": {"pools": [
+    {"pid": "42", "name": "ThreadPoolExecutor-0", "threads": 6, "alive": 6.0, "busy": 5.9,
+     "layers": {"view code": 0.97}}], "blocked": []}}
+
+
+def test_limit_names_what_a_profiles_wall_clock_shows():
+    """Nothing the harness measures is saturated: the profile names the limit; one that
+    shows nothing leaves the objective itself, and a saturated resource stays first."""
+    asgi = spec("asgi", 2, 1000)
+    assert limit(record(server_cpu_pct=30), asgi, Rules(), FULL_POOL) == (
+        "a thread pool's size (6 threads, all busy, 97% of their time in view code)")
+    assert limit(record(server_cpu_pct=30), asgi, Rules(), {"wall": {}}).startswith("latency")
+    assert limit(record(server_cpu_pct=99), asgi, Rules(), FULL_POOL).startswith("server CPU")
+
+
+def test_result_reads_the_first_failing_steps_profile_else_the_best_passing_one():
+    asgi, o, s = spec("asgi", 2, 1000), Objective.of(150, Rules()), Search(40)
+    s.record(40.0, True)
+    s.record(80.0, False)
+    ok = record(server_cpu_pct=30, path="cells/s/ok")
+    bad = record(server_cpu_pct=30, rate=80.0, achieved_rps=80.0, offered_per_second=[80] * 5,
+                 latency_ms={"p95": 400.0}, path="cells/s/bad")
+    key = {"server": "srv"}
+    for profiles in ({"cells/s/bad": FULL_POOL}, {"cells/s/ok": FULL_POOL}):
+        out = result(asgi, key, o, s, [ok, bad], Rules(), profiles)
+        assert out["limit"].startswith("a thread pool's size"), profiles
+    assert result(asgi, key, o, s, [ok, bad], Rules())["limit"].startswith("latency")
 
 
 def test_limit_puts_failures_first_with_the_servers_reason():
