@@ -243,9 +243,10 @@ def _server_races(keys: list[CellKey], groups: dict[CellKey, list[CellRecord]],
 
 
 def between(run_a: Run, run_b: Run,
-            min_effect: stats.Floor | float = stats.DEFAULT_MIN_EFFECT) -> Between:
-    """B against A on every shared cell key; raises CompareError if none is shared."""
-    min_effect = stats.as_floor(min_effect)
+            min_effect: stats.Floor | float | None = None) -> Between:
+    """B against A on every shared cell key; raises CompareError if none is shared.
+    The floor defaults to compare's own (this lab's A/A floors)."""
+    min_effect = stats.Floor() if min_effect is None else stats.as_floor(min_effect)
     ga, gb = run_a.by_key(), run_b.by_key()
     shared = sorted(set(ga) & set(gb), key=_scenario_first)
     if not shared:
@@ -265,7 +266,7 @@ def between(run_a: Run, run_b: Run,
     return Between(
         run_a=run_a.name,
         run_b=run_b.name,
-        method=stats.describe_method(min_effect),
+        method=stats.describe_method(min_effect) + " " + trust.RUN_LEVEL_METHOD,
         rows=rows,
         geomean=geomean,
         only_a=[k.label for k in sorted(set(ga) - set(gb), key=_sort_key)],

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from scripts import cli
+from scripts.analysis import stats, trust
 from scripts.analysis.compare import between, regressions, setting_diffs, within
 from scripts.archive.folder import load_run
 from scripts.errors import CompareError
@@ -27,26 +28,36 @@ def pair(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def test_same_code_twice_is_not_significant_on_nearly_every_row(tmp_path: Path) -> None:
+    """Between runs the run is the unit: the floor is the evidence, so identical runs
+    stay under it when it is the machine's run-to-run noise. This synthetic machine's
+    percentiles swing ~6 % run to run (15 % per second, a median of 20), more than the
+    lab's 5 % p50 floor: a floor measured for it (15 %, as calibrate would) holds."""
     spec = Spec(sd=120.0, p95_sd=3.0, seconds=20)  # 12-15% noise per second
     rows = []
     for seed in range(15):
         a = load_run(make_run(tmp_path, f"A{seed}", spec, seed=100 + seed))
         b = load_run(make_run(tmp_path, f"B{seed}", spec, seed=200 + seed))
-        rows += between(a, b).rows
+        rows += between(a, b, 0.15).rows
     metrics = ("rps", "p50", "p95", "p99")
     called = [r for r in rows for m in metrics if r.verdicts[m].significant]
     assert len(rows) == 15 * 8
-    assert len(called) / (len(rows) * len(metrics)) <= 0.10
+    assert len(called) / (len(rows) * len(metrics)) <= 0.05
+    assert {r.verdicts["rps"].test for r in rows} == {trust.RUN_LEVEL}
 
 
-def test_same_code_without_a_floor_is_called_about_alpha_of_the_time(tmp_path: Path) -> None:
-    rows = []
+def test_the_seconds_test_alone_calls_about_alpha_of_the_time(tmp_path: Path) -> None:
+    """The permutation test on pooled seconds (what a run's own rows still use) keeps
+    its alpha on exchangeable seconds; between runs its p is kept for reading only."""
+    called = []
     for seed in range(15):
         a = load_run(make_run(tmp_path, f"A{seed}", Spec(), seed=300 + seed))
         b = load_run(make_run(tmp_path, f"B{seed}", Spec(), seed=400 + seed))
-        rows += between(a, b, min_effect=0.0).rows
-    rate = sum(r.verdicts["rps"].significant for r in rows) / len(rows)
-    assert rate <= 0.10
+        for ca, cb in zip(a.cells, b.cells, strict=True):
+            sa, sb = stats.pick_samples([ca.rps_per_second], [cb.rps_per_second])
+            called.append(stats.compare_samples(sa, sb, min_effect=0.0).significant)
+    assert sum(called) / len(called) <= 0.10
+    rows = between(a, b, min_effect=0.0).rows  # a floor of 0 between runs calls any move
+    assert all(r.verdicts["rps"].p_value is not None for r in rows)
 
 
 def test_a_30_percent_shift_is_called_with_the_right_sign(pair: tuple[Path, Path]) -> None:

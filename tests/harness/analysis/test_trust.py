@@ -97,3 +97,18 @@ def test_within_one_run_the_guards_do_not_apply(tmp_path: Path):
         cpu_pct=95.0, shift=lambda key: 0.5 if key[2] == "async" else 1.0), seed=1))
     rows = [p.row for sc in within(run).scenarios for p in sc.sync_async]
     assert rows and all(r.verdicts["rps"].significant and not r.held for r in rows)
+
+
+def test_between_runs_the_run_is_the_unit():
+    """One run a side: the call is |difference| >= the floor, whatever the seconds' p
+    says (5 seconds against 5 differ from nothing at p = 0.008); trial-level verdicts
+    (3+ trials a side, Welch) are left as they were."""
+    def seconds(delta_pct: float, p: float, level: str = stats.LEVEL_SECONDS):
+        ratio = 1 + delta_pct / 100
+        return stats.Verdict(ratio, delta_pct, p, p < 0.05, stats.PERMUTATION, level, 5, 5)
+    called = trust.run_level(seconds(-8.0, p=0.30), floor=0.05)
+    assert called.significant and called.test == trust.RUN_LEVEL and called.p_value == 0.30
+    quiet = trust.run_level(seconds(+3.0, p=0.008), floor=0.05)
+    assert not quiet.significant and "below the 5% run-to-run floor" in quiet.reason
+    welch = seconds(-8.0, p=0.30, level=stats.LEVEL_TRIALS)
+    assert trust.run_level(welch, floor=0.05) == welch
