@@ -4,9 +4,13 @@ the other analysis tests build them (runfactory): a test knows the truth it chec
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
+from scripts import cli
 from scripts.analysis.compare import between
 from scripts.analysis.thresholds import (
     check_between,
@@ -16,6 +20,7 @@ from scripts.analysis.thresholds import (
 )
 from scripts.archive.folder import load_run
 from scripts.config.thresholds import Thresholds
+from scripts.errors import EXIT_GATE
 from scripts.render.thresholds import markdown, said
 from tests.harness.runfactory import Spec, make_cells, make_run
 
@@ -144,3 +149,21 @@ def test_a_cell_that_failed_only_in_b_fails_the_gate(tmp_path: Path) -> None:
         "uvicorn", "hello", "async")), seed=2))
     lines = check_between(between(a, b), {"hello": Thresholds(max_regression_pct=10.0)})
     assert lines == ["REGRESSION uvicorn hello/async u10: failed in B, measured in A"]
+
+
+def test_compare_gates_on_what_b_was_run_with(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """compare --fail-on-regression 10 on uvicorn sleep's -30 %: exit 3 (EXIT_GATE, not
+    1) naming its rows; with B's recorded max_regression_pct of 50 for sleep, exit 0."""
+    a = make_run(tmp_path, "A", Spec(), seed=1)
+    b = make_run(tmp_path, "B", Spec(shift=slower_uvicorn_sleep), seed=2)
+    argv = ["compare", str(a), str(b), "--fail-on-regression", "10"]
+    assert cli.main(argv) == EXIT_GATE
+    err = capsys.readouterr().err
+    assert err.count("  REGRESSION uvicorn sleep/") == 2, err
+    summary = json.loads((b / "summary.json").read_text())
+    summary["thresholds"] = {"set": {"sleep": {"max_regression_pct": 50}}, "checks": []}
+    (b / "summary.json").write_text(json.dumps(summary))
+    assert cli.main(argv) == 0
+    assert ("no rps regression beyond 10% (or its scenario's max_regression_pct)"
+            in capsys.readouterr().err)
