@@ -24,6 +24,8 @@ def line(a: Answer) -> str:
         head += f", {ahead} over {a.runner_up.name()} ({call})"
     if a.flags:
         head += f"; best is {', '.join(a.flags)}"
+    if a.why:
+        head += f"; why: {a.why}"
     return head
 
 

@@ -40,3 +40,21 @@ def test_open_model_cells_and_failed_ones_are_not_ranked(tmp_path: Path) -> None
     for cell in cells:
         cell.rate = 40.0
     assert answers(cells) == []
+
+
+def test_a_profiled_answer_names_the_best_s_layer_and_what_sinks_the_runner_up(
+        tmp_path: Path) -> None:
+    """--why: the answer says where the best's CPU goes and where the runner-up spends
+    more per request; unprofiled cells say nothing of the kind."""
+    spec = Spec(scenarios={"cpu": ("sync", "async")}, servers=("gunicorn-sync",),
+                shift=lambda k: 1.0 if k[2] == "sync" else 0.6)
+    cells = load_run(make_run(tmp_path, "r", spec, seed=6)).cells
+    assert answers(cells)[0].why == ""
+    for cell in cells:
+        cell.layers = ({"view code": 1671.0, "server": 200.0} if cell.flavor == "sync" else
+                       {"view code": 1700.0, "server": 210.0, "thread hops": 1011.0})
+    (cpu,) = answers(cells)
+    assert cpu.best.flavor == "sync"
+    assert cpu.why == ("the best spends most in view code (1,671 us/request);"
+                       " the runner-up +1,011 us/request in thread hops")
+    assert lines([cpu])[1].endswith("; why: " + cpu.why)
