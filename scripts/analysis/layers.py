@@ -185,8 +185,10 @@ def pools(wall: Sequence[Sample], table: Table, intervals: float) -> list[dict]:
     """Thread pools on the wall clock: per process, two or more threads whose names differ
     only by a trailing index (gthread's ThreadPoolExecutor-0_N, the loop's asyncio_N).
     `threads` seen, how many were alive and how many busy (not waiting for work) on
-    average, and the layers the busy ones sat in: a pool with all its threads busy is
-    the limit. An executor per request (asgiref's, under ASGI) has one thread: no pool."""
+    average as sampled, `busy_share` (busy / alive: py-spy falls behind with many
+    threads and samples each less often, alike) and the layers the busy ones sat in: a
+    pool busy nearly all the time is the limit. An executor per request (asgiref's,
+    under ASGI) has one thread: no pool."""
     groups: dict[tuple[str, str], tuple[set[str], Counter[str]]] = {}
     for s in wall:
         name = s.thread.split(": ", 1)[-1]
@@ -206,19 +208,21 @@ def pools(wall: Sequence[Sample], table: Table, intervals: float) -> list[dict]:
             continue
         out.append({"pid": pid, "name": base, "threads": len(names),
                     "alive": round(alive / intervals, 2), "busy": round(busy / intervals, 2),
+                    "busy_share": round(busy / alive, 3),
                     "layers": {k: round(v / busy, 3) for k, v in counts.most_common(3)}})
     return sorted(out, key=lambda p: -p["busy"])
 
 
 def blocked(cpu: Sequence[Sample], wall: Sequence[Sample], table: Table,
             n: int = 5) -> list[dict]:
-    """Where threads sat without the GIL while serving (a pool waiting for work left
-    out): per leaf frame, the wall samples beyond its on-CPU ones, as a share of all
-    wall samples. A lock or a condition at the top is what requests queue on."""
-    walls = sum(s.count for s in wall)
+    """Where threads sat without the GIL while serving: per leaf frame, the wall samples
+    beyond its on-CPU ones, as a share of the wall samples of threads not waiting for
+    work (a pool's idle threads left out). A lock at the top is what requests queue on."""
+    walls = 0
     counts: Counter[tuple[str, str]] = Counter()
     for s in wall:
         if not idle(s):
+            walls += s.count
             counts[(leaf(s), table.layer(s))] += s.count
     for s in cpu:
         counts[(leaf(s), table.layer(s))] -= s.count

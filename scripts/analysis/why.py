@@ -54,7 +54,7 @@ def moved(a: Sequence[CellRecord], b: Sequence[CellRecord],
 GIL_FULL = 0.9  # one process held its GIL this share of the window: its threads take turns
 POOL_FULL = 0.9  # a pool's busy threads over its threads: every thread was serving
 WAIT_SHARE = 0.5  # of busy threads' time in one layer: what the requests waited on
-LOCK_SHARE = 0.1  # of the threads' wall clock waiting on one lock: requests queue there
+LOCK_SHARE = 0.05  # of serving threads' wall clock on one lock: requests queue there
 # a thread waiting for another's lock: the leaf frame's function (a `with lock:` whose
 # lock is Python code, httpcore's ThreadLock) or one of the standard library's waits
 LOCK_FUNCTIONS = ("acquire", "__enter__")
@@ -85,26 +85,27 @@ def wall_limit(profile: dict[str, Any]) -> str | None:
     wall = profile.get("wall") or {}
     pools = wall.get("pools") or []
     for pool in pools:
-        if pool["threads"] >= 2 and pool["busy"] >= POOL_FULL * pool["threads"]:
+        if pool["threads"] >= 2 and pool["busy_share"] >= POOL_FULL:
             same = [p for p in pools if p["name"] == pool["name"]
                     and p["threads"] == pool["threads"]]
             where = _where(pool)
             each = f" in each of {len(same)} processes" if len(same) > 1 else ""
-            return (f"a thread pool's size ({pool['threads']} threads{each}, all busy"
-                    f"{where})")
+            return (f"a thread pool's size ({pool['threads']} threads{each}, busy"
+                    f" {pool['busy_share']:.0%} of the time{where})")
     for b in wall.get("blocked") or []:
         if _locked(b["frame"]) and b["layer"] not in HOP_LAYERS and b["share"] >= LOCK_SHARE:
-            return (f"a lock ({b['layer']}: threads waited in {b['frame']}"
-                    f" {b['share']:.0%} of their time)")
+            return (f"a lock ({b['layer']}: serving threads waited in {b['frame']}"
+                    f" {b['share']:.0%} of the time)")
     for pool in pools:
         layer, share = next(iter(pool["layers"].items()), (None, 0.0))
         if layer == "HTTP client" and share >= WAIT_SHARE:
             return (f"waiting on the upstream (the HTTP client: {share:.0%} of the busy"
-                    f" threads' time, {pool['busy']:g} of {pool['threads']} busy)")
+                    f" threads' time; {pool['threads']} threads, busy"
+                    f" {pool['busy_share']:.0%} of the time)")
     top = (wall.get("blocked") or [None])[0]  # no pool: a thread per request or worker
     if top and top["layer"] == "HTTP client" and top["share"] >= WAIT_SHARE:
-        return (f"waiting on the upstream (threads sat in the HTTP client {top['share']:.0%}"
-                f" of the wall clock, at {top['frame']})")
+        return (f"waiting on the upstream (serving threads sat in the HTTP client"
+                f" {top['share']:.0%} of the time, at {top['frame']})")
     return None
 
 

@@ -234,7 +234,7 @@ def test_limit_names_the_saturated_resource():
 
 FULL_POOL = {"gil": {"held_share": {"42": 0.3}}, "wall": {"pools": [
     {"pid": "42", "name": "ThreadPoolExecutor-0", "threads": 6, "alive": 6.0, "busy": 5.9,
-     "layers": {"view code": 0.97}}], "blocked": []}}
+     "busy_share": 0.983, "layers": {"view code": 0.97}}], "blocked": []}}
 
 
 def test_limit_names_what_a_profiles_wall_clock_shows():
@@ -242,7 +242,8 @@ def test_limit_names_what_a_profiles_wall_clock_shows():
     shows nothing leaves the objective itself, and a saturated resource stays first."""
     asgi = spec("asgi", 2, 1000)
     assert limit(record(server_cpu_pct=30), asgi, Rules(), FULL_POOL) == (
-        "a thread pool's size (6 threads, all busy, 97% of their time in view code)")
+        "a thread pool's size (6 threads, busy 98% of the time, 97% of their time in view"
+        " code)")
     assert limit(record(server_cpu_pct=30), asgi, Rules(), {"wall": {}}).startswith("latency")
     assert limit(record(server_cpu_pct=99), asgi, Rules(), FULL_POOL).startswith("server CPU")
 

@@ -47,7 +47,10 @@ def test_pools_count_threads_and_how_many_were_busy():
     p = profile([*pool(W1, 25, 10), master])
     [seen] = p["wall"]["pools"]
     assert (seen["pid"], seen["name"], seen["threads"]) == ("42", "ThreadPoolExecutor-0", 25)
-    assert (seen["alive"], seen["busy"]) == (25.0, 10.0)
+    assert (seen["alive"], seen["busy"], seen["busy_share"]) == (25.0, 10.0, 0.4)
+    # py-spy behind with many threads: each thread sampled in a fifth of the intervals
+    [behind] = profile(pool(W1, 25, 10, intervals=40))["wall"]["pools"]
+    assert (behind["alive"], behind["busy"], behind["busy_share"]) == (5.0, 2.0, 0.4)
     assert seen["layers"] == {"HTTP client": 1.0}
     # a thread per request (asgiref's executors under ASGI) is no pool
     per_request = [stacks(W1, f"ThreadPoolExecutor-{n}_0", UPSTREAM, 5) for n in range(50)]
@@ -57,8 +60,8 @@ def test_pools_count_threads_and_how_many_were_busy():
 def test_a_full_pool_is_the_limit_and_says_where_its_threads_sat():
     full = pool(W1, 25, 25) + pool(W2, 25, 24)
     assert wall_limit(profile(full)) == (
-        "a thread pool's size (25 threads in each of 2 processes, all busy, 100% of their"
-        " time in HTTP client)")
+        "a thread pool's size (25 threads in each of 2 processes, busy 100% of the time,"
+        " 100% of their time in HTTP client)")
 
 
 def test_one_process_holding_its_gil_nearly_all_the_window_is_the_gil():
@@ -71,11 +74,13 @@ def test_one_process_holding_its_gil_nearly_all_the_window_is_the_gil():
 
 
 def test_threads_queued_on_a_lock():
-    """Eight of 25 threads wait on httpcore's pool lock; none is full, no GIL held."""
-    wall = pool(W1, 25, 8, LOCKED)
+    """Three of 12 busy threads wait on httpcore's pool lock; the pool is not full."""
+    wall = [stacks(W1, f"ThreadPoolExecutor-0_{i}",
+                   LOCKED if i < 3 else UPSTREAM if i < 12 else WAITING, 200)
+            for i in range(25)]
     assert wall_limit(profile(wall)) == (
-        "a lock (HTTP client: threads waited in ThreadLock.__enter__"
-        " (httpcore/_synchronization.py:268) 32% of their time)")
+        "a lock (HTTP client: serving threads waited in ThreadLock.__enter__"
+        " (httpcore/_synchronization.py:268) 25% of the time)")
     # asgiref's thread waiting for the loop is the hop, not a lock
     hop = (*BOOT, "AsyncToSync.__call__ (asgiref/sync.py:342)",
            "CurrentThreadExecutor.run_until_future (asgiref/current_thread_executor.py:70)",
@@ -85,8 +90,12 @@ def test_threads_queued_on_a_lock():
 
 def test_busy_threads_waiting_in_the_http_client_are_waiting_on_the_upstream():
     assert wall_limit(profile(pool(W1, 25, 12))) == (
-        "waiting on the upstream (the HTTP client: 100% of the busy threads' time, 12 of"
-        " 25 busy)")
+        "waiting on the upstream (the HTTP client: 100% of the busy threads' time; 25"
+        " threads, busy 48% of the time)")
+    # no pool (a thread per request): most of the serving threads' time in the client
+    per_request = [stacks(W1, f"ThreadPoolExecutor-{n}_0", UPSTREAM, 5) for n in range(50)]
+    assert wall_limit(profile(per_request)).startswith(
+        "waiting on the upstream (serving threads sat in the HTTP client 100% of the time")
     # an idle pool, nothing held: the wall clock names nothing
     assert wall_limit(profile(pool(W1, 25, 1, RENDER))) is None
     assert wall_limit({"samples": 0, "wall": {}, "gil": {}}) is None
