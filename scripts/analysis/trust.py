@@ -33,8 +33,8 @@ from typing import Any
 from . import stats
 from .rows import Row
 
-# A run's two reference timings spread up to 13 % (six, 13.6-15.5 ms, 2026-12-06); the
-# means of three identical runs agreed within 3 %
+# A run's two reference timings spread up to 13 % (six runs, 13.6-15.8 ms, 2026-12-06);
+# the six runs' means within 9 % (14.4-15.7 ms)
 MACHINE_MOVED = 0.15
 RUN_LEVEL = "run as the unit: |difference| against the run-to-run floor"
 RUN_LEVEL_METHOD = ("Between runs with fewer than 3 trials a side the run is the unit: a"
