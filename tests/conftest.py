@@ -10,11 +10,16 @@ import pytest
 
 from scripts.paths import STATE_ENV
 from scripts.proc import supervise
+from scripts.services.pgstat import AFTER_LOAD_ENV
 
 # Tests never write into the repository tree: the catalog's SQLite file and `serve`'s
 # logs go to a folder of this session's, inherited by every loadlab a test starts.
 _STATE = tempfile.mkdtemp(prefix="loadlab-test-state-")
 os.environ[STATE_ENV] = _STATE
+# A PostgreSQL cell counts the connections left open 1 s after its load, not 5: with
+# CONN_MAX_AGE = 0 the last request's closes within ~200 ms; 4 s a cell was a third of
+# the PostgreSQL tests' time (pgstat.py).
+os.environ.setdefault(AFTER_LOAD_ENV, "1")
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -3,6 +3,7 @@ sampling itself runs against a real PostgreSQL in e2e/test_postgres.py)."""
 
 from __future__ import annotations
 
+from scripts.services import pgstat
 from scripts.services.pgstat import ConnectionSampler, Count
 
 
@@ -19,3 +20,12 @@ def test_summary_reads_only_the_measured_window(tmp_path):
     lines = (tmp_path / "connections.csv").read_text().splitlines()
     assert lines[0] == "time,total,active,idle,idle_in_transaction,other"
     assert len(lines) == 6
+
+
+def test_the_after_load_wait_is_five_seconds_unless_the_environment_says(monkeypatch):
+    monkeypatch.delenv(pgstat.AFTER_LOAD_ENV, raising=False)
+    assert pgstat.after_load_s() == pgstat.AFTER_LOAD_S == 5.0
+    monkeypatch.setenv(pgstat.AFTER_LOAD_ENV, "1.5")
+    assert pgstat.after_load_s() == 1.5
+    monkeypatch.setenv(pgstat.AFTER_LOAD_ENV, "soon")  # not a number: the default
+    assert pgstat.after_load_s() == 5.0
