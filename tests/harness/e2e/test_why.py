@@ -123,3 +123,33 @@ def test_an_async_view_under_wsgi_spends_in_thread_hops_and_loop_setup(why_run, 
     [hops] = [m for m in moved if m["layer"] == "thread hops"]
     assert hops["delta_us"] > 0.2 * hops["a_us"] + 100, moved
     assert hops["text"].startswith("+") and "us/request in thread hops" in hops["text"]
+
+
+@pytest.fixture(scope="module")
+def middleware_run(tmp_path_factory):
+    """uvicorn, the async hello, under three middleware stacks in one run: none,
+    startproject's default, and the default with one sync-only middleware at the bottom."""
+    results = tmp_path_factory.mktemp("results")
+    done = loadlab("bench", "--profile", "smoke", "--servers", "uvicorn", "--scenarios",
+                   "hello", "--flavors", "async", "--middleware",
+                   "none,default,default+sync-only", "--users", "8", "--why", str(RATE),
+                   "--label", "why-middleware", "--results", str(results))
+    assert done.code == 0, done.err + done.out
+    cells = {c.middleware or "none": c for c in load_run(only_run(results)).cells}
+    assert set(cells) == {"none", "default", "default+sync-only"}, cells
+    return cells
+
+
+def test_a_sync_only_middleware_under_asgi_shows_thread_hops(middleware_run):
+    """Every request under Django's ASGIHandler hops to a thread at least once (it
+    closes the response through sync_to_async, on a thread of its own per request), so
+    the async view's stack without middleware hops too. startproject's default stack
+    adds a hop for each MiddlewareMixin hook (13 per request); the sync-only middleware
+    at its bottom turns the chain to sync mode (BaseHandler.load_middleware): one hop
+    into a thread for all of it and one back, fewer than the default's own."""
+    hops = {k: (c.layers or {}).get("thread hops", 0.0) for k, c in middleware_run.items()}
+    assert all(c.layers for c in middleware_run.values()), {
+        k: c.why for k, c in middleware_run.items()}
+    assert min(hops.values()) > 100, hops  # us/request: two threads born per request
+    assert hops["default"] > 1.3 * hops["default+sync-only"], hops  # measured 1.9x
+    assert hops["default"] > 1.3 * hops["none"], hops
