@@ -125,6 +125,10 @@ def with_why(p: argparse.ArgumentParser) -> None:
                    " graphs and profile.json in each cell")
 
 
+AB_PLAN_FLAGS = ("profile", "servers", "scenarios", "flavors", "clients", "users", "duration",
+                 "warmup", "label", "results", "no_pin", "quiet")  # bench's, that ab takes
+
+
 def build_parser() -> Parser:
     parser = Parser(prog="loadlab", description="Measure whether a Django view should be"
                     " async, and on which server.")
@@ -223,6 +227,20 @@ def build_parser() -> Parser:
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     with_why(p)
     with_long_lived(p, neighbour=True)
+
+    p = sub.add_parser("ab", help="is head slower than base? two git refs of a project,"
+                       " alternating rounds, compared round by round")
+    with_matrix(p)
+    p.add_argument("--project", type=Path, metavar="PATH", default=Path(),
+                   help="its loadlab.toml or folder, in a git repository (default: here)")
+    p.add_argument("--base", default="main", metavar="REF", help="a committed ref")
+    p.add_argument("--head", metavar="REF", help="a ref (default: the working tree as is)")
+    p.add_argument("--rounds", type=_int, default=6, metavar="N", help="ABBA rounds, >= 2")
+    p.add_argument("--fail-on-regression", type=_positive(float), metavar="PCT",
+                   help="exit 3 only beyond PCT %% (default: any slowdown called)")
+    for action in sub.choices["bench"]._actions:  # bench's plan flags: one definition
+        if action.dest in AB_PLAN_FLAGS:
+            p._add_action(action)
 
     p = sub.add_parser("calibrate", help="measure this machine's noise floor: A, A again,"
                        " and A with a slower upstream; compare then uses the floor")

@@ -59,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "worker":
             return cmd_worker(args)
         matrix = load_matrix(args.matrix)
-        return {"list": cmd_list, "bench": cmd_bench, "capacity": cmd_capacity,
+        return {"list": cmd_list, "bench": cmd_bench, "capacity": cmd_capacity, "ab": cmd_ab,
                 "calibrate": cmd_calibrate, "serve": cmd_serve,
                 "ui": cmd_ui, "fidelity": cmd_fidelity}[args.command](matrix, args)
     except LoadlabError as exc:
@@ -233,6 +233,21 @@ def _gated(verb: str, status: str, judged: dict | None) -> int:
     return EXIT_GATE if thresholds.failures(judged) and code == EXIT_OK else code
 
 
+def cmd_ab(matrix: Matrix, args: argparse.Namespace) -> int:
+    """0 head not called slower, 3 called slower (or a scenario's max_regression_pct
+    broken), 1 a round that could not be measured."""
+    from .render.ab import report
+    from .run import ab
+
+    request, choices, run = options.ab(args)
+    _recover(args.results)
+    done = ab.run_ab(matrix, request, choices, run,
+                     [Progress(quiet=args.quiet, verdict=False)], RunOutputs())
+    failing = ab.gate(done, args.fail_on_regression)
+    report(done.folder, done.data, failing)
+    return EXIT_FAILED if done.comparison is None else EXIT_GATE if failing else EXIT_OK
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     """Join cell after cell of a run with --remote-workers; 130 after Ctrl-C."""
     from .load.worker import parse_master, serve_cells
@@ -341,6 +356,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     """`loadlab compare`: 0 ok, 3 a significant regression beyond the gate (PCT, or a
     scenario's max_regression_pct), 2 bad input. Without `-o`, text goes to stdout and
     html to <RUN>/report.html (one run) or ./compare-<A>--<B>.html (two runs)."""
+    ab = Path(args.run_a)
+    if args.run_b is None and (ab / "ab.json").is_file():  # `loadlab ab`'s: base vs head
+        args.run_a, args.run_b = str(ab / "base"), str(ab / "head")
     if args.fail_on_regression is not None and args.run_b is None:
         raise CompareError("--fail-on-regression needs two runs: RUN_A RUN_B")
     a = load_run(args.run_a)

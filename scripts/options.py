@@ -15,9 +15,11 @@ from .config.target import Target, check_target
 from .config.thresholds import Thresholds, merged
 from .errors import CompareError, UsageError
 from .paths import is_loopback
-from .plan import Plan
+from .plan import Choices, Plan
 
 if TYPE_CHECKING:
+    from .run.ab import Request as AbRequest
+    from .run.bench import Options
     from .services.database import Database
 
 
@@ -124,3 +126,20 @@ def thresholds(matrix: Matrix, project: Project, plan: Plan) -> dict[str, Thresh
     planned = {c.scenario.name for c in plan.cells}
     return {name: t for name, t in merged(matrix.thresholds, project.thresholds).items()
             if name in planned}
+
+
+def ab(args: argparse.Namespace) -> tuple[AbRequest, Choices, Options]:
+    """`loadlab ab`'s input checked (exit 2 before anything is created): the request
+    against the repository, the plan's choices (one trial: a round is one), the runs'
+    options."""
+    from .archive.runs import check_results_dir
+    from .run.ab import check
+    from .run.bench import Options
+
+    request = check(args.project, args.base, args.head, args.rounds, args.warmup)
+    check_results_dir(args.results, write=True)  # last: bad input writes nothing
+    return request, Choices(
+        profile=args.profile, servers=args.servers, scenarios=args.scenarios,
+        flavors=args.flavors, clients=args.clients, users=args.users,
+        duration_s=args.duration, warmup_s=args.warmup, pin=not args.no_pin), Options(
+        results=args.results, label=args.label, command=args.argv, pin=not args.no_pin)
