@@ -221,7 +221,9 @@ class Recorder:
         self.seconds: dict[tuple[str, int], list[Any]] = {}
         # (request name, second) -> {"corrected": hist, "lag": hist, "late": n}
         self.open: dict[tuple[str, int], dict[str, Any]] = {}
-        self.service = [0, 0.0]  # Server-Timing answers seen, their total ms
+        # second -> the view's own times (us, Server-Timing; the probe only), by second
+        # like the answers, so the window keeps warm ones only
+        self.service: dict[int, HdrHistogram] = {}
 
     def record(self, name: str, response_time_ms: float, failed: bool) -> None:
         tally(self.seconds, (name, clock.second(time.time())), response_time_ms, failed)
@@ -229,8 +231,10 @@ class Recorder:
     def record_service(self, header: str) -> None:
         for part in header.split(";"):
             if part.strip().startswith("dur="):
-                self.service[0] += 1
-                self.service[1] += float(part.strip()[4:])
+                second = clock.second(time.time())
+                if second not in self.service:
+                    self.service[second] = _hist()
+                self.service[second].record_value(_us(float(part.strip()[4:])))
 
     def record_open(self, name: str, intended: float, started: float, ended: float,
                     failed: bool) -> None:
@@ -249,6 +253,7 @@ class Recorder:
         """Forget every second so far: all warmup, counted before the Clock moved."""
         self.seconds.clear()
         self.open.clear()
+        self.service.clear()
 
     def export(self) -> dict[str, dict[str, Any]]:
         """name -> second -> its slot, histograms encoded (latency.json's `names`)."""
@@ -293,8 +298,9 @@ class Recorder:
         names = self.export()
         data: dict[str, Any] = {"unit": "us", "significant_digits": SIGNIFICANT_DIGITS,
                                 "phase": clock.phase, "names": names}
-        if self.service[0]:
-            data["service"] = {"count": self.service[0], "sum_ms": self.service[1]}
+        if self.service:
+            data["service"] = {str(second): hist.encode().decode()
+                               for second, hist in sorted(self.service.items())}
         if schedule.active:  # a master's arrivals are its workers'
             source = shipped if shipped.workers else schedule
             data["open"] = {

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..analysis.bounds import beats
 from ..analysis.search import held_schedule
 from ..archive.folder import write_json
 from ..archive.records import CellRecord
@@ -131,7 +132,8 @@ def _calls_upstream(scenario: str) -> bool:
 def bounds(record: CellRecord, unloaded_ms: float | None, service_ms: float | None,
            concurrency: int | None, rules: Rules) -> None:
     """The closed-loop cell's asymptotic bounds, and `load-bound` when it sat at
-    users / R0 with its server's CPU to spare (its rps is then users / latency)."""
+    users / R0 with its server's CPU to spare (its rps is then users / latency);
+    `bound-beaten` when the measured rps passed either bound beyond noise."""
     if record.rate is not None or not unloaded_ms:
         return
     record.unloaded_ms = unloaded_ms
@@ -147,3 +149,9 @@ def bounds(record: CellRecord, unloaded_ms: float | None, service_ms: float | No
             and record.server_cpu_pct is not None  # unknown (a --target): no call
             and record.server_cpu_pct < rules.load_bound_cpu_pct):
         record.warnings.append("load-bound")
+    beaten = beats(record.rps, record.bound_users_rps, record.users, record.duration_s)
+    if record.bound_concurrency_rps is not None and concurrency:
+        beaten = beaten or beats(record.rps, record.bound_concurrency_rps,
+                                 min(concurrency, record.users), record.duration_s)
+    if record.status == "ok" and beaten:
+        record.warnings.append("bound-beaten")

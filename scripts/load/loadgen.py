@@ -15,6 +15,7 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
+from ..analysis import bounds
 from ..archive.records import PER_SECOND, PERCENTILES
 from ..config.project import BUILTIN, Project
 from ..errors import MeasurementError
@@ -210,7 +211,7 @@ class Measurement:
     # evidence compare tests every percentile on. Corrected for the open model.
     latency_ms_per_second: dict[str, list[float | None]] = field(default_factory=dict)
     open: OpenLoad | None = None
-    service_ms: float | None = None  # mean Server-Timing of the view (probe only)
+    service: HdrHistogram | None = None  # the window's view times (Server-Timing; probe)
     stable: bool | None = None  # stability windows: settled before the cap (None: off)
 
     @property
@@ -266,8 +267,8 @@ class Measurement:
         }
 
     def unloaded(self) -> tuple[float | None, float | None]:
-        """(R0, S) of a 1-user measurement: mean latency, mean view time (Server-Timing)."""
-        return (self.latency_ms.get("mean") or None), self.service_ms
+        """(R0, S) of a 1-user measurement: a low percentile of its latency and view time."""
+        return bounds.unloaded_ms(self.histogram), bounds.unloaded_ms(self.service)
 
 
 def measured_names(cell_dir: Path) -> list[str]:
@@ -326,7 +327,7 @@ def read_measurement(cell_dir: Path, name: str | None = None,
     per_second: dict[int, list[Any]] = {s: [0, 0, None, None] for s in range(first, last)}
     open_load: OpenLoad | None = None
     offered = dict.fromkeys(range(first, last), 0)
-    service = [0, 0.0]
+    service: HdrHistogram | None = None
     for path in sorted(cell_dir.glob("latency-*.json")):
         try:
             data = json.loads(path.read_text())
@@ -336,9 +337,10 @@ def read_measurement(cell_dir: Path, name: str | None = None,
         if abs(float(data.get("phase", 0.0)) - phase) > EDGE_S:
             raise MeasurementError(f"{path.name} counts seconds from another edge than"
                                    " window.json")
-        if "service" in data:
-            service[0] += data["service"]["count"]
-            service[1] += data["service"]["sum_ms"]
+        for second, encoded in data.get("service", {}).items():
+            if int(second) in per_second:  # warmup's cold answers stay out
+                service = service if service is not None else _new()
+                service.decode_and_add(encoded)
         if "open" in data:
             open_load = open_load or OpenLoad(0.0, data["open"]["arrival"], _new(), _new(),
                                               0, 0)
@@ -393,6 +395,6 @@ def read_measurement(cell_dir: Path, name: str | None = None,
         failures_per_second=fails,
         latency_ms_per_second=seconds,
         open=open_load and replace(open_load, offered_per_second=list(offered.values())),
-        service_ms=round(service[1] / service[0], 3) if service[0] else None,
+        service=service,
         stable=window.get("stable"),
     )

@@ -1,10 +1,16 @@
 """The unloaded probe: one Locust user, alone, on a server before its load.
 
-It gives (R0, S): the mean latency at one user and the view's own time (its
-Server-Timing). They bound a closed loop at users / R0 and concurrency / S
-(collect.bounds), which is how a cell that measured latency rather than the
-server's capacity is flagged `load-bound`. `bench` probes each configuration's
-fresh server before its first load; the web UI probes each flavor before the session.
+It gives (R0, S): the latency at one user and the view's own time (its Server-Timing),
+each the 10th percentile of the warm window's answers, not their mean (analysis/bounds.py
+says why). They bound a closed loop at users / R0 and concurrency / S (collect.bounds),
+which is how a cell that measured latency rather than the server's capacity is flagged
+`load-bound`, and one that beat its bound anyway `bound-beaten`. `bench` probes each
+configuration's fresh server before its first load; the web UI probes each flavor
+before the session. The window's answers stay in `out`/latency.json.
+
+WARMUP_S discards a fresh server's first answer, 40-50 ms slower than the rest; a later
+cold one (another worker's first) may fall in the window, under the percentile. The
+probe costs what it did, about 2.5 s per configuration with Locust's start.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from ..archive.folder import write_json
 from ..config.project import BUILTIN, Project
 from ..errors import MeasurementError
 from ..proc import supervise
@@ -48,7 +55,9 @@ def unloaded(*, scenario: str, flavor: str, base_url: str, out: Path, catalog_ro
                 return None, None
         if locust.returncode not in (0, None):
             return None, None
-        return loadgen.read_measurement(out).unloaded()
+        measurement = loadgen.read_measurement(out)
+        write_json(out / "latency.json", measurement.to_json())
+        return measurement.unloaded()
     except MeasurementError:
         return None, None
     finally:

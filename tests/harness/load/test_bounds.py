@@ -60,3 +60,26 @@ def test_the_verdict_marks_a_ratio_of_latency_to_capacity():
     assert by_flavor["async"].vs_sync == 10.0 and by_flavor["async"].mixed
     both = [cell(rps=100.0), cell(flavor="async", rps=120.0)]
     assert not any(r.mixed for r in rows(both))
+
+
+def test_a_cell_that_beats_its_bound_beyond_noise_says_so():
+    """Bounds of 80 rps (4 users / 50 ms) over a 2 s window: 86 is within the window's
+    edge (2 rps) and the tolerance; 90 is not: R0 was not the unloaded time."""
+    within = cell(users=4, rps=86.0, duration_s=2.0)
+    bounds(within, unloaded_ms=50.0, service_ms=None, concurrency=None, rules=Rules())
+    beaten = cell(users=4, rps=90.0, duration_s=2.0)
+    bounds(beaten, unloaded_ms=50.0, service_ms=None, concurrency=None, rules=Rules())
+    assert "bound-beaten" not in within.warnings
+    assert beaten.warnings == ["load-bound", "bound-beaten"]
+
+
+def test_the_server_concurrency_bound_can_be_beaten_too():
+    """2 sync workers, S 285 ms (warm-up's cold answers in it): C / S = 7.0 rps; 9 rps
+    over 2 s passes it by more than 2 slots' edge (1 rps) and 5 %."""
+    r = cell(users=4, rps=9.0, duration_s=2.0, cpu=5.0)
+    bounds(r, unloaded_ms=260.0, service_ms=285.0, concurrency=2, rules=Rules())
+    assert r.bound_concurrency_rps == 7.0 and r.bound_users_rps == 15.4
+    assert r.warnings == ["bound-beaten"]
+    ok = cell(users=4, rps=8.0, duration_s=2.0, cpu=5.0)  # the smoke run's 8.0: the edge
+    bounds(ok, unloaded_ms=260.0, service_ms=285.0, concurrency=2, rules=Rules())
+    assert ok.warnings == []

@@ -103,6 +103,23 @@ def test_latency_json_round_trips_the_histogram(tmp_path):
                                    "p90_ms": 0.4, "p95_ms": 0.4, "p99_ms": 0.4}]
 
 
+def test_the_probes_r0_and_s_are_its_warm_windows_low_percentile(tmp_path):
+    """Warm-up's view times stay out of S as its answers stay out of R0 (before, S
+    summed every Server-Timing since the start), and one cold answer left in the
+    window does not lift R0 as it lifted the mean (weather: 301 ms among 259s)."""
+    (tmp_path / "window.json").write_text(json.dumps({"start": 10.0, "end": 12.0}))
+    answers = {"10": {"ok": 4, "failed": 0, "histogram": _hist([301_000] + [259_000] * 3)},
+               "11": {"ok": 4, "failed": 0, "histogram": _hist([259_000] * 4)}}
+    service = {"9": _hist([400_000] * 2),  # warm-up: cold, outside the window
+               "10": _hist([296_000] + [255_000] * 3), "11": _hist([255_000] * 4)}
+    (tmp_path / "latency-1.json").write_text(json.dumps(
+        {"unit": "us", "names": {"sync": answers}, "service": service}))
+    m = loadgen.read_measurement(tmp_path)
+    assert m.service.get_total_count() == 8
+    r0, s = m.unloaded()
+    assert 258.9 < r0 < 259.2 and 254.9 < s < 255.2
+    assert m.latency_ms["mean"] > 264  # what R0 was: the cold answer in it
+
 def test_every_flavor_has_its_user_class_in_its_locustfile():
     """The harness names user classes by flavor; each locustfile must define them all."""
     for scenario in SCENARIOS:
