@@ -189,6 +189,14 @@ def build_parser() -> Parser:
                    help="where run folders are (default: results/)")
     p.add_argument("--yes", action="store_true", help="really delete (default: dry run)")
 
+    p = sub.add_parser("history", help="capacity, rps and p95 per configuration across the"
+                       " runs, by time and commit: a table and an offline chart page")
+    p.add_argument("--results", type=Path, default=default_results(),
+                   help="where run folders are (default: results/)")
+    p.add_argument("--scenario", metavar="NAME", help="only this scenario")
+    p.add_argument("--server", metavar="NAME", help="only this server")
+    p.add_argument("-o", "--output", type=Path, help="the page (default: <results>/history.html)")
+
     p = sub.add_parser("bench", help="run the plan and archive the run")
     with_matrix(p)
     with_project(p)

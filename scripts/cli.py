@@ -54,6 +54,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_compare(args)
         if args.command == "prune":
             return cmd_prune(args)
+        if args.command == "history":
+            return cmd_history(args)
         if args.command == "init":
             return cmd_init(args)
         if args.command == "worker":
@@ -136,6 +138,16 @@ def cmd_prune(args: argparse.Namespace) -> int:
         print(f"nothing to prune in {args.results}")
     elif not args.yes:
         print(f"dry run: {len(chosen)} run folder(s); add --yes to delete them")
+    return EXIT_OK
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from .analysis.history import history, read_runs
+    from .render.history import emit
+
+    found = read_runs(args.results)
+    emit(history(found.runs, args.scenario, args.server), found.skipped, args.results,
+         args.output)
     return EXIT_OK
 
 

@@ -7,10 +7,13 @@ its page frame, so it opens from the disk without network like report.html.
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from ..analysis.history import History, Point, Series
+from ..errors import UsageError
 from .common import aligned, num
 from .html import _e, _Figures, _page
 
@@ -144,3 +147,24 @@ def render_html(history: History, results: Path) -> str:
 def write_html(history: History, results: Path, target: Path) -> Path:
     target.write_text(render_html(history, results))
     return target
+
+
+def emit(history: History, skipped: Sequence[str], results: Path,
+         output: Path | None) -> None:
+    """`loadlab history`'s output: a line per folder skipped (stderr), the table, the
+    page (default <results>/history.html) and one line saying where it went. Nothing
+    to show is said in one line and writes no page: an empty folder is a state."""
+    target = output or results / "history.html"
+    if target.is_dir():
+        raise UsageError(f"loadlab history: {target}: -o must be a file, not a folder")
+    for line in skipped:
+        print(f"loadlab history: skipped {line}", file=sys.stderr)
+    if not history.series:
+        print(f"loadlab history: no measured runs in {results}; nothing to show")
+        return
+    print(text(history, results))
+    try:
+        write_html(history, results, target)
+    except OSError as exc:
+        raise UsageError(f"loadlab history: {target}: {exc.strerror}") from None
+    print(f"wrote {target}")
