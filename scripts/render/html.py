@@ -114,10 +114,10 @@ def _md_table(lines: list[str]) -> str:
     """Reuse the markdown renderer's tables, so html and md never disagree."""
     out, in_table = [], False
     for line in lines:
+        if line.startswith("|") and set(line) <= set("|-: "):
+            continue  # a separator row, `| --- |` or common.md_table's `|---|`
         if line.startswith("| "):
             cells = [c.strip().replace("\\|", "|") for c in line.strip("|").split(" | ")]
-            if all(set(c) <= set("-:") for c in cells):
-                continue
             tag = "td" if in_table else "th"
             if not in_table:
                 out.append("<table>")

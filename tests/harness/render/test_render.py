@@ -150,3 +150,14 @@ def test_the_neighbour_table_sets_each_held_count_beside_none_held():
     assert "2,001.9 ms" in text and "22.4 ms, 156.3 rps" in text and "/hello/sync/" in text
     assert neighbour.markdown(rows).startswith("## The neighbour")
     assert neighbour.text([]) == neighbour.markdown([]) == ""
+
+
+def test_html_tables_skip_both_separator_styles() -> None:
+    """md.py writes `| --- |`, common.md_table `|---|` (capacity's table): report.html
+    shows neither as a row of text."""
+    from scripts.render.common import md_table
+    from scripts.render.html import _md_table
+    html = _md_table(md_table(["configuration", "rps"], [["uvicorn hello", "1,000"]], {1}))
+    assert html.count("<tr>") == 2 and "---" not in html
+    html = _md_table(["| a | b |", "| --- | ---: |", "| 1 | 2 |"])
+    assert html.count("<tr>") == 2 and "---" not in html
