@@ -33,7 +33,7 @@ from typing import Any
 
 from ..archive.records import CellRecord
 from ..config import Rules, ServerSpec
-from .why import wall_limit
+from .why import moved, wall_limit
 
 GROWTH = 2.0  # without a utilisation reading
 MIN_GROWTH, MAX_GROWTH = 1.25, 4.0
@@ -265,12 +265,13 @@ def in_flight(record: CellRecord) -> float | None:
 
 
 def limit(record: CellRecord, spec: ServerSpec, rules: Rules,
-          profile: dict[str, Any] | None = None) -> str:
+          profile: dict[str, Any] | None = None, best: CellRecord | None = None) -> str:
     """What limited the configuration, read off its first failing step: the generator,
     the upstream, failures (with the server's own commonest error), the server's CPU,
     its concurrency (only when Little's law puts that many requests in flight), what a
     profile's wall clock shows (`--why`: a GIL, a full thread pool, a lock, the
-    upstream), else latency with nothing saturated."""
+    upstream), the CPU per request grown past the `best` passing step's (and, when both
+    were profiled, in which layers), else latency with nothing saturated."""
     w = record.warnings
     if "generator-hot" in w or "generator-behind" in w:
         return f"generator (Locust at {record.generator_cpu_pct or 0:.0f}% CPU)"
@@ -292,9 +293,35 @@ def limit(record: CellRecord, spec: ServerSpec, rules: Rules,
     seen = wall_limit(profile) if profile else None
     if seen:
         return seen
+    grown = cpu_growth(best, record)
+    if grown:
+        return grown
     if cpu is not None and cpu >= NEAR_HOT_SHARE * rules.hot_cpu_pct:
         return f"server CPU, nearly ({cpu:.0f}%: queueing before the core is full)"
     return "latency (no saturated resource seen: the objective itself)"
+
+
+CPU_GROWTH = 1.3  # CPU per request this many times the best passing step's: a collapse
+
+
+def cpu_us_per_request(record: CellRecord) -> float | None:
+    if record.server_cpu_pct is None or not record.requests:
+        return None
+    return record.server_cpu_pct * record.duration_s * 1e4 / record.requests
+
+
+def cpu_growth(best: CellRecord | None, record: CellRecord) -> str | None:
+    """A server whose CPU per request grows with the load collapses before any resource
+    reads saturated (httpcore's pool pass per connection, threads born per request on a
+    shared core): the growth from the best passing step, and the layers that grew."""
+    a = cpu_us_per_request(best) if best else None
+    b = cpu_us_per_request(record)
+    if not a or not b or b < CPU_GROWTH * a:
+        return None
+    layers = [m["text"] for m in moved([best], [record]) if m["delta_us"] > 0]
+    where = f": {', '.join(layers)}" if layers else ""
+    return (f"CPU per request grew with the load ({b / a:.1f}x the best step's,"
+            f" {a:,.0f} -> {b:,.0f} us{where}; nothing saturated)")
 
 
 def step_describe(record: CellRecord, passed: bool, misses: list[str]) -> dict[str, Any]:
@@ -333,7 +360,8 @@ def result(spec: ServerSpec, key: dict[str, Any], objective: Objective, search: 
         "bracket": [lo, hi], "confirmed": search.confirmed, "converged": search.converged,
         "slo": objective.describe(),
         "limit": limit(first_fail, spec, rules, _profile(profiles or {}, first_fail,
-                                                         passing)) if first_fail else
+                                                         passing),
+                       passing[-1] if passing else None) if first_fail else
                  ("not reached: every step held" if hi is None else None),
         "concurrency": concurrency(spec),
         "concurrency_bound_rps": bound,  # C / S, S the raw p50 at the best step

@@ -262,6 +262,25 @@ def test_result_reads_the_first_failing_steps_profile_else_the_best_passing_one(
     assert result(asgi, key, o, s, [ok, bad], Rules())["limit"].startswith("latency")
 
 
+def test_limit_names_cpu_per_request_that_grew_with_the_load():
+    """home async on gunicorn-asgi: 4.4 ms of CPU per request at the best step, 7.5 ms
+    at the first failing one, at 46 and 59 % CPU; the layers that grew, when profiled."""
+    asgi = spec("asgi", 2, 1000)
+    best = record(server_cpu_pct=46.0, requests=207, duration_s=2.0,
+                  layers={"HTTP client": 2278.0, "thread hops": 1653.0, "server": 181.0})
+    fail = record(server_cpu_pct=59.3, requests=158, duration_s=2.0,
+                  layers={"HTTP client": 3753.0, "thread hops": 2902.0, "server": 258.0})
+    assert limit(fail, asgi, Rules(), best=best) == (
+        "CPU per request grew with the load (1.7x the best step's, 4,444 -> 7,506 us:"
+        " +1,475 us/request in HTTP client, +1,249 us/request in thread hops, +77"
+        " us/request in server; nothing saturated)")
+    assert limit(fail, asgi, Rules(), best=fail).startswith("latency")  # 1.0x
+    assert limit(record(server_cpu_pct=59.3, requests=158, duration_s=2.0), asgi, Rules(),
+                 best=record(server_cpu_pct=46.0, requests=207, duration_s=2.0)) == (
+        "CPU per request grew with the load (1.7x the best step's, 4,444 -> 7,506 us;"
+        " nothing saturated)")  # not profiled: the growth alone
+
+
 def test_limit_puts_failures_first_with_the_servers_reason():
     failing = record(requests=100, failures=30, server_cpu_pct=99,
                      server_errors=[["RuntimeError: You cannot use AsyncToSync", 30]])
