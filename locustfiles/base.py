@@ -5,7 +5,8 @@ measurement"): every response time, in microseconds, from Locust's `request` eve
 in one HdrHistogram per wall-clock second. Locust's own buckets round to whole
 milliseconds below 100 ms; this does not. Each Locust process writes its seconds to
 `latency-<pid>.json` in LOADLAB_CELL_DIR when it quits; the harness merges them and
-keeps only the seconds of the measured window.
+keeps only the seconds of the measured window. The file's format, and its slot (one
+name's one second), are scripts/load/latencyfile.py's: it writes here and reads there.
 
 The go file (LOADLAB_GO_FILE): the harness starts Locust while the server boots, so its
 imports overlap the server's; no user spawns until the harness creates that file.
@@ -43,17 +44,13 @@ from locust import FastHttpUser, constant, events, task
 from locust.runners import MasterRunner, WorkerRunner
 
 from app.scenarios import get as get_scenario
+from scripts.load import latencyfile
+from scripts.load.latencyfile import HIGHEST_US, Arrivals, LatencyFile, Slot
 
-HIGHEST_US = 120_000_000  # two minutes: past any client timeout
-SIGNIFICANT_DIGITS = 3
 LATE_MS = 5.0  # a start lag above this counts as late (gevent's timer jitter is below)
 # The unloaded-latency probe also reads the app's `Server-Timing: app;dur=<ms>` (the view's
 # own time: the service time S of the concurrency bound). Off in measured cells.
 SERVER_TIMING = os.environ.get("LOADLAB_SERVER_TIMING") == "1"
-
-
-def _hist() -> HdrHistogram:
-    return HdrHistogram(1, HIGHEST_US, SIGNIFICANT_DIGITS)
 
 
 def _us(ms: float) -> int:
@@ -199,17 +196,13 @@ def json_object(response: Any) -> str | None:
     return problem or (None if isinstance(body, dict) else "body is not a JSON object")
 
 
-def tally(slots: dict[Any, list[Any]], key: Any, response_time_ms: float,
+def tally(slots: dict[Any, Slot], key: Any, response_time_ms: float,
           failed: bool) -> None:
-    """One answer into `slots[key]`: [histogram of the successes' times (us), ok, failed]."""
+    """One answer into `slots[key]` (the recorder's seconds, a UI test's totals)."""
     slot = slots.get(key)
     if slot is None:
-        slot = slots[key] = [_hist(), 0, 0]
-    if failed:
-        slot[2] += 1
-    else:
-        slot[0].record_value(_us(response_time_ms))
-        slot[1] += 1
+        slot = slots[key] = Slot()
+    slot.record(_us(response_time_ms), failed)
 
 
 class Recorder:
@@ -217,10 +210,7 @@ class Recorder:
     with the open model also corrected times, start lags and late starts."""
 
     def __init__(self) -> None:
-        # (request name, second) -> [histogram, ok, failed]
-        self.seconds: dict[tuple[str, int], list[Any]] = {}
-        # (request name, second) -> {"corrected": hist, "lag": hist, "late": n}
-        self.open: dict[tuple[str, int], dict[str, Any]] = {}
+        self.seconds: latencyfile.Seconds = {}  # (request name, second) -> its slot
         # second -> the view's own times (us, Server-Timing; the probe only), by second
         # like the answers, so the window keeps warm ones only
         self.service: dict[int, HdrHistogram] = {}
@@ -233,83 +223,32 @@ class Recorder:
             if part.strip().startswith("dur="):
                 second = clock.second(time.time())
                 if second not in self.service:
-                    self.service[second] = _hist()
+                    self.service[second] = latencyfile.histogram()
                 self.service[second].record_value(_us(float(part.strip()[4:])))
 
     def record_open(self, name: str, intended: float, started: float, ended: float,
                     failed: bool) -> None:
         """The same response seen from its intended start (same second as record())."""
         key = (name, clock.second(ended))
-        slot = self.open.get(key)
+        slot = self.seconds.get(key)
         if slot is None:
-            slot = self.open[key] = {"corrected": _hist(), "lag": _hist(), "late": 0}
+            slot = self.seconds[key] = Slot()
         lag_ms = max(0.0, (started - intended) * 1000)
-        slot["lag"].record_value(_us(lag_ms))
-        slot["late"] += lag_ms > LATE_MS
-        if not failed:
-            slot["corrected"].record_value(_us((ended - intended) * 1000))
+        slot.record_open(_us(lag_ms), lag_ms > LATE_MS,
+                         None if failed else _us((ended - intended) * 1000))
 
     def clear(self) -> None:
         """Forget every second so far: all warmup, counted before the Clock moved."""
         self.seconds.clear()
-        self.open.clear()
         self.service.clear()
 
-    def export(self) -> dict[str, dict[str, Any]]:
-        """name -> second -> its slot, histograms encoded (latency.json's `names`)."""
-        names: dict[str, dict[str, Any]] = {}
-        for name, second in sorted(set(self.seconds) | set(self.open)):
-            hist, ok, failed = self.seconds.get((name, second), (_hist(), 0, 0))
-            slot: dict[str, Any] = {
-                "ok": ok, "failed": failed,
-                "histogram": hist.encode().decode() if ok else None,
-            }
-            extra = self.open.get((name, second))
-            if extra is not None:
-                slot["corrected"] = (extra["corrected"].encode().decode()
-                                     if extra["corrected"].get_total_count() else None)
-                slot["lag"] = extra["lag"].encode().decode()
-                slot["late"] = extra["late"]
-            names.setdefault(name, {})[str(second)] = slot
-        return names
-
-    def absorb(self, names: dict[str, dict[str, Any]]) -> int:
-        """Add another process's exported seconds to these; the requests they hold."""
-        count = 0
-        for name, seconds in names.items():
-            for second, slot in seconds.items():
-                key = (name, int(second))
-                mine = self.seconds.setdefault(key, [_hist(), 0, 0])
-                if slot["histogram"]:
-                    mine[0].decode_and_add(slot["histogram"])
-                mine[1] += slot["ok"]
-                mine[2] += slot["failed"]
-                count += slot["ok"] + slot["failed"]
-                if "lag" in slot:
-                    extra = self.open.setdefault(
-                        key, {"corrected": _hist(), "lag": _hist(), "late": 0})
-                    if slot["corrected"]:
-                        extra["corrected"].decode_and_add(slot["corrected"])
-                    extra["lag"].decode_and_add(slot["lag"])
-                    extra["late"] += slot["late"]
-        return count
-
     def dump(self, path: str) -> None:
-        names = self.export()
-        data: dict[str, Any] = {"unit": "us", "significant_digits": SIGNIFICANT_DIGITS,
-                                "phase": clock.phase, "names": names}
-        if self.service:
-            data["service"] = {str(second): hist.encode().decode()
-                               for second, hist in sorted(self.service.items())}
+        file = LatencyFile(phase=clock.phase, seconds=self.seconds, service=self.service)
         if schedule.active:  # a master's arrivals are its workers'
             source = shipped if shipped.workers else schedule
-            data["open"] = {
-                "rate": schedule.rate, "arrival": schedule.arrival,
-                "offered": {str(k): v for k, v in sorted(source.offered.items())},
-                "unsent": {str(k): v for k, v in sorted(source.unsent().items())},
-            }
-        with open(path, "w") as f:
-            json.dump(data, f)
+            file.arrivals = Arrivals(schedule.rate, schedule.arrival,
+                                     dict(source.offered), source.unsent())
+        latencyfile.write(path, file)
 
 
 recorder = Recorder()
@@ -344,7 +283,8 @@ shipped = Shipped()
 @events.report_to_master.add_listener
 def _ship(client_id: str, data: dict[str, Any], **_: Any) -> None:
     """A worker's report: its seconds and arrivals since the last one, then forgotten."""
-    data["loadlab"] = {"names": recorder.export(), "offered": schedule.take_offered(),
+    data["loadlab"] = {"names": latencyfile.encode(recorder.seconds),
+                       "offered": schedule.take_offered(),
                        "queued": schedule.unsent()}
     recorder.clear()
 
@@ -356,7 +296,7 @@ def _absorb(client_id: str, data: dict[str, Any], **_: Any) -> None:
         return
     shipped.workers[client_id] = time.time()
     shipped.bytes += len(json.dumps(part))
-    count = recorder.absorb(part["names"])
+    count = latencyfile.absorb(recorder.seconds, latencyfile.decode(part["names"]))
     if shipped.since_reset is not None:
         shipped.since_reset += count
     for second, n in part["offered"].items():
@@ -449,11 +389,11 @@ def settled(now: float, seconds: int = STABLE_SECONDS,
         return False  # not yet that many seconds inside the window (warmup's do not count)
     counts, p95s = [], []
     for second in range(last - seconds, last):
-        merged, ok = _hist(), 0
-        for (_, s), (hist, n, _failed) in recorder.seconds.items():
-            if s == second and n:
-                merged.add(hist)
-                ok += n
+        merged, ok = latencyfile.histogram(), 0
+        for (_, s), slot in recorder.seconds.items():
+            if s == second and slot.ok and slot.raw is not None:
+                merged.add(slot.raw)
+                ok += slot.ok
         if not ok:
             return False
         counts.append(ok)

@@ -34,6 +34,7 @@ from locust.runners import STATE_RUNNING, STATE_SPAWNING
 from locust.stats import PERCENTILES_TO_REPORT, StatsCSV
 
 from locustfiles.base import clock, recorder, tally
+from scripts.load.latencyfile import Slot
 
 SESSION_DIR = os.environ.get("LOADLAB_SESSION_DIR", "")
 WARMUP_S = float(os.environ.get("LOADLAB_WARMUP_S", "0") or 0)
@@ -73,7 +74,7 @@ class Test:
         self.classes: dict[str, str] = {}  # request name -> user class
         self.start: float | None = None  # the window's start, once warmed up
         self.log_from: int | None = None
-        self.totals: dict[str, list[Any]] = {}  # name -> [histogram, ok, failed]
+        self.totals: dict[str, Slot] = {}  # request name -> the whole window's answers
         self.timer: gevent.Greenlet | None = None
 
     def record(self, name: str, response_time_ms: float, failed: bool) -> None:
@@ -162,7 +163,7 @@ class Session:
         if test is not None:
             seconds = time.time() - test.start if test.start is not None else 0.0
             data = {"index": test.index, "users": test.users, "window_start": test.start,
-                    "rps": {name: ok / seconds for name, (_, ok, _) in test.totals.items()}
+                    "rps": {name: total.ok / seconds for name, total in test.totals.items()}
                     if seconds >= 1 else {}}
         _write_json(os.path.join(SESSION_DIR, "current.json"), data)
 
@@ -208,11 +209,12 @@ class Session:
             if test.start is None:
                 row["flags"] = "warming up" if test.users else "spawning"
             else:
-                hist, ok, failed = test.totals.get(name, (None, 0, 0))
+                total = test.totals.get(name) or Slot()
                 seconds = time.time() - test.start
-                row.update(window_s=round(seconds, 1), requests=ok + failed,
-                           failures=failed, rps=round(ok / seconds, 1) if seconds else None,
-                           **_percentiles(hist),
+                row.update(window_s=round(seconds, 1), requests=total.requests,
+                           failures=total.failed,
+                           rps=round(total.ok / seconds, 1) if seconds else None,
+                           **_percentiles(total.raw),
                            flags=" ".join(live.get("flags", {}).get(name, [])))
             for role in ("server", "generator"):
                 for key, value in live.get(role, {}).items():

@@ -1,8 +1,8 @@
 """Locust as the load generator: its command line, and reading what it measured.
 
 Locust runs as a child process (it monkey-patches with gevent, so never in ours). The
-shared base (locustfiles/base.py) writes per-second histograms and the measured window;
-here they are merged into one steady-state Measurement.
+shared base (locustfiles/base.py) writes per-second histograms (latencyfile.py, the
+format) and the measured window; here they are merged into one steady-state Measurement.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from ..errors import MeasurementError
 from ..paths import ROOT
 from ..proc.supervise import python_module
 from ..stories import class_name
+from . import latencyfile
+from .latencyfile import Slot
 
 LOCUSTFILES = ROOT / "locustfiles"
-HIGHEST_US = 120_000_000
-SIGNIFICANT_DIGITS = 3
 EDGE_S = 0.001  # float slack at the window's edges
 
 
@@ -173,10 +173,6 @@ def _second_percentiles(hist: HdrHistogram | None) -> dict[str, float | None]:
             for k in PER_SECOND}
 
 
-def _new() -> HdrHistogram:
-    return HdrHistogram(1, HIGHEST_US, SIGNIFICANT_DIGITS)
-
-
 @dataclass
 class OpenLoad:
     """What the open model adds to a measurement: the schedule and its misses."""
@@ -276,8 +272,8 @@ def measured_names(cell_dir: Path) -> list[str]:
     names: set[str] = set()
     for path in cell_dir.glob("latency-*.json"):
         try:
-            names.update(json.loads(path.read_text())["names"])
-        except (OSError, ValueError, KeyError):
+            names.update(latencyfile.read(path, keep=lambda _name, _second: False).names)
+        except MeasurementError:
             continue
     return sorted(names)
 
@@ -322,67 +318,53 @@ def read_measurement(cell_dir: Path, name: str | None = None,
     phase = float(window.get("phase", 0.0))
     first, last = math.ceil(start - phase - EDGE_S), math.floor(end - phase + EDGE_S)
 
-    merged = _new()
-    # per second: ok, failed, raw histogram, corrected histogram (open model)
-    per_second: dict[int, list[Any]] = {s: [0, 0, None, None] for s in range(first, last)}
+    # every process's slot of each whole second, merged (the open model's parts too)
+    per_second = {s: Slot() for s in range(first, last)}
     open_load: OpenLoad | None = None
     offered = dict.fromkeys(range(first, last), 0)
     service: HdrHistogram | None = None
     for path in sorted(cell_dir.glob("latency-*.json")):
-        try:
-            data = json.loads(path.read_text())
-            names = data["names"]
-        except (OSError, ValueError, KeyError):
-            raise MeasurementError(f"{path.name} is unreadable") from None
-        if abs(float(data.get("phase", 0.0)) - phase) > EDGE_S:
+        file = latencyfile.read(
+            path, keep=lambda n, s: name in (None, n) and s in per_second)
+        if abs(file.phase - phase) > EDGE_S:
             raise MeasurementError(f"{path.name} counts seconds from another edge than"
                                    " window.json")
-        for second, encoded in data.get("service", {}).items():
-            if int(second) in per_second:  # warmup's cold answers stay out
-                service = service if service is not None else _new()
-                service.decode_and_add(encoded)
-        if "open" in data:
-            open_load = open_load or OpenLoad(0.0, data["open"]["arrival"], _new(), _new(),
-                                              0, 0)
-            open_load.rate += float(data["open"]["rate"])
-            for second, n in data["open"]["offered"].items():
-                if int(second) in offered:
-                    offered[int(second)] += n
-            open_load.unsent += sum(n for second, n in data["open"]["unsent"].items()
-                                    if first <= int(second) < last)
-        slots = [(second, slot) for n, seconds in names.items() if name in (None, n)
-                 for second, slot in seconds.items()]
-        for second, slot in slots:
-            s = int(second)
-            if s not in per_second:
-                continue
-            per_second[s][0] += slot["ok"]
-            per_second[s][1] += slot["failed"]
-            if slot["histogram"]:
-                hist = per_second[s][2] or _new()
-                hist.decode_and_add(slot["histogram"])
-                per_second[s][2] = hist
-            if open_load is not None and "lag" in slot:
-                open_load.late += slot["late"]
-                open_load.lag.decode_and_add(slot["lag"])
-                if slot["corrected"]:
-                    open_load.corrected.decode_and_add(slot["corrected"])
-                    corrected = per_second[s][3] or _new()
-                    corrected.decode_and_add(slot["corrected"])
-                    per_second[s][3] = corrected
+        for second, hist in file.service.items():
+            if second in per_second:  # warmup's cold answers stay out
+                service = service if service is not None else latencyfile.histogram()
+                service.add(hist)
+        if file.arrivals is not None:
+            arrivals = file.arrivals
+            open_load = open_load or OpenLoad(0.0, arrivals.arrival, latencyfile.histogram(),
+                                              latencyfile.histogram(), 0, 0)
+            open_load.rate += arrivals.rate
+            for second, n in arrivals.offered.items():
+                if second in offered:
+                    offered[second] += n
+            open_load.unsent += sum(n for second, n in arrivals.unsent.items()
+                                    if first <= second < last)
+        for (_, second), slot in file.seconds.items():
+            per_second[second].add(slot)
     if not keep_raw:
         for path in cell_dir.glob("latency-*.json"):
             path.unlink()
 
+    merged = latencyfile.histogram()
     rps, fails = [], []
     seconds: dict[str, list[float | None]] = {k: [] for k in PER_SECOND}
     for s in sorted(per_second):
-        ok, failed, hist, corrected = per_second[s]
-        rps.append(float(ok))
-        fails.append(failed)
-        if hist is not None:
-            merged.add(hist)
-        shown = corrected if open_load is not None else hist
+        slot = per_second[s]
+        rps.append(float(slot.ok))
+        fails.append(slot.failed)
+        if slot.raw is not None:
+            merged.add(slot.raw)
+        if open_load is not None:
+            open_load.late += slot.late
+            for total, hist in ((open_load.lag, slot.lag),
+                                (open_load.corrected, slot.corrected)):
+                if hist is not None:
+                    total.add(hist)
+        shown = slot.corrected if open_load is not None else slot.raw
         for k, v in _second_percentiles(shown).items():
             seconds[k].append(v)
     return Measurement(

@@ -12,7 +12,7 @@ from hdrh.histogram import HdrHistogram
 from scripts.archive.records import PERCENTILES
 from scripts.cells import CellKey
 from scripts.config import Rules, load_matrix
-from scripts.load import loadgen
+from scripts.load import latencyfile, loadgen
 from scripts.load.collect import fill, new_record
 from scripts.proc.sampler import Sample, Sampler
 
@@ -21,7 +21,7 @@ WINDOW = (1000.25, 1003.5)  # three whole seconds: 1001, 1002, 1003
 
 
 def histogram(values_us) -> HdrHistogram:
-    h = HdrHistogram(1, loadgen.HIGHEST_US, loadgen.SIGNIFICANT_DIGITS)
+    h = HdrHistogram(1, latencyfile.HIGHEST_US, latencyfile.SIGNIFICANT_DIGITS)
     for v in values_us:
         h.record_value(v)
     return h
@@ -100,7 +100,7 @@ def test_latency_json_holds_the_histogram(tmp_path):
     fill(r, measurement(ok=(40, 40, 40), latencies_us=values), tmp_path, Rules())
     data = json.loads((tmp_path / "latency.json").read_text())
     assert data["requests"] == 120 and data["percentiles"] == r.latency_ms
-    h = HdrHistogram(1, loadgen.HIGHEST_US, loadgen.SIGNIFICANT_DIGITS)
+    h = HdrHistogram(1, latencyfile.HIGHEST_US, latencyfile.SIGNIFICANT_DIGITS)
     h.decode_and_add(data["histogram"])
     assert h.get_total_count() == len(values)
     assert h.get_max_value() == histogram(values).get_max_value()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import random
 
@@ -10,6 +11,7 @@ import pytest
 from scripts.errors import MeasurementError
 from scripts.load import latencyfile
 from scripts.load.latencyfile import Arrivals, LatencyFile, Slot
+from scripts.paths import ROOT
 
 
 def _blob(hist):
@@ -129,3 +131,26 @@ def test_a_file_this_version_cannot_read_is_one_line_naming_it(tmp_path, content
         latencyfile.read(path)
     message = str(caught.value)
     assert "latency-9.json" in message and says in message and "\n" not in message
+
+
+def _harness_imports(path) -> set[str]:
+    """The harness modules a file imports (`from scripts.load import x`: scripts.load.x)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            if node.level:  # relative, from inside scripts/load/
+                module = "scripts." + module if module == "errors" else "scripts.load." + module
+            found |= ({f"{module}.{a.name}" for a in node.names} if module == "scripts.load"
+                      else {module})
+    return {m for m in found if m.split(".")[0] == "scripts"}
+
+
+def test_locusts_side_imports_nothing_of_the_harness_but_the_file_format():
+    """Locust's processes (locustfiles/, on a remote worker too) import this module, and
+    it imports only errors: no config, no process, nothing that starts anything."""
+    for path in sorted((ROOT / "locustfiles").glob("*.py")):
+        assert _harness_imports(path) <= {"scripts.load.latencyfile"}, path.name
+    assert _harness_imports(ROOT / "scripts/load/latencyfile.py") == {"scripts.errors"}

@@ -9,11 +9,11 @@ from hdrh.histogram import HdrHistogram
 
 from app.scenarios import SCENARIOS, Flavor, Scenario, class_name
 from scripts.config.project import BUILTIN, Project
-from scripts.load import loadgen
+from scripts.load import latencyfile, loadgen
 
 
 def _hist(values_us):
-    h = HdrHistogram(1, loadgen.HIGHEST_US, 3)
+    h = HdrHistogram(1, latencyfile.HIGHEST_US, 3)
     for v in values_us:
         h.record_value(v)
     return h.encode().decode()
@@ -95,7 +95,7 @@ def test_latency_json_round_trips_the_histogram(tmp_path):
     _write(tmp_path, 1, {"sync": {"0": {"ok": 4, "failed": 0,
                                         "histogram": _hist([100, 200, 300, 400])}}})
     data = loadgen.read_measurement(tmp_path).to_json()
-    h = HdrHistogram(1, loadgen.HIGHEST_US, 3)
+    h = HdrHistogram(1, latencyfile.HIGHEST_US, 3)
     h.decode_and_add(data["histogram"])
     assert h.get_total_count() == 4
     assert data["percentiles"]["max"] == 0.4

@@ -14,13 +14,13 @@ from app.scenarios import get as get_scenario
 from scripts.archive.manifest import Manifest
 from scripts.archive.writer import Archive
 from scripts.config import load_matrix
-from scripts.load import loadgen
+from scripts.load import latencyfile
 from scripts.proc.sampler import Sample, Sampler
 from scripts.run import uitests
 
 
 def _hist(values_us: list[int]) -> str:
-    h = HdrHistogram(1, loadgen.HIGHEST_US, 3)
+    h = HdrHistogram(1, latencyfile.HIGHEST_US, 3)
     for v in values_us:
         h.record_value(v)
     return h.encode().decode()
