@@ -73,10 +73,13 @@ class Pairs:
 
 
 def pairs(base: Sequence[CellRecord], head: Sequence[CellRecord], metric: str) -> Pairs:
-    """Each round's value on both sides, where both measured it and both are > 0."""
+    """Each round's value on both sides, where both measured it and both are > 0. A
+    round where either side was `stolen` (the hypervisor took part of its core) is no
+    pair: the machine moved under one side only, which the round cannot cancel."""
     def by_round(cells: Sequence[CellRecord]) -> dict[int, float]:
         return {c.trial: v for c in ok(cells)
-                if (v := metric_value(c, metric)) is not None and v > 0}
+                if (v := metric_value(c, metric)) is not None and v > 0
+                and "stolen" not in c.warnings}
 
     a, b = by_round(base), by_round(head)
     shared = sorted(set(a) & set(b))

@@ -97,3 +97,19 @@ def test_pairing_cancels_a_drift_that_an_unpaired_test_drowns_in(tmp_path):
     assert ab.slower(paired, 30.0) == []  # rps -20 %, latency +25 %: under a 30 % gate
     data = ab.rows_json(paired, evidence)
     assert data[0]["metrics"]["rps"]["slower"] and data[0]["metrics"]["rps"]["p_value"] < 0.05
+
+
+def test_a_round_where_a_side_was_stolen_is_no_pair():
+    """Steal during one side only is the machine moving under that side, which the
+    round cannot cancel: the pair is dropped, and too few pairs call nothing."""
+    def cell(side: str, trial: int, rps: float, stolen: bool = False) -> CellRecord:
+        return CellRecord(server="uvicorn", interface="asgi", scenario="hello",
+                          flavor="sync", client=None, users=1, trial=trial, status="ok",
+                          rps=rps, warnings=["stolen"] if stolen else [],
+                          path=f"{side}/{trial}")
+    base = [cell("a", 1, 100.0), cell("a", 2, 100.0), cell("a", 3, 100.0)]
+    head = [cell("b", 1, 80.0), cell("b", 2, 60.0, stolen=True), cell("b", 3, 81.0)]
+    found = ab.pairs(base, head, "rps")
+    assert found.rounds == (1, 3) and found.head == (80.0, 81.0)
+    head[0].warnings = ["stolen"]
+    assert "too few rounds" in ab.paired_verdict(ab.pairs(base, head, "rps"), 0.05).reason
