@@ -13,6 +13,16 @@ from pathlib import Path
 
 from .analysis.compare import GATE_METRICS
 from .errors import UsageError
+from .options import (
+    comma_names,
+    number,
+    port,
+    positive,
+    positive_floats,
+    positive_ints,
+    ratio,
+    whole_number,
+)
 from .paths import default_results
 from .render import reference
 from .render.outputs import FORMATS
@@ -23,103 +33,28 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
 
 
-def _names(text: str) -> tuple[str, ...]:
-    names = tuple(n.strip() for n in text.split(",") if n.strip())
-    if not names:
-        raise argparse.ArgumentTypeError("expected a comma-separated list of names")
-    return names
-
-
-def _positive_ints(text: str) -> tuple[int, ...]:
-    try:
-        values = tuple(int(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected whole numbers, got {text!r}") from None
-    if not values or any(v < 1 for v in values):
-        raise argparse.ArgumentTypeError(f"expected numbers >= 1, got {text!r}")
-    return values
-
-
-def _positive_floats(text: str) -> tuple[float, ...]:
-    try:
-        values = tuple(float(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected numbers, got {text!r}") from None
-    if not values or any(not v > 0 or v == float("inf") for v in values):
-        raise argparse.ArgumentTypeError(f"expected numbers > 0, got {text!r}")
-    return values
-
-
-def _positive(kind: type) -> object:
-    def parse(text: str) -> float | int:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
-        return value
-
-    parse.__name__ = kind.__name__
-    return parse
-
-
-def _ratio(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"expected a ratio in [0, 1), got {text!r}")
-    return value
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"port must be 0..65535, got {value}")
-    return value
-
-
-def _int(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-
-
-def _float(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-
-
 def with_long_lived(p: argparse.ArgumentParser, neighbour: bool) -> None:
     """The long-lived stories' parameters (ranges checked in config/longlived.py)."""
     g = p.add_argument_group("long-lived stories (stream, websocket, upload)")
-    g.add_argument("--events", type=_int, metavar="N",
+    g.add_argument("--events", type=whole_number, metavar="N",
                    help="events per stream, messages per websocket session (1-1000;"
                         " default: the story's, 20)")
-    g.add_argument("--interval-ms", type=_int, metavar="MS",
+    g.add_argument("--interval-ms", type=whole_number, metavar="MS",
                    help="between two events or messages (1-10000; default 250)")
-    g.add_argument("--size-kb", type=_int, metavar="KB",
+    g.add_argument("--size-kb", type=whole_number, metavar="KB",
                    help="an upload's body in KiB (1-102400; default 256)")
-    g.add_argument("--rate-kbps", type=_int, metavar="KBPS",
+    g.add_argument("--rate-kbps", type=whole_number, metavar="KBPS",
                    help="the uploading client's rate in KiB/s (1-1000000; default 128)")
-    g.add_argument("--disconnect", type=_float, metavar="SHARE",
+    g.add_argument("--disconnect", type=number, metavar="SHARE",
                    help="share of connections the client abandons halfway (0-1; default 0)")
     if neighbour:
-        g.add_argument("--neighbour-users", type=_int, default=0, metavar="K",
+        g.add_argument("--neighbour-users", type=whole_number, default=0, metavar="K",
                        help="K more users on hello beside the held connections: the"
                             " neighbour's p95 and rps (default 0)")
 
 
 def with_why(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--why", type=_positive(int), nargs="?", const=100, default=0,
+    p.add_argument("--why", type=positive(int), nargs="?", const=100, default=0,
                    metavar="HZ", help="profile the server in each measured window with"
                    " py-spy at HZ samples/s (default 100): CPU us/request by layer, flame"
                    " graphs and profile.json in each cell")
@@ -154,17 +89,17 @@ def build_parser() -> Parser:
                             " loopback")
 
     def with_workers(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--workers", type=_positive(int), default=0, metavar="N",
+        p.add_argument("--workers", type=positive(int), default=0, metavar="N",
                        help="Locust as a master and N worker processes, each pinned and in"
                             " its own folder; their histograms reach the master in its"
                             " messages (instead of --processes)")
-        p.add_argument("--remote-workers", type=_positive(int), default=0, metavar="M",
+        p.add_argument("--remote-workers", type=positive(int), default=0, metavar="M",
                        help="also wait for M workers from other hosts in every cell"
                             " (`loadlab worker --master HOST:PORT` there)")
         p.add_argument("--master-bind", default="127.0.0.1", metavar="HOST",
                        help="where each cell's master listens for remote workers (default:"
                             " 127.0.0.1; another address needs --allow-remote)")
-        p.add_argument("--master-port", type=_port, default=5557,
+        p.add_argument("--master-port", type=port, default=5557,
                        help="the masters' port for remote workers (default: 5557)")
 
     def with_target(p: argparse.ArgumentParser) -> None:
@@ -181,9 +116,9 @@ def build_parser() -> Parser:
 
     p = sub.add_parser("prune", help="delete old run folders (shows what it would delete"
                        " unless --yes)")
-    p.add_argument("--older-than", type=_positive(float), required=True, metavar="DAYS",
+    p.add_argument("--older-than", type=positive(float), required=True, metavar="DAYS",
                    help="runs started more than DAYS days ago")
-    p.add_argument("--status", type=_names, metavar="S[,S]",
+    p.add_argument("--status", type=comma_names, metavar="S[,S]",
                    help="only runs with these statuses (e.g. abandoned,failed)")
     p.add_argument("--results", type=Path, default=default_results(),
                    help="where run folders are (default: results/)")
@@ -203,35 +138,35 @@ def build_parser() -> Parser:
     with_database(p)
     with_target(p)
     p.add_argument("--profile", help="load profile (default: the matrix's default)")
-    p.add_argument("--servers", type=_names, help="comma-separated server names")
-    p.add_argument("--scenarios", type=_names, help="comma-separated scenario names")
-    p.add_argument("--flavors", type=_names, help="comma-separated flavors (sync,async,...)")
-    p.add_argument("--clients", type=_names, help="comma-separated HTTP clients")
-    p.add_argument("--middleware", type=_names, metavar="STACK[,STACK]",
+    p.add_argument("--servers", type=comma_names, help="comma-separated server names")
+    p.add_argument("--scenarios", type=comma_names, help="comma-separated scenario names")
+    p.add_argument("--flavors", type=comma_names, help="comma-separated flavors (sync,async,...)")
+    p.add_argument("--clients", type=comma_names, help="comma-separated HTTP clients")
+    p.add_argument("--middleware", type=comma_names, metavar="STACK[,STACK]",
                    help="middleware stacks: none (default), default (startproject's),"
                         " default+sync-only")
-    p.add_argument("--connections", type=_names, metavar="NAME[,NAME]",
+    p.add_argument("--connections", type=comma_names, metavar="NAME[,NAME]",
                    help="connection settings from the matrix's [connections.*] (database"
                         " scenarios; default: [database]'s own)")
-    p.add_argument("--users", type=_positive_ints, help="Locust users (or a list: 10,50)")
-    p.add_argument("--rate", type=_positive_floats, metavar="R[,R2]",
+    p.add_argument("--users", type=positive_ints, help="Locust users (or a list: 10,50)")
+    p.add_argument("--rate", type=positive_floats, metavar="R[,R2]",
                    help="open model: offered requests/s (or a list), instead of --users")
     p.add_argument("--arrival", choices=("uniform", "poisson"),
                    help="the open model's schedule (default: the profile's, uniform)")
-    p.add_argument("--duration", type=_positive(float), help="measured seconds per cell")
-    p.add_argument("--max-duration", type=_positive(float), metavar="S",
+    p.add_argument("--duration", type=positive(float), help="measured seconds per cell")
+    p.add_argument("--max-duration", type=positive(float), metavar="S",
                    help="stability windows: after --duration, measure on until the last"
                         " 3 seconds agree within 10%%, at most S seconds")
     p.add_argument("--warmup", type=float, help="warmup seconds per cell (never counted)")
-    p.add_argument("--trials", type=_positive(int), help="trials per cell, interleaved")
+    p.add_argument("--trials", type=positive(int), help="trials per cell, interleaved")
     p.add_argument("--label", help="a name for the run folder")
     p.add_argument("--results", type=Path, default=default_results(),
                    help="where run folders go (default: results/)")
     p.add_argument("--no-pin", action="store_true", help="do not pin CPUs")
-    p.add_argument("--processes", type=_positive(int), default=1,
+    p.add_argument("--processes", type=positive(int), default=1,
                    help="Locust processes (a machine with cores to spare)")
     with_workers(p)
-    p.add_argument("--port", type=_port, default=0, help="server port (default: a free one)")
+    p.add_argument("--port", type=port, default=0, help="server port (default: a free one)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     with_why(p)
     with_long_lived(p, neighbour=True)
@@ -243,8 +178,8 @@ def build_parser() -> Parser:
                    help="its loadlab.toml or folder, in a git repository (default: here)")
     p.add_argument("--base", default="main", metavar="REF", help="a committed ref")
     p.add_argument("--head", metavar="REF", help="a ref (default: the working tree as is)")
-    p.add_argument("--rounds", type=_int, default=6, metavar="N", help="ABBA rounds, >= 2")
-    p.add_argument("--fail-on-regression", type=_positive(float), metavar="PCT",
+    p.add_argument("--rounds", type=whole_number, default=6, metavar="N", help="ABBA rounds, >= 2")
+    p.add_argument("--fail-on-regression", type=positive(float), metavar="PCT",
                    help="exit 3 only beyond PCT %% (default: any slowdown called)")
     for action in sub.choices["bench"]._actions:  # bench's plan flags: one definition
         if action.dest in AB_PLAN_FLAGS:
@@ -254,15 +189,15 @@ def build_parser() -> Parser:
                        " and A with a slower upstream; compare then uses the floor")
     with_matrix(p)
     p.add_argument("--profile", help="load profile (default: the matrix's default)")
-    p.add_argument("--servers", type=_names,
+    p.add_argument("--servers", type=comma_names,
                    help="comma-separated server names (default: gunicorn-gthread,uvicorn)")
-    p.add_argument("--scenarios", type=_names,
+    p.add_argument("--scenarios", type=comma_names,
                    help="comma-separated scenario names (default: weather,home,sleep)")
-    p.add_argument("--flavors", type=_names, help="comma-separated flavors (sync,async,...)")
-    p.add_argument("--slowdown", type=_positive(float), default=20.0, metavar="PCT",
+    p.add_argument("--flavors", type=comma_names, help="comma-separated flavors (sync,async,...)")
+    p.add_argument("--slowdown", type=positive(float), default=20.0, metavar="PCT",
                    help="how much slower the upstream is in the third run (default: 20)")
-    p.add_argument("--duration", type=_positive(float), help="measured seconds per cell")
-    p.add_argument("--max-duration", type=_positive(float), metavar="S",
+    p.add_argument("--duration", type=positive(float), help="measured seconds per cell")
+    p.add_argument("--max-duration", type=positive(float), metavar="S",
                    help="stability windows' cap (see bench --max-duration)")
     p.add_argument("--warmup", type=float, help="warmup seconds per cell (never counted)")
     p.add_argument("--results", type=Path, default=default_results(),
@@ -279,28 +214,28 @@ def build_parser() -> Parser:
     p.add_argument("--profile", default="capacity",
                    help="which servers, scenarios and clients, and the step length"
                         " (default: capacity)")
-    p.add_argument("--servers", type=_names, help="comma-separated server names")
-    p.add_argument("--scenarios", type=_names, help="comma-separated scenario names")
-    p.add_argument("--flavors", type=_names, help="comma-separated flavors (sync,async,...)")
-    p.add_argument("--clients", type=_names, help="comma-separated HTTP clients")
-    p.add_argument("--middleware", type=_names, metavar="STACK[,STACK]",
+    p.add_argument("--servers", type=comma_names, help="comma-separated server names")
+    p.add_argument("--scenarios", type=comma_names, help="comma-separated scenario names")
+    p.add_argument("--flavors", type=comma_names, help="comma-separated flavors (sync,async,...)")
+    p.add_argument("--clients", type=comma_names, help="comma-separated HTTP clients")
+    p.add_argument("--middleware", type=comma_names, metavar="STACK[,STACK]",
                    help="middleware stacks: none (default), default (startproject's),"
                         " default+sync-only")
-    p.add_argument("--connections", type=_names, metavar="NAME[,NAME]",
+    p.add_argument("--connections", type=comma_names, metavar="NAME[,NAME]",
                    help="connection settings from the matrix's [connections.*] (database"
                         " scenarios; default: [database]'s own)")
-    p.add_argument("--slo-p95-ms", type=_positive(float), metavar="MS",
+    p.add_argument("--slo-p95-ms", type=positive(float), metavar="MS",
                    help="the p95 objective for every scenario (default: each story's own,"
                         " or the matrix's [slo])")
-    p.add_argument("--max-failure-ratio", type=_ratio, metavar="F",
+    p.add_argument("--max-failure-ratio", type=ratio, metavar="F",
                    help="failures allowed at a step (default: the rules' 0.01)")
-    p.add_argument("--duration", type=_positive(float), help="measured seconds per step")
+    p.add_argument("--duration", type=positive(float), help="measured seconds per step")
     p.add_argument("--warmup", type=float, help="warmup seconds per step (never counted)")
     p.add_argument("--label", help="a name for the run folder")
     p.add_argument("--results", type=Path, default=default_results(),
                    help="where run folders go (default: results/)")
     p.add_argument("--no-pin", action="store_true", help="do not pin CPUs")
-    p.add_argument("--port", type=_port, default=0, help="server port (default: a free one)")
+    p.add_argument("--port", type=port, default=0, help="server port (default: a free one)")
     p.add_argument("--json", action="store_true", help="print the capacity records as JSON")
     with_workers(p)
     p.add_argument("--quiet", action="store_true", help="no progress lines")
@@ -312,8 +247,8 @@ def build_parser() -> Parser:
     with_project(p)
     with_database(p)
     p.add_argument("--server", required=True, help="a server name from the matrix")
-    p.add_argument("--port", type=_port, default=8000)
-    p.add_argument("--upstream-port", type=_port, default=9000)
+    p.add_argument("--port", type=port, default=8000)
+    p.add_argument("--upstream-port", type=port, default=9000)
     p.add_argument("--client", help="HTTP client for upstream calls (default: httpx)")
 
     p = sub.add_parser("ui", help="the Locust web UI against one server; archived on exit")
@@ -323,8 +258,8 @@ def build_parser() -> Parser:
     p.add_argument("--server", required=True, help="a server name from the matrix")
     p.add_argument("--scenario", help="scenario (default: weather, or the project's first)")
     p.add_argument("--client", help="HTTP client for upstream calls (default: httpx)")
-    p.add_argument("--web-port", type=_port, default=8089)
-    p.add_argument("--port", type=_port, default=0, help="server port (default: a free one)")
+    p.add_argument("--web-port", type=port, default=8089)
+    p.add_argument("--port", type=port, default=0, help="server port (default: a free one)")
     p.add_argument("--warmup", type=float, default=0.0, metavar="S",
                    help="seconds after each test's users are spawned that its cell does"
                    " not count (default: 0)")
@@ -337,16 +272,16 @@ def build_parser() -> Parser:
 
     p = sub.add_parser("fidelity", help="hello's peak throughput: loadlab vs wrk, per server")
     with_matrix(p)
-    p.add_argument("--servers", type=_names, help="comma-separated server names"
+    p.add_argument("--servers", type=comma_names, help="comma-separated server names"
                    " (default: gunicorn-sync,uvicorn)")
-    p.add_argument("--users", type=_positive_ints, help="Locust user counts to try (8,32)")
-    p.add_argument("--connections", type=_positive_ints,
+    p.add_argument("--users", type=positive_ints, help="Locust user counts to try (8,32)")
+    p.add_argument("--connections", type=positive_ints,
                    help="wrk connection counts to try (default: 8,32)")
-    p.add_argument("--duration", type=_positive(float), help="measured seconds each (5)")
+    p.add_argument("--duration", type=positive(float), help="measured seconds each (5)")
     p.add_argument("--warmup", type=float, help="warmup seconds each, never counted (1)")
-    p.add_argument("--trials", type=_positive(int), default=1,
+    p.add_argument("--trials", type=positive(int), default=1,
                    help="repeat everything, interleaved (default: 1)")
-    p.add_argument("--processes", type=_positive(int), default=1, help="Locust processes")
+    p.add_argument("--processes", type=positive(int), default=1, help="Locust processes")
     p.add_argument("--no-pin", action="store_true", help="do not pin CPUs")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("-o", "--output", type=Path, help="also write the JSON to this file")
@@ -360,9 +295,9 @@ def build_parser() -> Parser:
                    help="the host running `loadlab bench --remote-workers` (port 5557)")
     p.add_argument("--allow-remote", action="store_true",
                    help="a master that is not on this machine")
-    p.add_argument("--idle", type=_positive(float), default=600.0, metavar="S",
+    p.add_argument("--idle", type=positive(float), default=600.0, metavar="S",
                    help="stop when no cell's master has come for S seconds (default: 600)")
-    p.add_argument("--cells", type=_positive(int), metavar="N",
+    p.add_argument("--cells", type=positive(int), metavar="N",
                    help="stop after N cells (default: until Ctrl-C or --idle)")
 
     p = sub.add_parser("init", help="write a starter loadlab.toml for a Django project"
@@ -376,7 +311,7 @@ def build_parser() -> Parser:
     p.add_argument("run_b", metavar="RUN_B", nargs="?")
     p.add_argument("--format", choices=FORMATS, default="table")
     p.add_argument("-o", "--output", help="write to this file instead of stdout")
-    p.add_argument("--fail-on-regression", type=_positive(float), metavar="PCT",
+    p.add_argument("--fail-on-regression", type=positive(float), metavar="PCT",
                    help="exit 3 if a cell is significantly worse by more than PCT %%"
                         " (a scenario's max_regression_pct wins)")
     p.add_argument("--metric", choices=GATE_METRICS, default="rps",
