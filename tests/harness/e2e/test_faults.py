@@ -22,7 +22,10 @@ from scripts.proc.supervise import free_port
 from ..conftest import CRASHES_AT_BOOT, loadlab, matrix_with, only_run, read_json
 from ..procs import assert_all_gone, cmdline, is_locust, is_server, running, snapshot
 
-FAST = ("--duration", "2", "--warmup", "0.5", "--users", "2", "--quiet")
+# One user: a cell at one user is its own probe (bench.py), so no 1-user probe runs first
+# (~2 s a cell); what these tests check does not depend on the users. The probe and the
+# bounds it gives are e2e/test_bounds.py's and test_capacity.py's.
+FAST = ("--duration", "2", "--warmup", "0.5", "--users", "1", "--quiet")
 
 
 def cells_of(run: Path) -> dict[str, dict]:

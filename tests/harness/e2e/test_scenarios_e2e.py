@@ -2,10 +2,11 @@
 mixed (blocking code behind async views) and cpu, each under real Locust with its
 locustfile's answer checks, and a weather cell whose upstream calls go through aiohttp.
 
-One short smoke bench on uvicorn, five cells: catalog's get-by-id (async) and list
-(sync-list) users, mixed and cpu async, weather async with aiohttp (aiohttp has no sync
-API, so no sync weather cell is planned with it). Every cell must be ok, have requests
-and no failures: a wrong body is a failure, so the checks in locustfiles/*.py passed.
+One short smoke bench on uvicorn at one user (each cell its own probe), five cells:
+catalog's get-by-id (async) and list (sync-list) users, mixed and cpu async, weather
+async with aiohttp (aiohttp has no sync API, so no sync weather cell is planned with it).
+Every cell must be ok, have requests and no failures: a wrong body is a failure, so the
+checks in locustfiles/*.py passed.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ EXPECTED = [  # (scenario, flavor, client), in the plan's order
 def test_catalog_mixed_cpu_and_weather_through_aiohttp(tmp_path, results):
     args = ("bench", "--profile", "smoke", "--servers", "uvicorn",
             "--scenarios", "catalog,mixed,cpu,weather", "--flavors", "async,sync-list",
-            "--clients", "aiohttp", "--duration", "2", "--warmup", "0.5",
+            "--clients", "aiohttp", "--users", "1", "--duration", "2", "--warmup", "0.5",
             "--results", str(results), "--quiet")
     with running(tmp_path, *args) as lab:
         # The last cell's tree, while it runs: after loadlab exits none of it may remain.
