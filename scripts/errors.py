@@ -14,9 +14,9 @@ The CLI (scripts/cli.py) is the only place that turns them into an exit status::
     |   +-- PortInUse                     something else listens where ours should
     |   +-- PrepareFailed                 the catalog could not be migrated or seeded
     +-- CellError                exit 1   one cell could not be measured (the run goes on)
-        +-- CellFailed                    Locust or the server failed mid-cell
-        +-- MeasurementError              Locust left no usable measurement
-    GateFailed                   exit 3   a threshold or a regression gate failed: measured, not ok
+    |   +-- CellFailed                    Locust or the server failed mid-cell
+    |   +-- MeasurementError              Locust left no usable measurement
+    +-- GateFailed               exit 3   a threshold or a regression gate failed: measured, not ok
     Interrupted (BaseException)  exit 130 Ctrl-C, SIGTERM: stop everything, keep what is done
 
 Interrupted is a BaseException so that no `except Exception` in a cleanup path can

@@ -18,6 +18,7 @@ from scripts.errors import (
     CompareError,
     ConfigError,
     DatabaseUnavailable,
+    GateFailed,
     Interrupted,
     LoadlabError,
     MeasurementError,
@@ -45,6 +46,7 @@ EXPECTED = [
     (CellError, 1, LoadlabError),
     (CellFailed, 1, CellError),
     (MeasurementError, 1, CellError),
+    (GateFailed, 3, LoadlabError),
     (Interrupted, 130, BaseException),
 ]
 
