@@ -85,7 +85,7 @@ def wall_limit(profile: dict[str, Any]) -> str | None:
     wall = profile.get("wall") or {}
     pools = wall.get("pools") or []
     for pool in pools:
-        if pool["threads"] >= 2 and pool["busy_share"] >= POOL_FULL:
+        if pool["threads"] >= 2 and pool.get("busy_share", 0.0) >= POOL_FULL:
             same = [p for p in pools if p["name"] == pool["name"]
                     and p["threads"] == pool["threads"]]
             where = _where(pool)
@@ -101,7 +101,7 @@ def wall_limit(profile: dict[str, Any]) -> str | None:
         if layer == "HTTP client" and share >= WAIT_SHARE:
             return (f"waiting on the upstream (the HTTP client: {share:.0%} of the busy"
                     f" threads' time; {pool['threads']} threads, busy"
-                    f" {pool['busy_share']:.0%} of the time)")
+                    f" {pool.get('busy_share', 0.0):.0%} of the time)")
     top = (wall.get("blocked") or [None])[0]  # no pool: a thread per request or worker
     if top and top["layer"] == "HTTP client" and top["share"] >= WAIT_SHARE:
         return (f"waiting on the upstream (serving threads sat in the HTTP client"
