@@ -48,9 +48,11 @@ class Answer:
 
 
 def answers(cells: Iterable[CellRecord],
-            min_effect: stats.Floor | float = stats.DEFAULT_MIN_EFFECT) -> list[Answer]:
+            min_effect: stats.Floor | float | None = None) -> list[Answer]:
     """Per scenario (in the literature's order), the best of every closed-loop
-    configuration by throughput, against the next best."""
+    configuration by throughput, against the next best; the floor is compare's own
+    unless given, so the terminal, summary.md and `compare RUN` call alike."""
+    min_effect = stats.Floor() if min_effect is None else min_effect
     groups: dict[CellKey, list[CellRecord]] = {}
     for cell in cells:
         if cell.rate is None:  # at an offered rate, throughput is the rate: capacity's

@@ -145,9 +145,10 @@ def _cell_flags(run: Run) -> list[str]:
 # -- inside one run --------------------------------------------------------------
 
 
-def within(run: Run, min_effect: stats.Floor | float = stats.DEFAULT_MIN_EFFECT) -> Within:
-    """Per scenario: sync vs each async flavor on each server; servers per flavor."""
-    min_effect = stats.as_floor(min_effect)
+def within(run: Run, min_effect: stats.Floor | float | None = None) -> Within:
+    """Per scenario: sync vs each async flavor on each server; servers per flavor. The
+    floor defaults to compare's own (this lab's A/A floors), as between's does."""
+    min_effect = stats.Floor() if min_effect is None else stats.as_floor(min_effect)
     groups = run.by_key()
     scenarios = sorted({k.scenario for k in groups}, key=lambda s: (story_rank(s), s))
     out = []
