@@ -18,8 +18,7 @@ from .options import (
     number,
     port,
     positive,
-    positive_floats,
-    positive_ints,
+    positive_list,
     ratio,
     whole_number,
 )
@@ -148,8 +147,8 @@ def build_parser() -> Parser:
     p.add_argument("--connections", type=comma_names, metavar="NAME[,NAME]",
                    help="connection settings from the matrix's [connections.*] (database"
                         " scenarios; default: [database]'s own)")
-    p.add_argument("--users", type=positive_ints, help="Locust users (or a list: 10,50)")
-    p.add_argument("--rate", type=positive_floats, metavar="R[,R2]",
+    p.add_argument("--users", type=positive_list(int), help="Locust users (or a list: 10,50)")
+    p.add_argument("--rate", type=positive_list(float), metavar="R[,R2]",
                    help="open model: offered requests/s (or a list), instead of --users")
     p.add_argument("--arrival", choices=("uniform", "poisson"),
                    help="the open model's schedule (default: the profile's, uniform)")
@@ -274,8 +273,8 @@ def build_parser() -> Parser:
     with_matrix(p)
     p.add_argument("--servers", type=comma_names, help="comma-separated server names"
                    " (default: gunicorn-sync,uvicorn)")
-    p.add_argument("--users", type=positive_ints, help="Locust user counts to try (8,32)")
-    p.add_argument("--connections", type=positive_ints,
+    p.add_argument("--users", type=positive_list(int), help="Locust user counts to try (8,32)")
+    p.add_argument("--connections", type=positive_list(int),
                    help="wrk connection counts to try (default: 8,32)")
     p.add_argument("--duration", type=positive(float), help="measured seconds each (5)")
     p.add_argument("--warmup", type=float, help="warmup seconds each, never counted (1)")

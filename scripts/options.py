@@ -156,24 +156,22 @@ def comma_names(text: str) -> tuple[str, ...]:
     return names
 
 
-def positive_ints(text: str) -> tuple[int, ...]:
-    try:
-        values = tuple(int(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected whole numbers, got {text!r}") from None
-    if not values or any(v < 1 for v in values):
-        raise argparse.ArgumentTypeError(f"expected numbers >= 1, got {text!r}")
-    return values
+def positive_list(kind: type) -> object:
+    """A comma-separated list of numbers > 0 (--users 10,50; --rate 20,70): whole
+    numbers for int, finite numbers for float."""
+    noun, least = ("whole numbers", ">= 1") if kind is int else ("numbers", "> 0")
 
+    def parse(text: str) -> tuple[float | int, ...]:
+        try:
+            values = tuple(kind(v) for v in text.split(","))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {noun}, got {text!r}") from None
+        if any(not 0 < v < float("inf") for v in values):  # nan fails too
+            raise argparse.ArgumentTypeError(f"expected numbers {least}, got {text!r}")
+        return values
 
-def positive_floats(text: str) -> tuple[float, ...]:
-    try:
-        values = tuple(float(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected numbers, got {text!r}") from None
-    if not values or any(not v > 0 or v == float("inf") for v in values):
-        raise argparse.ArgumentTypeError(f"expected numbers > 0, got {text!r}")
-    return values
+    parse.__name__ = f"{kind.__name__}s"
+    return parse
 
 
 def positive(kind: type) -> object:
