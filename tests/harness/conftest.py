@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -124,6 +125,46 @@ optional = true
 workers = 1
 args = ["app.asgi:application", "--port", "{port}"]
 """
+
+
+# A team's own Django project (made with startproject), measured by the e2e tests.
+SHOP = ROOT / "tests" / "shop"
+
+
+def shop_toml(*, db: Path | str | None = None, scenarios: str = "") -> str:
+    """tests/shop's loadlab.toml: its settings and applications, `prepare` (its
+    migrations seed it) and the orders scenario; `db` moves its database (SHOP_DB),
+    `scenarios` appends tables."""
+    env = f'env = {{ SHOP_DB = "{db}" }}\n' if db is not None else ""
+    return f"""\
+[project]
+settings = "shop.settings"
+wsgi = "shop.wsgi:application"
+asgi = "shop.asgi:application"
+prepare = [["python", "manage.py", "migrate", "--noinput"]]
+{env}
+[scenarios.orders]
+summary = "the order list, ORM + JSON"
+flavors = {{ sync = "/orders/", async = "/orders/async/" }}
+""" + scenarios
+
+
+def copy_shop(folder: Path, toml: str) -> Path:
+    """A private copy of tests/shop (no caches, no database) with `toml` as its
+    loadlab.toml."""
+    shutil.copytree(SHOP, folder, ignore=shutil.ignore_patterns("__pycache__", "*.sqlite3"))
+    (folder / "loadlab.toml").write_text(toml)
+    return folder
+
+
+def commit_shop(folder: Path) -> Path:
+    """The copy committed on `main` of a fresh git repository, its databases and caches
+    ignored (what `ab` and a run's manifest read)."""
+    (folder / ".gitignore").write_text("*.sqlite3\n__pycache__/\n")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(folder)]
+    for args in (("init", "-q", "-b", "main"), ("add", "-A"), ("commit", "-qm", "shop")):
+        subprocess.run([*git, *args], check=True, capture_output=True)
+    return folder
 
 
 def only_run(results: Path) -> Path:

@@ -18,7 +18,6 @@ branch's x30 passes any gate. More rounds would add a minute, not meaning.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -26,20 +25,8 @@ import pytest
 
 from scripts.archive.folder import load_run
 
-from ..conftest import loadlab, read_json
+from ..conftest import commit_shop, copy_shop, loadlab, read_json, shop_toml
 
-SHOP = Path(__file__).resolve().parents[2] / "shop"
-PROJECT = """\
-[project]
-settings = "shop.settings"
-wsgi = "shop.wsgi:application"
-asgi = "shop.asgi:application"
-prepare = [["python", "manage.py", "migrate", "--noinput"]]
-
-[scenarios.orders]
-summary = "the order list, ORM + JSON"
-flavors = { sync = "/orders/", async = "/orders/async/" }
-"""
 ROUNDS = "3"
 CELL = ("--servers", "gunicorn-gthread", "--flavors", "sync", "--users", "1",
         "--warmup", "0.3", "--duration", "2", "--rounds", ROUNDS)
@@ -55,12 +42,7 @@ def make_repo(folder: Path) -> Path:
     """tests/shop committed on main (its database made by each tree's `prepare`), a
     branch `slow` whose sync view sleeps 20 ms, and a branch `same` that changes no
     code; main checked out."""
-    shutil.copytree(SHOP, folder, ignore=shutil.ignore_patterns("__pycache__", "*.sqlite3"))
-    (folder / "loadlab.toml").write_text(PROJECT)
-    (folder / ".gitignore").write_text("*.sqlite3\n__pycache__/\n")
-    git(folder, "init", "-q", "-b", "main")
-    git(folder, "add", "-A")
-    git(folder, "commit", "-qm", "shop")
+    commit_shop(copy_shop(folder, shop_toml()))
     git(folder, "checkout", "-qb", "slow")
     views = folder / "orders" / "views.py"
     text = views.read_text()
@@ -154,8 +136,7 @@ def test_a_ref_that_does_not_exist_is_one_line(repo, tmp_path):
 
 
 def test_a_project_outside_git_is_one_line(tmp_path):
-    shutil.copytree(SHOP, tmp_path / "shop", ignore=shutil.ignore_patterns("*.sqlite3"))
-    (tmp_path / "shop" / "loadlab.toml").write_text(PROJECT)
+    copy_shop(tmp_path / "shop", shop_toml())
     line = one_line(loadlab("ab", "--project", str(tmp_path / "shop"),
                             "--results", str(tmp_path / "results")))
     assert "not in a git repository" in line

@@ -7,7 +7,6 @@ project's commit, `compare` on its run, `serve`, and every bad input as one line
 from __future__ import annotations
 
 import json
-import shutil
 import signal
 import subprocess
 import time
@@ -20,30 +19,19 @@ import pytest
 from scripts.archive.folder import load_run
 from scripts.proc.supervise import free_port
 
-from ..conftest import loadlab, only_run, read_json
+from ..conftest import commit_shop, copy_shop, loadlab, only_run, read_json, shop_toml
 from ..procs import assert_all_gone, assert_loopback_only, running, snapshot, wait_for
 
-SHOP = Path(__file__).resolve().parents[2] / "shop"
-PROJECT = """\
-[project]
-settings = "shop.settings"
-wsgi = "shop.wsgi:application"
-asgi = "shop.asgi:application"
-prepare = [["python", "manage.py", "migrate", "--noinput"]]
-env = {{ SHOP_DB = "{db}" }}
-
-[scenarios.orders]
-summary = "the order list, ORM + JSON"
-flavors = {{ sync = "/orders/", async = "/orders/async/" }}
-
+# The project's two other scenarios: the team's own locustfile, and a wrong path.
+SCENARIOS = """
 [scenarios.own]
 summary = "the same list, driven by the team's own locustfile"
-flavors = {{ sync = "/orders/" }}
+flavors = { sync = "/orders/" }
 locustfile = "loadtests/own.py"
 
 [scenarios.missing]
 summary = "a path the project does not have"
-flavors = {{ sync = "/nope/" }}
+flavors = { sync = "/nope/" }
 """
 # The team's own user class: its own request name, no loadlab import at all.
 OWN_LOCUSTFILE = """\
@@ -61,16 +49,10 @@ class Sync(FastHttpUser):
 
 def make_shop(folder: Path) -> Path:
     """A private copy of tests/shop with its loadlab.toml, committed in a git repo."""
-    shutil.copytree(SHOP, folder, ignore=shutil.ignore_patterns("__pycache__", "*.sqlite3"))
-    (folder / "loadlab.toml").write_text(PROJECT.format(db=folder / "shop.sqlite3"))
+    copy_shop(folder, shop_toml(db=folder / "shop.sqlite3", scenarios=SCENARIOS))
     (folder / "loadtests").mkdir()
     (folder / "loadtests" / "own.py").write_text(OWN_LOCUSTFILE)
-    (folder / ".gitignore").write_text("*.sqlite3\n__pycache__/\n")
-    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(folder)]
-    subprocess.run([*git, "init", "-q"], check=True)
-    subprocess.run([*git, "add", "-A"], check=True)
-    subprocess.run([*git, "commit", "-qm", "shop"], check=True)
-    return folder
+    return commit_shop(folder)
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +120,7 @@ def test_compare_reads_the_projects_run(shop_run, tmp_path):
     assert "orders" in done.out and "async" in done.out
     other = tmp_path / "other"
     other.mkdir()
-    (other / "loadlab.toml").write_text(PROJECT.format(db="x").replace(
+    (other / "loadlab.toml").write_text(shop_toml(db="x", scenarios=SCENARIOS).replace(
         "[project]\n", '[project]\nname = "other"\n').replace(
         'locustfile = "loadtests/own.py"\n', ""))
     done = loadlab("compare", str(run_dir), "--project", str(other))
@@ -207,11 +189,10 @@ def test_ui_drives_the_projects_users_and_archives_them(tmp_path):
 ])
 def test_bad_project_input_is_one_line_and_exit_2(tmp_path, edit, message):
     """Nothing starts, no run folder is written: one line naming the file and key."""
-    shop = tmp_path / "shop"
-    shutil.copytree(SHOP, shop, ignore=shutil.ignore_patterns("__pycache__"))
-    file = shop / "loadlab.toml"
-    file.write_text(PROJECT.format(db=tmp_path / "db.sqlite3").replace(
+    shop = copy_shop(tmp_path / "shop", shop_toml(db=tmp_path / "db.sqlite3",
+                                                  scenarios=SCENARIOS).replace(
         'locustfile = "loadtests/own.py"\n', ""))
+    file = shop / "loadlab.toml"
     edit(file)
     results = tmp_path / "results"
     done = loadlab("bench", "--project", str(shop), "--results", str(results))
