@@ -38,7 +38,8 @@ def view_packages(project: Project) -> tuple[str, ...]:
 
 def read(record: CellRecord, cell_dir: Path, rate: int, duration_s: float,
          problems: dict[str, str], packages: tuple[str, ...] = (),
-         errors: dict[str, int] | None = None) -> dict:
+         errors: dict[str, int] | None = None,
+         retried: dict[str, str] | None = None) -> dict:
     """profile.json from the cell's samples; the record's `layers` and `why` from it."""
     samples = {}
     for name in ("cpu", "wall"):
@@ -52,6 +53,8 @@ def read(record: CellRecord, cell_dir: Path, rate: int, duration_s: float,
                                table=layers.Table(packages))
     if errors:  # samples py-spy lost: the shares stand, sampled_cpu_s reads low
         profile["sampler_errors"] = errors
+    if retried:  # py-spy failed to attach, tried again: its samples start later
+        profile["sampler_retried"] = retried
     if problems:
         profile["problems"] = list(problems.values())
         profile.setdefault("note", "; ".join(problems.values()))

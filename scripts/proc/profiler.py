@@ -14,6 +14,11 @@ window at the same rate, each writing folded stacks (`--format raw`):
 
 `--threads` puts each thread's name in its stacks (a thread-pool thread with no Python
 frame yet is a thread being born); `--nonblocking` never pauses the server.
+
+py-spy 0.4 now and then exits at once with "No python processes found in process N" on
+a server that is serving (docs/FIELD-NOTES.md): its attach failed, not the server. A
+watcher thread per sampler starts such a sampler once more, RETRY_AFTER_S later, for
+what is left of the window, and `retried` says so.
 """
 
 from __future__ import annotations
@@ -23,10 +28,13 @@ import re
 import shutil
 import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import psutil
 
 from . import supervise
 
@@ -35,7 +43,9 @@ COMMON = ("--subprocesses", "--threads", "--nonblocking", "--format", "raw")
 FINISH_GRACE_S = 5.0  # past its planned end, py-spy is asked to write what it has
 STOP_GRACE_S = 5.0  # after SIGINT, how long it has to write before it is killed
 MAX_WAIT_S = 3600.0  # finish() never waits longer (a session's samplers: until stopped)
+RETRY_AFTER_S = 0.3  # a failed attach is tried once more this much later
 _ERRORS = re.compile(r"Samples: \d+ Errors: (\d+)")
+_NOT_ATTACHED = re.compile(r"No python processes found in process \d+[^\n]*")
 
 
 def executable() -> str | None:
@@ -62,6 +72,23 @@ def argv(pid: int, rate: int, duration_s: float | None, out: Path, flags: Sequen
     return ["sh", "-c", 'sleep "$0" && exec "$@"', f"{delay_s:.3f}", *record]
 
 
+def attach_failed(code: int | None, log: str) -> str | None:
+    """py-spy's own failure to attach, worth one more try: its line, if a sampler that
+    exited non-zero said it found no Python process (while the target lives: checked
+    by the caller). A stopped sampler (code None or 0) or any other error: None."""
+    if not code:
+        return None
+    found = _NOT_ATTACHED.search(log)
+    return found.group(0).strip() if found else None
+
+
+def _running(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
 @dataclass
 class Profiler:
     """The samplers of one window; `finish()` waits for them, `stop()` ends them."""
@@ -69,7 +96,15 @@ class Profiler:
     folder: Path
     rate: int
     ends_at: float  # monotonic time the samplers should be done by
+    pid: int = 0  # the sampled process
+    spy: str = "py-spy"
+    cpus: Sequence[int] | None = None
     procs: dict[str, supervise.Process] = field(default_factory=dict)
+    retried: dict[str, str] = field(default_factory=dict)  # sampler: why it started again
+    _watchers: dict[str, threading.Thread] = field(default_factory=dict, repr=False)
+    _log_from: dict[str, int] = field(default_factory=dict, repr=False)  # this try's output
+    _stopping: threading.Event = field(default_factory=threading.Event, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def start(cls, pid: int, folder: Path, rate: int, duration_s: float | None,
@@ -80,37 +115,85 @@ class Profiler:
         if spy is None:
             raise FileNotFoundError("py-spy is not installed (pip install py-spy)")
         ends = math.inf if duration_s is None else delay_s + math.ceil(duration_s)
-        profiler = cls(folder, rate, time.monotonic() + ends)
+        profiler = cls(folder, rate, time.monotonic() + ends, pid, spy, cpus)
         try:
-            for name, flags in SAMPLERS.items():
+            for name in SAMPLERS:
                 samples_path(folder, name).unlink(missing_ok=True)
-                profiler.procs[name] = supervise.Process(
-                    f"py-spy {name}", argv(pid, rate, duration_s, samples_path(folder, name),
-                                           flags, delay_s, spy),
-                    log_path=folder / f"profiler-{name}.log", cpus=cpus,
-                    stop_signal=signal.SIGINT).start()
+                profiler.procs[name] = profiler._launch(name, duration_s, delay_s)
+            for name in SAMPLERS:
+                profiler._watchers[name] = threading.Thread(
+                    target=profiler._watch, args=(name,), name=f"py-spy {name} watcher",
+                    daemon=True)
+                profiler._watchers[name].start()
         except BaseException:
             profiler.stop()
             raise
         return profiler
 
+    def _launch(self, name: str, duration_s: float | None,
+                delay_s: float = 0.0) -> supervise.Process:
+        log = self.folder / f"profiler-{name}.log"
+        self._log_from[name] = log.stat().st_size if log.exists() else 0
+        return supervise.Process(
+            f"py-spy {name}", argv(self.pid, self.rate, duration_s,
+                                   samples_path(self.folder, name), SAMPLERS[name], delay_s,
+                                   self.spy),
+            log_path=log, cpus=self.cpus,
+            stop_signal=signal.SIGINT).start()
+
+    def _watch(self, name: str) -> None:
+        """Wait for the sampler to end; if py-spy could not attach to a target that still
+        runs, start it once more for the rest of the window (its log gets both tries)."""
+        proc = self.procs[name]
+        assert proc.popen is not None
+        code = proc.popen.wait()
+        try:
+            with open(proc.log_path, errors="replace") as f:
+                f.seek(self._log_from[name])
+                failed = attach_failed(code, f.read())
+        except OSError:
+            return
+        if failed is None or self._stopping.wait(RETRY_AFTER_S) or not _running(self.pid):
+            return
+        left = self.ends_at - time.monotonic()
+        if left <= 0:
+            return
+        with self._lock:  # stop() either sees the new sampler or none is started
+            if self._stopping.is_set():
+                return
+            proc.stop(0)  # ended: reaped and forgotten
+            self.procs[name] = proc = self._launch(
+                name, None if math.isinf(left) else left)
+            self.retried[name] = f"{failed}; started again after {RETRY_AFTER_S:g} s"
+        assert proc.popen is not None
+        proc.popen.wait()  # finish() joins this thread: the second try's end
+
     def finish(self) -> dict[str, str]:
         """Wait for the samplers to end on their own (a little past their planned end),
         then stop any left; returns each sampler's problem, if it had one."""
-        for proc in self.procs.values():
-            proc.exited_within(min(max(0.0, self.ends_at + FINISH_GRACE_S - time.monotonic()),
-                                   MAX_WAIT_S))
+        for watcher in self._watchers.values():
+            watcher.join(min(max(0.0, self.ends_at + FINISH_GRACE_S - time.monotonic()),
+                             MAX_WAIT_S))
         return self.stop()
 
     def stop(self) -> dict[str, str]:
         """SIGINT each sampler still running (py-spy then writes what it has), then
-        kill it; every one is reaped. Safe to call twice."""
+        kill it; every one is reaped and no sampler is started again. Safe to call
+        twice."""
+        self._stopping.set()
+        with self._lock:
+            procs = dict(self.procs)
         problems = {}
-        for name, proc in self.procs.items():
+        for name, proc in procs.items():
             code = proc.stop(STOP_GRACE_S)  # reaps and forgets it, even one that ended
             if not samples_path(self.folder, name).exists():
-                tail = proc.log_tail(3).replace("\n", " | ")
-                problems[name] = f"py-spy {name} wrote no samples (exit {code}): {tail}"
+                said = attach_failed(code, proc.log_tail(12)) or proc.log_tail(3).replace(
+                    "\n", " | ")
+                again = ", tried twice" if name in self.retried else ""
+                problems[name] = f"py-spy {name} wrote no samples (exit {code}{again}): {said}"
+        for watcher in self._watchers.values():
+            if watcher is not threading.current_thread():
+                watcher.join(STOP_GRACE_S)
         return problems
 
     def errors(self) -> dict[str, int]:

@@ -53,9 +53,9 @@ class Why:
                 record.why = self.error
             return
         problems = self.current.finish()
-        errors, self.current = self.current.errors(), None
+        spy, self.current = self.current, None
         profile.read(record, cell_dir, self.rate, self.plan.profile.duration_s, problems,
-                     self.packages, errors)
+                     self.packages, spy.errors(), spy.retried)
 
     def stop(self) -> None:
         """Whatever happened to the cell: no sampler outlives it."""
@@ -87,7 +87,7 @@ def session_read(spy: profiler.Profiler, folder: Path, records: list[CellRecord]
                        users=0, trial=0, requests=sum(r.requests for r in records),
                        duration_s=seconds,
                        server_cpu_pct=cpu_s * 100 / seconds if cpu_s and seconds else None)
-    profile.read(whole, folder, spy.rate, seconds, problems, packages, errors)
+    profile.read(whole, folder, spy.rate, seconds, problems, packages, errors, spy.retried)
     return f"why (the whole session, {folder.name}/{profile.PROFILE}): {whole.why}"
 
 
