@@ -10,13 +10,15 @@ before the session. The window's answers stay in `out`/latency.json.
 
 WARMUP_S discards a fresh server's first answer, 40-50 ms slower than the rest; a later
 cold one (another worker's first) may fall in the window, under the percentile. The
-probe costs what it did, about 2.5 s per configuration with Locust's start.
+probe's Locust starts beside the server (`Probe.start`), so a probe costs its window,
+1.3 s, plus Locust's exit: about 1.4 s per configuration.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..archive.folder import write_json
@@ -37,28 +39,60 @@ def unloaded(*, scenario: str, flavor: str, base_url: str, out: Path, catalog_ro
     """(R0, S) of `flavor` at one user, written into `out`; (None, None) when the probe
     could not measure (the cell or session goes on without bounds, and says nothing
     it does not know)."""
-    out.mkdir(parents=True, exist_ok=True)
-    env = loadgen.env(cell_dir=out, warmup_s=WARMUP_S, duration_s=DURATION_S,
-                      catalog_rows=catalog_rows, server_timing=True,
-                      project_scenario=loadgen.project_scenario(project, scenario))
-    argv = loadgen.headless_argv(scenario=scenario, flavor=flavor, host=base_url, users=1,
-                                 spawn_rate=spawn_rate, warmup_s=WARMUP_S,
-                                 duration_s=DURATION_S, cell_dir=out, report=False,
-                                 project=project)
-    locust = supervise.Process("locust", argv, log_path=out / "locust.log", env=env,
-                               cpus=cpus).start()
-    deadline = time.monotonic() + loadgen.run_bound_s(1, spawn_rate, WARMUP_S,
-                                                      DURATION_S) + 15
-    try:
-        while not locust.exited_within(0.2):
-            if not server_alive() or time.monotonic() > deadline:
+    return Probe.start(scenario=scenario, flavor=flavor, base_url=base_url, out=out,
+                       catalog_rows=catalog_rows, spawn_rate=spawn_rate, cpus=cpus,
+                       project=project).measure(server_alive)
+
+
+@dataclass
+class Probe:
+    """The probe's Locust, started before its server is up (`hold_s`: how long it may
+    wait): its imports, about half a second, overlap the server's boot, as the cell's
+    own Locust does (loadgen.env's go file). Nothing is sent until `measure`."""
+
+    locust: supervise.Process
+    out: Path
+    go: Path
+    bound_s: float
+
+    @classmethod
+    def start(cls, *, scenario: str, flavor: str, base_url: str, out: Path,
+              catalog_rows: int, spawn_rate: float, cpus: Sequence[int] | None,
+              project: Project = BUILTIN, hold_s: float = 0.0) -> Probe:
+        out.mkdir(parents=True, exist_ok=True)
+        go = out / "go"
+        env = loadgen.env(cell_dir=out, warmup_s=WARMUP_S, duration_s=DURATION_S,
+                          catalog_rows=catalog_rows, server_timing=True, go_file=go,
+                          project_scenario=loadgen.project_scenario(project, scenario))
+        argv = loadgen.headless_argv(scenario=scenario, flavor=flavor, host=base_url,
+                                     users=1, spawn_rate=spawn_rate, warmup_s=WARMUP_S,
+                                     duration_s=DURATION_S, cell_dir=out, report=False,
+                                     project=project, hold_s=hold_s)
+        locust = supervise.Process("locust", argv, log_path=out / "locust.log", env=env,
+                                   cpus=cpus).start()
+        return cls(locust, out, go, loadgen.run_bound_s(1, spawn_rate, WARMUP_S,
+                                                        DURATION_S) + 15)
+
+    def measure(self, server_alive: Callable[[], bool] = lambda: True) -> Unloaded:
+        """Go: one user for the probe's window, then its (R0, S); stopped either way."""
+        deadline = time.monotonic() + self.bound_s
+        self.go.touch()
+        try:
+            while not self.locust.exited_within(0.05):
+                if not server_alive() or time.monotonic() > deadline:
+                    return None, None
+            if self.locust.returncode not in (0, None):
                 return None, None
-        if locust.returncode not in (0, None):
+            measurement = loadgen.read_measurement(self.out)
+            write_json(self.out / "latency.json", measurement.to_json())
+            return measurement.unloaded()
+        except MeasurementError:
             return None, None
-        measurement = loadgen.read_measurement(out)
-        write_json(out / "latency.json", measurement.to_json())
-        return measurement.unloaded()
-    except MeasurementError:
-        return None, None
-    finally:
-        locust.stop(STOP_GRACE_S)
+        finally:
+            self.stop()
+
+    def stop(self, grace: float = STOP_GRACE_S) -> None:
+        """Stop its Locust (measured or not) and remove the go file (a signal, not part
+        of the record)."""
+        self.locust.stop(grace)
+        self.go.unlink(missing_ok=True)

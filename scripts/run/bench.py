@@ -238,12 +238,18 @@ class Bench:
         record = collect.new_record(cell.key, cell.server, cell.trial, cell.users)
         server: supervise.Process | None = None
         locust: supervise.Process | None = None
+        prober: probe.Probe | None = None
+        long_lived = cell.scenario.connection != "request"
         try:
             port = self.options.port or supervise.free_port()
             target = self.plan.target.url if self.plan.target else None
+            url = target or f"http://127.0.0.1:{port}"
             go = cell_dir / "go"  # Locust boots beside the server and waits for this
-            locust = self._locust(cell, target or f"http://127.0.0.1:{port}", cell_dir, go,
+            locust = self._locust(cell, url, cell_dir, go,
                                   hold_s=cell.server.ready_timeout_s + PROBE_HOLD_S)
+            if (cell.rate is None and cell.users > 1 and cell.key_one not in self.unloaded
+                    and not long_lived):  # a held connection's R0 bounds nothing
+                prober = self._probe(cell, url, cell_dir, cell.server.ready_timeout_s)
             if self.options.port:  # the stopping server still holds that port
                 self._stopping.wait()
             self.progress.cell_phase(cell, "server-starting")
@@ -259,10 +265,8 @@ class Bench:
             self.progress.cell_phase(cell, "server-ready")
             self._check_transport(cell, port)
             self._verify(cell, base_url)
-            long_lived = cell.scenario.connection != "request"
-            if (cell.rate is None and cell.users > 1 and cell.key_one not in self.unloaded
-                    and not long_lived):  # a held connection's R0 bounds nothing
-                self.unloaded[cell.key_one] = self._probe(cell, server, base_url, cell_dir)
+            if prober is not None:  # (R0, S) on the fresh server, before its load
+                self.unloaded[cell.key_one] = prober.measure(lambda: server.alive)
             before = sampler_snapshot(server.tree, port) if long_lived else None
             go.touch()
             self.why.start(cell, server, cell_dir)
@@ -312,12 +316,11 @@ class Bench:
         except (NotReady, PortInUse, CellError) as exc:
             record.status = "failed"
             record.error = str(exc)
-            tail = getattr(exc, "log_tail", "") or (server.log_tail() if server else "")
-            if tail:
+            if tail := getattr(exc, "log_tail", "") or (server.log_tail() if server else ""):
                 record.error += "\n--- server.log (tail) ---\n" + tail
         finally:
             self.why.stop()
-            for proc in (locust, server):
+            for proc in (prober, locust, server):
                 if proc is not None:
                     proc.stop(STOP_GRACE_S)
             (cell_dir / "go").unlink(missing_ok=True)  # a signal, not part of the record
@@ -333,8 +336,7 @@ class Bench:
             return
         seen = transport.check(LOOPBACK, port, cell.server.interface == "asgi")
         self.transport[name] = seen
-        said = seen.note(name, cell.server.loop)
-        if said:
+        if said := seen.note(name, cell.server.loop):
             self.progress.note(*said)
 
     def _verify(self, cell: Cell, base_url: str) -> None:
@@ -388,12 +390,11 @@ class Bench:
             env, out / "locust.log", self.pinning.cpus("generator"),
             loadgen.worker_argv(LOOPBACK, port), local)
 
-    def _probe(self, cell: Cell, server: supervise.Process, base_url: str,
-               cell_dir: Path) -> probe.Unloaded:
-        """(R0, S) on the cell's fresh server before its load (one user leaves no queue)."""
-        return probe.unloaded(
+    def _probe(self, cell: Cell, base_url: str, cell_dir: Path, hold_s: float) -> probe.Probe:
+        """The 1-user probe's Locust, started beside the cell's server: it measures
+        (R0, S) once the server is up and before the cell's load (no queue)."""
+        return probe.Probe.start(
             scenario=cell.scenario.name, flavor=cell.flavor, base_url=base_url,
             out=cell_dir / "probe", catalog_rows=self.matrix.app.catalog_rows,
             spawn_rate=self.plan.profile.spawn_rate, cpus=self.pinning.cpus("generator"),
-            project=self.project, server_alive=lambda: server.alive)
-
+            project=self.project, hold_s=hold_s)
