@@ -85,9 +85,12 @@ def test_sub_millisecond_latency_is_resolved(smoke_run):
     hello = [c for c in run.cells if c.scenario == "hello"]
     assert hello
     for cell in hello:
-        p50 = cell.latency_ms["p50"]
-        assert p50 > 0, cell.label
-        assert p50 != round(p50), f"{cell.label}: p50 {p50} ms looks bucketed to whole ms"
+        # One percentile may land on a whole ms by chance (a CI run's p50 was 2.000 ms);
+        # all of them at once only if the histogram were bucketed to whole ms.
+        values = {k: v for k, v in cell.latency_ms.items() if k.startswith("p")}
+        assert values and all(v > 0 for v in values.values()), (cell.label, values)
+        assert any(v != round(v) for v in values.values()), (
+            f"{cell.label}: every percentile is a whole ms, as if bucketed: {values}")
 
 
 def test_weather_latency_reflects_upstream(smoke_run):
