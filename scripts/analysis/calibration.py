@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 import statistics
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ..archive import calibration as calibration_file
@@ -178,16 +179,22 @@ def floor_from(data: dict[str, Any]) -> stats.Floor:
 def floor_for(run: Run) -> stats.Floor:
     """The floor compare uses for `run`: its results folder's calibration when that was
     measured at the run's profile; else the default, saying why."""
-    data = calibration_file.read(run.path.parent)
+    return floor_in(run.path.parent, run.manifest)
+
+
+def floor_in(results: Path, manifest: dict[str, Any]) -> stats.Floor:
+    """floor_for a run by its results folder and manifest: what sealing uses (summary.md,
+    report.html, the terminal's answer) before the run folder has its name."""
+    data = calibration_file.read(results)
     if data is None:
         return stats.Floor()
-    profile = run.manifest.get("profile", {}).get("name")
+    profile = manifest.get("profile", {}).get("name")
     if data.get("profile") != profile:
-        where = calibration_file.path(run.path.parent)
+        where = calibration_file.path(results)
         return stats.Floor(source=f"this lab's A/A data: {where} was measured at profile"
                                   f" {data.get('profile')}, this run is {profile}")
     try:
         return floor_from(data)
     except (KeyError, TypeError, ValueError):
-        return stats.Floor(source=f"this lab's A/A data: {calibration_file.path(run.path.parent)}"
+        return stats.Floor(source=f"this lab's A/A data: {calibration_file.path(results)}"
                                   " is unreadable")

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..analysis.calibration import floor_for
 from ..analysis.compare import Between, Row, Within, between, within
 from ..archive.assets import plotly_script
 from ..archive.folder import Run
@@ -178,8 +179,9 @@ def _run_charts(run: Run, figs: _Figures) -> list[str]:
 def render_html_run(run: Run, comparison: Within | None = None,
                     plotly_src: str | None = None) -> str:
     """The page for one run: the answer, facts, flags, charts per scenario, the
-    within-run tables. plotly.js inline, or from `plotly_src` (relative to the page)."""
-    comparison = comparison or within(run)
+    within-run tables, called at compare's floor for the run unless `comparison` is
+    given. plotly.js inline, or from `plotly_src` (relative to the page)."""
+    comparison = comparison or within(run, floor_for(run))
     figs = _Figures(plotly_src)
     body = [
         f"<h1>loadlab run {_e(run.name)}</h1>",

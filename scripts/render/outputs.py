@@ -9,6 +9,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from ..analysis.calibration import floor_in
 from ..analysis.compare import Between, Within
 from ..archive.folder import Run, load_run
 from ..archive.records import CellRecord, neighbour_rows
@@ -20,10 +21,12 @@ FORMATS = ("table", "md", "json", "html")
 
 
 class RunOutputs(Observer):
-    """summary.md and report.html inside the run folder before it is sealed."""
+    """summary.md and report.html inside the run folder before it is sealed, called at
+    the floor `loadlab compare RUN` uses (its results folder's calibration, if any)."""
 
     def run_sealing(self, run_dir: Path, manifest: dict, records: list[CellRecord]) -> str | None:
-        write_markdown(run_dir / "summary.md", manifest, records)
+        write_markdown(run_dir / "summary.md", manifest, records,
+                       floor_in(run_dir.parent, manifest))
         why_lines = why.profiled(run_dir, manifest, records)
         if why_lines:
             with open(run_dir / "summary.md", "a") as f:

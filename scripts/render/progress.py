@@ -10,6 +10,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
+from ..analysis import stats
+from ..analysis.calibration import floor_in
 from ..archive.records import CellRecord, neighbour_rows
 from ..observe import Observer
 from ..plan import Cell
@@ -35,6 +37,7 @@ class Progress(Observer):
         self.console = console or Console(stderr=True, highlight=False)
         self.quiet = quiet
         self.verdict = verdict  # the point verdict at the end (a capacity run has its own)
+        self.floor: stats.Floor | None = None  # the run's, as compare finds it (at sealing)
 
     def note(self, text: str, style: str = "") -> None:
         """A line of plain text (log tails, errors: brackets in them are not markup)."""
@@ -66,9 +69,14 @@ class Progress(Observer):
         if record.why:
             self.console.print(f"  why: {escape(record.why)}")
 
+    def run_sealing(self, run_dir: Path, manifest: dict, records: list[CellRecord]) -> None:
+        """The floor the answer is called at: compare's for this run (run_done has no
+        manifest)."""
+        self.floor = floor_in(run_dir.parent, manifest)
+
     def run_done(self, path: Path, records: list[CellRecord], status: str) -> None:
         if self.verdict:
-            print_answer(records)
+            print_answer(records, floor=self.floor)
             print_verdict(records)
             beside = neighbour.text(neighbour_rows(records))
             if beside:

@@ -14,6 +14,7 @@ from rich.console import Console, Group
 from rich.markup import escape
 from rich.table import Table
 
+from ..analysis import stats
 from ..analysis.answer import answers
 from ..analysis.compare import target_notes
 from ..analysis.middleware import stack_sets
@@ -64,9 +65,11 @@ def _connections_table(records: list[CellRecord]) -> Table | None:
     return table
 
 
-def print_answer(records: list[CellRecord], console: Console | None = None) -> None:
-    """The answer block, before the verdict table: a line per scenario."""
-    block = answer.lines(answers(records))
+def print_answer(records: list[CellRecord], console: Console | None = None,
+                 floor: stats.Floor | None = None) -> None:
+    """The answer block, before the verdict table: a line per scenario, called at
+    `floor` (the run's, as compare finds it; None: the default)."""
+    block = answer.lines(answers(records, floor))
     if not block:
         return
     console = console or Console(highlight=False)
@@ -153,7 +156,9 @@ def _notes(found: list[Row]) -> list[str]:
     return notes + ([MIXED_NOTE] if any(r.mixed for r in found) else [])
 
 
-def markdown(manifest: dict[str, Any], records: list[CellRecord]) -> str:
+def markdown(manifest: dict[str, Any], records: list[CellRecord],
+             floor: stats.Floor | None = None) -> str:
+    """summary.md; its answer called at `floor` (the run's, as compare finds it)."""
     lines = [f"# loadlab run {manifest.get('started', '')}", ""]
     profile = manifest.get("profile", {})
     up = manifest.get("upstream", {})
@@ -175,7 +180,7 @@ def markdown(manifest: dict[str, Any], records: list[CellRecord]) -> str:
         *[f"- {note}" for note in target_notes(manifest)],
         "",
     ]
-    block = answer.lines(answers(records))
+    block = answer.lines(answers(records, floor))
     lines += [f"**{block[0]}**", "", *[f"- {x.strip()}" for x in block[1:]], ""] if block else []
     lines += [
         "| " + " | ".join(HEADERS) + " |",
@@ -216,5 +221,6 @@ def _project_line(project: dict[str, Any]) -> list[str]:
             f" `{project.get('settings')}`, commit {commit})"]
 
 
-def write_markdown(path: Path, manifest: dict[str, Any], records: list[CellRecord]) -> None:
-    path.write_text(markdown(manifest, records))
+def write_markdown(path: Path, manifest: dict[str, Any], records: list[CellRecord],
+                   floor: stats.Floor | None = None) -> None:
+    path.write_text(markdown(manifest, records, floor))
