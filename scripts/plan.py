@@ -27,9 +27,18 @@ from .config.target import Target
 from .errors import ConfigError
 from .stories import STACKS, Scenario
 
-# Seconds a cell costs beyond warmup + duration: start the server, wait until ready,
-# start Locust, stop both. Measured ~1.6-1.8 s on 2 cores; only for the time-left estimate.
-CELL_OVERHEAD_S = 2.0
+# The time-left estimate's parts, measured on this lab's 2 cores (a quick run of 93 cells,
+# 670 s; each phase timed on 8 of them). A cell: its server's boot to ready (0.4-0.9 s,
+# Locust booting beside it) and Locust's exit and the read (0.2 s), plus warmup and
+# duration; a 1-user probe before its load where it has one (1.45 s: the probe's window
+# is 1.15 s, its Locust's boot overlaps the server's only in part). With stability
+# windows a cell measures past its duration until it settles: there 0.43 s of a possible
+# 2 s on average (67 cells stopped at 3 s, 12 at 4, 14 at 5). A run: the upstream, the
+# database, the reference workload twice and the seal.
+CELL_OVERHEAD_S = 0.9
+PROBE_S = 1.45
+UNSETTLED_SHARE = 0.25  # of the seconds between duration and max_duration
+RUN_OVERHEAD_S = 20.0
 
 
 @dataclass(frozen=True)
@@ -127,10 +136,18 @@ class Plan:
         return list({c.server.name: c.server for c in self.cells}.values())
 
     def estimate_s(self, cells: int | None = None) -> float:
+        """About how long the run (or its last `cells` cells) takes: measured parts
+        (above), not warmup + duration alone, which missed a quick run by 30 %."""
         n = len(self.cells) if cells is None else cells
-        longest = max(self.profile.duration_s, self.profile.max_duration_s or 0.0)
-        per_cell = self.profile.warmup_s + longest + CELL_OVERHEAD_S
-        return n * per_cell
+        if not self.cells or not n:
+            return 0.0
+        profile = self.profile
+        extra = max(0.0, (profile.max_duration_s or 0.0) - profile.duration_s)
+        probed = len({c.key_one for c in self.cells if c.rate is None and c.users > 1
+                      and c.scenario.connection == "request"})
+        per_cell = (profile.warmup_s + profile.duration_s + UNSETTLED_SHARE * extra
+                    + CELL_OVERHEAD_S + PROBE_S * probed / len(self.cells))
+        return n * per_cell + RUN_OVERHEAD_S * n / len(self.cells)
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -234,7 +251,7 @@ def build_plan(matrix: Matrix, choices: Choices, project: Project = BUILTIN) -> 
     client_names = _names(choices.clients, profile.clients, matrix.clients, "client")
 
     cells: list[Cell] = []
-    left_out: dict[tuple[LeaveOut, str], list[str]] = {}  # said once per rule and server
+    left_out: dict[LeaveOut, tuple[list[str], list[str]]] = {}  # said once per rule
     unserved = _unserved(servers, scenarios, skipped)
     for trial in range(1, profile.trials + 1):
         for server in servers:
@@ -245,10 +262,11 @@ def build_plan(matrix: Matrix, choices: Choices, project: Project = BUILTIN) -> 
                     if wanted_flavors is not None and flavor.name not in wanted_flavors:
                         continue
                     rule = _left_out(profile, server.name, flavor.name, choices.flavors)
-                    if rule is not None:
-                        left_out.setdefault((rule, server.name), [])
-                        if flavor.name not in left_out[rule, server.name]:
-                            left_out[rule, server.name].append(flavor.name)
+                    if rule is not None:  # (its servers, its flavors), in plan order
+                        for seen, name in zip(left_out.setdefault(rule, ([], [])),
+                                              (server.name, flavor.name), strict=True):
+                            if name not in seen:
+                                seen.append(name)
                         continue
                     for client, stack, conns in product(
                             [None] if choices.target else
@@ -264,10 +282,11 @@ def build_plan(matrix: Matrix, choices: Choices, project: Project = BUILTIN) -> 
                             cells.append(Cell(len(cells), server, scenario, flavor.name,
                                               client, open_users(rate, scenario), trial,
                                               rate, stack, conns))
-    for (rule, server_name), flavors in left_out.items():
+    for rule, (server_names, flavors) in left_out.items():
         which = (f"--flavors {flavors[0]} measures them" if len(flavors) == 1 else
                  "--flavors NAME measures one of them")
-        skipped.append(f"{', '.join(flavors)} views on {server_name}: {rule.why}; {which}")
+        skipped.append(f"{', '.join(flavors)} views on {', '.join(server_names)}:"
+                       f" {rule.why}; {which}")
     if not profile.users and not profile.rates:
         raise ConfigError(f"profile {profile.name!r} sets neither users nor rates: give"
                           " --users or --rate (or use it with loadlab capacity)")

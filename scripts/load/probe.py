@@ -8,10 +8,11 @@ which is how a cell that measured latency rather than the server's capacity is f
 configuration's fresh server before its first load; the web UI probes each flavor
 before the session. The window's answers stay in `out`/latency.json.
 
-WARMUP_S discards a fresh server's first answer, 40-50 ms slower than the rest; a later
-cold one (another worker's first) may fall in the window, under the percentile. The
-probe's Locust starts beside the server (`Probe.start`), so a probe costs its window,
-1.3 s, plus Locust's exit: about 1.4 s per configuration.
+WARMUP_S discards a fresh server's first answer, 40-50 ms slower than the rest, where
+it comes within 150 ms; a slower first answer, or a later cold one (another worker's
+first), falls in the window as its slowest, far above the 10th percentile. The probe's
+Locust starts beside the server (`Probe.start`), so a probe costs its window, 1.15 s,
+plus what is left of its Locust's boot and its exit: 1.5-1.8 s per configuration.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from ..errors import MeasurementError
 from ..proc import supervise
 from . import loadgen
 
-WARMUP_S, DURATION_S = 0.3, 1.0
+WARMUP_S, DURATION_S = 0.15, 1.0
 STOP_GRACE_S = 5.0
 
 Unloaded = tuple[float | None, float | None]  # (R0 ms, S ms); None: not measured
