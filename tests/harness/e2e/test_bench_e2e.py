@@ -1,5 +1,9 @@
 """A real smoke bench: real servers (one WSGI, one ASGI), the real upstream stand-in,
-real Locust, two scenarios. The run folder must match docs/DESIGN.md ("A run folder")."""
+real Locust, two scenarios. The run folder must match docs/DESIGN.md ("A run folder").
+
+The shared smoke run's cells are one user for one second with no warmup: what its tests
+read (files, the manifest, latency floors, process counts, sub-ms percentiles) needs no
+concurrency and no steady state, and a 1-user cell is its own probe (no extra 1.4 s)."""
 
 from __future__ import annotations
 
@@ -22,8 +26,8 @@ CELL_FILES = (*LOCUST_FILES, "latency.json", "resources.csv", "server.log", "loc
 def smoke_run(tmp_path_factory):
     results = tmp_path_factory.mktemp("results")
     done = loadlab("bench", "--profile", "smoke", "--servers", "gunicorn-sync,uvicorn",
-                   "--scenarios", "hello,weather", "--label", "e2e",
-                   "--results", str(results))
+                   "--scenarios", "hello,weather", "--users", "1", "--duration", "1",
+                   "--warmup", "0", "--label", "e2e", "--results", str(results))
     return done, results
 
 
@@ -169,13 +173,14 @@ def test_percentiles_match_a_known_latency(results):
         assert cell.rps <= 1.05 * users * 1000 / 50, (cell.label, cell.rps)
 
 
-@pytest.mark.parametrize("processes", [1, 2])
-def test_every_second_of_the_duration_counts(results, processes):
+@pytest.mark.parametrize(("processes", "users"), [(1, 1), (2, 4)])
+def test_every_second_of_the_duration_counts(results, processes, users):
     """The harness keeps whole seconds only. One Locust process starts its seconds where
     the window does; a master with workers waits for the next wall-clock second. Either
-    way a 2 s window holds 2 seconds, and the processes' requests add up to Locust's."""
+    way a 2 s window holds 2 seconds, and the processes' requests add up to Locust's.
+    One process needs one user (its own probe); two workers get users to share."""
     done = loadlab("bench", "--profile", "smoke", "--servers", "uvicorn", "--scenarios",
-                   "hello", "--flavors", "sync", "--users", "4", "--duration", "2",
+                   "hello", "--flavors", "sync", "--users", str(users), "--duration", "2",
                    "--warmup", "0.5", "--processes", str(processes), "--results", str(results),
                    "--quiet")
     assert done.code == 0, done.err
