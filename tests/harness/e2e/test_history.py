@@ -13,8 +13,9 @@ import pytest
 from ..conftest import CRASHES_AT_BOOT, loadlab, matrix_with, read_json
 from .test_usage_errors import check_one_line
 
+# one user: each cell its own probe; no warmup: history reads what was measured, any way
 FAST = ("--profile", "smoke", "--scenarios", "hello", "--flavors", "sync", "--duration", "1",
-        "--warmup", "0.5", "--users", "2", "--quiet")
+        "--warmup", "0", "--users", "1", "--quiet")
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +67,7 @@ def test_each_configuration_in_time_order_labelled_with_its_commit(runs):
     done = loadlab("history", "--results", str(results))
     assert done.code == 0, done.err
     assert done.err == ""
-    uvicorn = block(done.out, "uvicorn hello/sync u2")
+    uvicorn = block(done.out, "uvicorn hello/sync u1")
     assert [r[0] for r in uvicorn] == [first.name, second.name, third.name]
     assert [r[3] for r in uvicorn] == [commit_label(r) for r in (first, second, third)]
     for row, run in zip(uvicorn, (first, second, third), strict=True):
@@ -75,8 +76,8 @@ def test_each_configuration_in_time_order_labelled_with_its_commit(runs):
         # the run's status when it did not complete, then the cell's own flags
         status = [] if run != third else ["partial"]
         assert " ".join(row[6:]) == ", ".join(status + cell["warnings"])
-    assert [r[0] for r in block(done.out, "gunicorn-sync hello/sync u2")] == [first.name]
-    (boot,) = block(done.out, "crashes-at-boot hello/sync u2")
+    assert [r[0] for r in block(done.out, "gunicorn-sync hello/sync u1")] == [first.name]
+    (boot,) = block(done.out, "crashes-at-boot hello/sync u1")
     assert only_cell(third, "crashes-at-boot")["status"] == "failed"
     assert boot[4:6] == ["-", "-"] and boot[6] == "partial," and boot[-1] == "failed"
     assert done.out.splitlines()[-1] == f"wrote {results / 'history.html'}"
@@ -96,12 +97,12 @@ def test_filters_and_another_output_file(runs, tmp_path):
                    "--scenario", "hello", "-o", str(out))
     assert done.code == 0, done.err
     headings = [line for line in done.out.splitlines() if "hello/sync" in line]
-    assert headings == ["uvicorn hello/sync u2"]
-    rows = block(done.out, "uvicorn hello/sync u2")
+    assert headings == ["uvicorn hello/sync u1"]
+    rows = block(done.out, "uvicorn hello/sync u1")
     assert [r[0] for r in rows] == [first.name, second.name, third.name]
     assert done.out.splitlines()[-1] == f"wrote {out}"
     page = out.read_text()
-    assert re.findall(r"<h3>([^<]*)</h3>", page) == ["uvicorn hello/sync u2"]
+    assert re.findall(r"<h3>([^<]*)</h3>", page) == ["uvicorn hello/sync u1"]
 
 
 @pytest.mark.parametrize(("args", "names"), [
@@ -127,7 +128,7 @@ def test_unreadable_folders_are_skipped_with_a_line_and_no_runs_is_said(runs, tm
     assert done.code == 0, done.err
     assert done.err.splitlines() == [
         f"loadlab history: skipped {results / 'broken'}: unreadable manifest.json"]
-    assert [r[0] for r in block(done.out, "uvicorn hello/sync u2")] == [first.name]
+    assert [r[0] for r in block(done.out, "uvicorn hello/sync u1")] == [first.name]
 
     empty = tmp_path / "empty"
     empty.mkdir()
