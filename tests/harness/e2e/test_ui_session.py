@@ -35,6 +35,7 @@ from ..procs import (
 )
 
 CHROMIUM = "/usr/bin/chromium"
+WHOLE_S = 3.3  # a test's window before it ends: 3 whole seconds (the cells check >= 3)
 pytestmark = pytest.mark.timeout(240)
 
 
@@ -90,6 +91,18 @@ def _session_file(results: Path, name: str) -> dict:
         return {}
 
 
+def _window_holds(lab: Loadlab, results: Path, test: int, seconds: float) -> None:
+    """Wait until test `test`'s window (current.json's start) is `seconds` long: a
+    session's seconds start where its window does, so that many whole seconds."""
+    def held() -> bool:
+        current = _session_file(results, "current.json")
+        start = current.get("window_start") if current.get("index") == test else None
+        return start is not None and time.time() >= start + seconds
+
+    wait_for(held, 60, f"{seconds:g} s in test {test}'s window", interval=0.05,
+             proc=lab.popen)
+
+
 def _flag_inputs(lab: Loadlab, results: Path, flavor: str, test: int) -> dict:
     """What `load-bound` is decided from (run/uitests.live, collect.bounds), once the
     harness has it all: the flavor's R0 from the probe before the session, the running
@@ -119,8 +132,9 @@ def _flag_inputs(lab: Loadlab, results: Path, flavor: str, test: int) -> dict:
 
 def test_each_test_is_its_own_cell_with_its_own_window_numbers_and_files(tmp_path, results):
     """The issue's session: Sync, stop, idle, Async, stop, Sync with a Reset, Ctrl-C; and
-    the session's whole tree on loopback, gone afterwards."""
-    context, web, port = _session(tmp_path, results, "--label", "ui-test")
+    the session's whole tree on loopback, gone afterwards. No probe: nothing here reads
+    bounds or flags (the tab's test does), and the web UI comes up seconds sooner."""
+    context, web, port = _session(tmp_path, results, "--label", "ui-test", "--no-probe")
     spans, locust = [], {}
     with context as lab:
         _ready(lab, port)
@@ -131,20 +145,21 @@ def test_each_test_is_its_own_cell_with_its_own_window_numbers_and_files(tmp_pat
         locust["sync-u10"] = web.locust_rps("sync")
         time.sleep(1)  # idle (with the 2.2 s above): in no window
         began = web.swarm(10, "Async")
-        time.sleep(5)
+        _window_holds(lab, results, 2, WHOLE_S)
         snap = snapshot(lab.pid)
         assert_loopback_only(snap.sockets)  # Locust's web UI and every other socket
         web.post("/stop")
         spans.append((began, time.time()))
         locust["async-u10"] = web.locust_rps("async")
         began = web.swarm(5, "Sync")
-        time.sleep(2.8)
-        locust["sync-u5-t1"] = web.locust_rps("sync")  # 5 s in: the first half's number
+        # Locust's number is read 2.2 s on (its answer cache): the window ends after that
+        _window_holds(lab, results, 3, WHOLE_S - 2.2)
+        locust["sync-u5-t1"] = web.locust_rps("sync")  # the first half's number
         asked = time.time()
         web.post("/stats/reset")
         spans.append((began, time.time()))
         began = asked  # the new window starts while the reset is answered
-        time.sleep(2.8)
+        _window_holds(lab, results, 4, WHOLE_S - 2.2)
         locust["sync-u5-t2"] = web.locust_rps("sync")
         lab.signal(signal.SIGINT)  # the running test ends with the session
         assert lab.wait(60) == 130, lab.err
