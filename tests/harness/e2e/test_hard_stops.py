@@ -62,10 +62,12 @@ def announced_server(results: Path, nth: int) -> psutil.Process | None:
     return proc if same and argv and not launcher and is_server(proc) else None
 
 
-def bench_args(results, server: str = "gunicorn-sync", duration: float = 10) -> tuple:
+def bench_args(results, server: str = "gunicorn-sync", duration: float = 10,
+               users: int = 1) -> tuple:
+    """One user by default: a cell that is its own probe boots straight into its load."""
     return ("bench", "--profile", "smoke", "--servers", server, "--scenarios", "hello",
             "--results", str(results), "--label", "hard", "--duration", f"{duration:g}",
-            "--warmup", "0.5", "--users", "2", "--quiet")
+            "--warmup", "0.5", "--users", str(users), "--quiet")
 
 
 @pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGQUIT])
@@ -87,7 +89,8 @@ def test_sighup_and_sigquit_stop_like_sigterm(tmp_path, results, sig):
 
 def test_sigkill_children_die_and_the_next_loadlab_seals_the_run(tmp_path, results):
     # two flavors: the first finishes, the second is measuring when loadlab is killed
-    with running(tmp_path, *bench_args(results, "uvicorn", duration=2)) as lab:
+    # (2 users: the second cell's probe keeps it alive ~1.4 s longer for the kill)
+    with running(tmp_path, *bench_args(results, "uvicorn", duration=2, users=2)) as lab:
         wait_for(lambda: list(results.glob(".partial-*/cells/*/*/latency.json")), 60,
                  "the first cell", proc=lab.popen)
         lab.find(lambda p: is_locust(p) and "Async" in cmdline(p), 40,
