@@ -18,7 +18,7 @@ def test_two_middleware_stacks_are_two_cells_and_their_cost_is_set_side_by_side(
     done = loadlab("bench", "--profile", "smoke", "--servers", "uvicorn",
                    "--scenarios", "hello", "--flavors", "async",
                    "--middleware", "none,default+sync-only", "--users", "8",
-                   "--duration", "3", "--warmup", "1", "--results", str(results), "--quiet")
+                   "--duration", "2", "--warmup", "0.5", "--results", str(results), "--quiet")
     assert done.code == 0, done.err
     run = only_run(results)
     cells = {c["middleware"]: c for c in read_json(run / "summary.json")["cells"]}
