@@ -28,7 +28,7 @@ EXPECTED = [  # (scenario, flavor, client), in the plan's order
 def test_catalog_mixed_cpu_and_weather_through_aiohttp(tmp_path, results):
     args = ("bench", "--profile", "smoke", "--servers", "uvicorn",
             "--scenarios", "catalog,mixed,cpu,weather", "--flavors", "async,sync-list",
-            "--clients", "aiohttp", "--users", "1", "--duration", "2", "--warmup", "0.5",
+            "--clients", "aiohttp", "--users", "1", "--duration", "2", "--warmup", "0",
             "--results", str(results), "--quiet")
     with running(tmp_path, *args) as lab:
         # The last cell's tree, while it runs: after loadlab exits none of it may remain.
