@@ -47,9 +47,10 @@ from ..procs import (
 FAST = ("--warmup", "0.5", "--users", "1", "--quiet")
 
 
-def bench_args(results: Path, server: str, *extra: str, duration: float = 2) -> tuple[str, ...]:
+def bench_args(results: Path, server: str, *extra: str, duration: float = 1) -> tuple[str, ...]:
     """A one-server hello bench. Tests that interrupt a measurement use a long duration:
-    the signal cuts it short anyway, and a busy machine cannot end the cell first."""
+    the signal cuts it short anyway, and a busy machine cannot end the cell first. The
+    others signal before a cell measures or once one has finished: one second does."""
     return ("bench", "--profile", "smoke", "--servers", server, "--scenarios", "hello",
             "--results", str(results), "--label", "intr", "--duration", f"{duration:g}",
             *FAST, *extra)
