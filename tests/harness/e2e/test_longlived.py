@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from ..conftest import gthread_server, loadlab, matrix_with, only_run, read_json
 
-STREAM = ("--events", "5", "--interval-ms", "100")  # half-second streams
+STREAM = ("--events", "5", "--interval-ms", "100")  # half-second streams: two a user in 1 s
 LENGTH_MS = 500
 
 GTHREAD_1X3 = gthread_server(3)
@@ -28,7 +28,7 @@ def _cells(results) -> list[dict]:
 def test_a_sync_stream_under_asgi_is_buffered_and_the_async_one_is_not(results):
     done = loadlab("bench", "--profile", "smoke", "--servers", "uvicorn", "--scenarios",
                    "stream", "--flavors", "sync,async", "--users", "2", *STREAM,
-                   "--duration", "2", "--results", str(results), "--quiet")
+                   "--duration", "1", "--results", str(results), "--quiet")
     assert done.code == 0, done.err
     cells = {c["flavor"]: c for c in _cells(results)}
     sync, async_ = cells["sync"], cells["async"]
@@ -49,8 +49,8 @@ def test_held_capacity_is_the_workers_on_gunicorn_sync_and_the_threads_on_gthrea
     matrix = matrix_with(tmp_path, append=GTHREAD_1X3)
     done = loadlab("capacity", "--matrix", str(matrix), "--servers",
                    "gunicorn-sync,gthread-1x3", "--scenarios", "stream", "--flavors",
-                   "sync", *STREAM, "--warmup", "0.3", "--results", str(results),
-                   "--quiet", timeout=400)
+                   "sync", *STREAM, "--duration", "1", "--warmup", "0.3",
+                   "--results", str(results), "--quiet", timeout=400)
     assert done.code == 0, done.err
     assert "held capacity" in done.out and "physics" in done.out
     summary = read_json(only_run(results) / "summary.json")
@@ -106,7 +106,7 @@ def test_websocket_sessions_have_their_neighbour_and_their_numbers(results):
     done = loadlab("bench", "--profile", "smoke", "--servers", "uvicorn", "--scenarios",
                    "websocket", "--flavors", "async,async-push", "--users", "2",
                    "--neighbour-users", "1", "--events", "4", "--interval-ms", "100",
-                   "--duration", "2", "--results", str(results), "--quiet")
+                   "--duration", "1", "--results", str(results), "--quiet")
     assert done.code == 0, done.err
     cells = {(c["flavor"], c["users"]): c for c in _cells(results)}
     assert set(cells) == {("async", 0), ("async", 2), ("async-push", 0), ("async-push", 2)}
