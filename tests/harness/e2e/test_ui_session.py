@@ -139,7 +139,10 @@ def test_each_test_is_its_own_cell_with_its_own_window_numbers_and_files(tmp_pat
     with context as lab:
         _ready(lab, port)
         began = web.swarm(10, "Sync")
-        time.sleep(5)
+        # until its seconds so far have gone to disk (SPILL_S, on a 1 s tick: 4-5 s into
+        # the window); a fixed 5 s from the swarm could stop it just before
+        wait_for(lambda: list(results.glob(".partial-*/session/tests/001/latency-*-*.json")),
+                 60, "test 1's first spill to disk", interval=0.05, proc=lab.popen)
         web.post("/stop")
         spans.append((began, time.time()))
         locust["sync-u10"] = web.locust_rps("sync")
@@ -193,7 +196,7 @@ def test_each_test_is_its_own_cell_with_its_own_window_numbers_and_files(tmp_pat
     assert len(set(stats.values())) == 4
     assert ",async," in stats["async-u10"] and ",sync," not in stats["async-u10"]
     assert ",sync," in stats["sync-u10"] and ",async," not in stats["sync-u10"]
-    # a 5 s test's seconds went to disk while it ran (SPILL_S), and none was lost
+    # a test's seconds went to disk while it ran (SPILL_S), and none was lost
     assert len(list((run / "session/tests/001").glob("latency-*.json"))) >= 2
     tests = manifest["tests"]
     assert [(t["cause"], t["ended"]) for t in tests] == [
