@@ -131,15 +131,27 @@ def test_an_async_view_under_wsgi_spends_in_thread_hops_and_loop_setup(why_run, 
 def middleware_run(tmp_path_factory):
     """uvicorn, the async hello, under three middleware stacks in one run: none,
     startproject's default, and the default with one sync-only middleware at the bottom."""
-    results = tmp_path_factory.mktemp("results")
-    done = loadlab("bench", "--profile", "smoke", "--servers", "uvicorn", "--scenarios",
-                   "hello", "--flavors", "async", "--middleware",
-                   "none,default,default+sync-only", "--users", "8", "--why", str(RATE),
-                   "--label", "why-middleware", "--results", str(results))
-    assert done.code == 0, done.err + done.out
-    cells = {c.middleware or "none": c for c in load_run(only_run(results)).cells}
-    assert set(cells) == {"none", "default", "default+sync-only"}, cells
+    for _ in range(2):  # once more only when py-spy itself failed to attach (below)
+        results = tmp_path_factory.mktemp("results")
+        done = loadlab("bench", "--profile", "smoke", "--servers", "uvicorn", "--scenarios",
+                       "hello", "--flavors", "async", "--middleware",
+                       "none,default,default+sync-only", "--users", "8", "--why", str(RATE),
+                       "--label", "why-middleware", "--results", str(results))
+        assert done.code == 0, done.err + done.out
+        cells = {c.middleware or "none": c for c in load_run(only_run(results)).cells}
+        assert set(cells) == {"none", "default", "default+sync-only"}, cells
+        if not any(_spy_failed(c.why) for c in cells.values()):
+            break
     return cells
+
+
+def _spy_failed(why: str | None) -> bool:
+    """py-spy 0.4 now and then cannot attach to a serving uvicorn ("No python processes
+    found in process N") for longer than the profiler's one retry (docs/FIELD-NOTES.md):
+    the sampler, not the server, failed, and the cell says so ("py-spy cpu wrote no
+    samples ... tried twice", or 0 on-CPU samples). Such a run says nothing about
+    middleware, so it is measured once more; a second such run fails the test."""
+    return bool(why) and (why.startswith("py-spy") or "(0 on-CPU" in why)
 
 
 def test_a_sync_only_middleware_under_asgi_shows_thread_hops(middleware_run):
