@@ -10,12 +10,17 @@ workload says so where it does not (a neighbour on the same core, a throttled ho
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
+import subprocess
+import sys
 import time
 from dataclasses import asdict, dataclass
 
 import psutil
+
+from ..paths import ROOT
 
 REFERENCE_LOOPS = 200_000  # ~20 ms of pure Python on this machine: cheap, GIL-bound
 REFERENCE_REPEATS = 15
@@ -66,16 +71,29 @@ class Reference:
 
 
 def reference(repeats: int = REFERENCE_REPEATS, loops: int = REFERENCE_LOOPS) -> Reference:
-    """Time the fixed work `repeats` times in this process; the median resists one
-    interruption, while a machine slower throughout moves it."""
+    """Time the fixed work `repeats` times in a child of its own; the median resists
+    one interruption, while a machine slower throughout moves it. Not in this process:
+    loadlab's own threads (a server being stopped, the observers) share its GIL, and
+    timed here a calibrate's second run read 19-29 ms against the first's 15 on an idle
+    machine, and refused it as a machine that moved."""
     meter = StealMeter()
+    code = (f"import json, sys; from {__name__} import timings;"
+            f" json.dump(timings({int(repeats)}, {int(loops)}), sys.stdout)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, cwd=ROOT, check=True)
+    times = json.loads(done.stdout)
+    stolen = meter.read() / cores()
+    return Reference(round(statistics.median(times), 6), round(stolen, 1), repeats, loops)
+
+
+def timings(repeats: int, loops: int) -> list[float]:
+    """Seconds of each of `repeats` runs of the fixed work, in the calling process."""
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         _work(loops)
         times.append(time.perf_counter() - start)
-    stolen = meter.read() / cores()
-    return Reference(round(statistics.median(times), 6), round(stolen, 1), repeats, loops)
+    return times
 
 
 def _work(loops: int) -> int:

@@ -121,9 +121,10 @@ class Bench:
                                               self.options.master_port):
                     if self.options.remote_workers:
                         self.progress.note(line)
-                self._prepare()
                 self.archive.manifest.machine_at("start", machine.reference().to_json())
+                self._prepare()
                 self._measure_all()
+                self._stopping.wait()  # the end's timing meets no server shutting down
                 self.archive.manifest.machine_at("end", machine.reference().to_json())
             finally:
                 signals.defer()  # from here on nothing is cut short; a signal is noted
@@ -351,8 +352,7 @@ class Bench:
             seen = self.verified[name] = project_run.verify(base_url, pairs)
             self.progress.note(seen.summary(name, len(pairs)),
                                style="yellow" if seen.problems else "")
-        problem = self.verified[name].problem(cell.scenario.name, cell.flavor)
-        if problem:
+        if problem := self.verified[name].problem(cell.scenario.name, cell.flavor):
             raise CellFailed(problem)
 
     def _locust(self, cell: Cell, base_url: str, out: Path, go: Path,

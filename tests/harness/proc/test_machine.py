@@ -29,6 +29,31 @@ def test_reference_times_the_fixed_work():
     assert ref.to_json()["seconds"] == ref.seconds
 
 
+def test_loadlabs_own_busy_thread_does_not_slow_the_reference():
+    """A thread of this process holding the GIL (as a server being stopped or an
+    observer does in loadlab) halves the work timed in-process; the reference is timed
+    in a child of its own, so it reads the machine, not loadlab. Two measurements of
+    the same test, not a wall-clock bound."""
+    import statistics
+    import threading
+
+    stop = threading.Event()
+
+    def spin() -> None:
+        while not stop.is_set():
+            sum(range(1000))
+
+    busy = threading.Thread(target=spin, daemon=True)
+    busy.start()
+    try:
+        here = statistics.median(machine.timings(7, 200_000))
+        child = machine.reference(repeats=7, loops=200_000).seconds
+    finally:
+        stop.set()
+        busy.join()
+    assert child < 0.8 * here, (child, here)
+
+
 def test_slower_than_is_a_fraction():
     fast = machine.Reference(0.010, 0.0, 15, 200_000)
     slow = machine.Reference(0.0123, 18.0, 15, 200_000)
