@@ -152,7 +152,9 @@ def build_parser() -> Parser:
                    help="open model: offered requests/s (or a list), instead of --users")
     p.add_argument("--arrival", choices=("uniform", "poisson"),
                    help="the open model's schedule (default: the profile's, uniform)")
-    p.add_argument("--duration", type=positive(float), help="measured seconds per cell")
+    p.add_argument("--duration", type=positive(float),
+                   help="measured seconds per cell, exactly (a profile's stability"
+                        " windows go with its own duration; --max-duration asks)")
     p.add_argument("--max-duration", type=positive(float), metavar="S",
                    help="stability windows: after --duration, measure on until the last"
                         " 3 seconds agree within 10%%, at most S seconds")
@@ -195,7 +197,9 @@ def build_parser() -> Parser:
     p.add_argument("--flavors", type=comma_names, help="comma-separated flavors (sync,async,...)")
     p.add_argument("--slowdown", type=positive(float), default=20.0, metavar="PCT",
                    help="how much slower the upstream is in the third run (default: 20)")
-    p.add_argument("--duration", type=positive(float), help="measured seconds per cell")
+    p.add_argument("--duration", type=positive(float),
+                   help="measured seconds per cell, exactly (a profile's stability"
+                        " windows go with its own duration; --max-duration asks)")
     p.add_argument("--max-duration", type=positive(float), metavar="S",
                    help="stability windows' cap (see bench --max-duration)")
     p.add_argument("--warmup", type=float, help="warmup seconds per cell (never counted)")

@@ -198,7 +198,10 @@ def build_plan(matrix: Matrix, choices: Choices, project: Project = BUILTIN) -> 
         rates=choices.rates or (() if choices.users else profile.rates),
         arrival=choices.arrival or profile.arrival,
         duration_s=choices.duration_s if choices.duration_s is not None else profile.duration_s,
+        # --duration alone is the window asked for: the profile's stability windows (its
+        # cap) apply only to its own duration; --max-duration asks for them again
         max_duration_s=(choices.max_duration_s if choices.max_duration_s is not None
+                        else None if choices.duration_s is not None
                         else profile.max_duration_s),
         warmup_s=choices.warmup_s if choices.warmup_s is not None else profile.warmup_s,
         trials=choices.trials or profile.trials,

@@ -152,6 +152,16 @@ def test_the_default_run_plans_its_first_answer_within_ten_and_a_half_minutes(ma
     assert plan.estimate_s() <= 10.5 * 60
 
 
+def test_duration_alone_is_the_window_asked_for(matrix):
+    """The quick profile measures 3 s and on to 5 until settled; `--duration 1` is 1 s
+    (a team's `ab --duration 1` became up to 5 s a cell), `--max-duration` asks again."""
+    assert build_plan(matrix, Choices()).profile.max_duration_s == 5.0
+    given = build_plan(matrix, Choices(duration_s=1.0)).profile
+    assert (given.duration_s, given.max_duration_s) == (1.0, None)
+    both = build_plan(matrix, Choices(duration_s=1.0, max_duration_s=4.0)).profile
+    assert (both.duration_s, both.max_duration_s) == (1.0, 4.0)
+
+
 def test_the_estimate_counts_probes_and_stability_windows(matrix):
     """One probe a configuration with users > 1, none at one user (a cell is its own);
     stability windows add a share of the seconds they may add, not all of them."""
