@@ -6,11 +6,22 @@ from __future__ import annotations
 from ..conftest import loadlab, read_json
 
 
-def test_calibrate_writes_floors_that_compare_then_uses(results):
-    done = loadlab("calibrate", "--profile", "smoke", "--servers", "uvicorn",
-                   "--scenarios", "weather", "--flavors", "sync", "--duration", "4",
-                   "--warmup", "0.3", "--slowdown", "40", "--results", str(results),
-                   "--quiet", timeout=300)
+def test_calibrate_writes_floors_that_compare_then_uses(tmp_path):
+    # calibrate refuses a machine that moved between its runs (reference workloads 15 %
+    # apart) and says "calibrate again" (unit-tested in analysis/test_calibration and
+    # test_trust). This VM's speed halves for seconds at a time (6 of 20 reference
+    # timings on an idle machine read 27-28 ms against 14-16), so it did, in two full
+    # `make test` runs in a row. The test does what it says, in a fresh folder, at most
+    # five times; what it then checks is unchanged.
+    for attempt in range(5):
+        results = tmp_path / f"results-{attempt}"
+        results.mkdir()
+        done = loadlab("calibrate", "--profile", "smoke", "--servers", "uvicorn",
+                       "--scenarios", "weather", "--flavors", "sync", "--duration", "4",
+                       "--warmup", "0.3", "--slowdown", "40", "--results", str(results),
+                       "--quiet", timeout=300)
+        if not (done.code == 1 and "calibrate again" in done.err + done.out):
+            break
     assert done.code == 0, done.err + done.out
     runs = sorted(p for p in results.iterdir() if p.is_dir())
     assert [p.name.split("-", 2)[-1] for p in runs] == ["calib-a", "calib-a2", "calib-slow"]
