@@ -100,6 +100,13 @@ class Cell:
                        middleware=self.middleware, connections=self._connections)
 
     @property
+    def probed(self) -> bool:
+        """Its bound needs its configuration's unloaded R0 from a 1-user probe: closed
+        loop above one user on a short request (a 1-user cell is its own probe; an
+        offered rate and a held connection are bounded by other things)."""
+        return self.rate is None and self.users > 1 and self.scenario.connection == "request"
+
+    @property
     def path(self) -> str:
         return self.key.path(self.trial)
 
@@ -143,8 +150,7 @@ class Plan:
             return 0.0
         profile = self.profile
         extra = max(0.0, (profile.max_duration_s or 0.0) - profile.duration_s)
-        probed = len({c.key_one for c in self.cells if c.rate is None and c.users > 1
-                      and c.scenario.connection == "request"})
+        probed = len({c.key_one for c in self.cells if c.probed})  # one per configuration
         per_cell = (profile.warmup_s + profile.duration_s + UNSETTLED_SHARE * extra
                     + CELL_OVERHEAD_S + PROBE_S * probed / len(self.cells))
         return n * per_cell + RUN_OVERHEAD_S * n / len(self.cells)

@@ -121,11 +121,11 @@ class Bench:
                                               self.options.master_port):
                     if self.options.remote_workers:
                         self.progress.note(line)
-                self.archive.manifest.machine_at("start", machine.reference().to_json())
+                self.archive.manifest.machine_at("start", machine.timed())
                 self._prepare()
                 self._measure_all()
                 self._stopping.wait()  # the end's timing meets no server shutting down
-                self.archive.manifest.machine_at("end", machine.reference().to_json())
+                self.archive.manifest.machine_at("end", machine.timed())
             finally:
                 signals.defer()  # from here on nothing is cut short; a signal is noted
             failed = [r for r in self.records if r.status != "ok"]
@@ -248,8 +248,7 @@ class Bench:
             go = cell_dir / "go"  # Locust boots beside the server and waits for this
             locust = self._locust(cell, url, cell_dir, go,
                                   hold_s=cell.server.ready_timeout_s + PROBE_HOLD_S)
-            if (cell.rate is None and cell.users > 1 and cell.key_one not in self.unloaded
-                    and not long_lived):  # a held connection's R0 bounds nothing
+            if cell.probed and cell.key_one not in self.unloaded:
                 prober = self._probe(cell, url, cell_dir, cell.server.ready_timeout_s)
             if self.options.port:  # the stopping server still holds that port
                 self._stopping.wait()

@@ -267,3 +267,16 @@ def test_neighbour_users_add_the_baseline_cell_and_the_query_carries_the_paramet
     upload = plan.cells[0].scenario
     assert plan.query(upload) == "size_kb=16&rate_kbps=8"
     assert plan.describe()["queries"] == {"upload": "size_kb=16&rate_kbps=8"}
+
+
+def test_only_closed_loop_short_requests_above_one_user_are_probed(matrix):
+    """What bench probes and what the estimate counts are one rule (Cell.probed)."""
+    closed = build_plan(matrix, Choices(profile="smoke", servers=("uvicorn",),
+                                        scenarios=("hello", "stream"), flavors=("sync",),
+                                        users=(1, 4)))
+    assert {(c.scenario.name, c.users): c.probed for c in closed.cells} == {
+        ("hello", 1): False, ("hello", 4): True, ("stream", 1): False, ("stream", 4): False}
+    open_model = build_plan(matrix, Choices(profile="smoke", servers=("uvicorn",),
+                                            scenarios=("hello",), flavors=("sync",),
+                                            rates=(50.0,)))
+    assert open_model.cells and not any(c.probed for c in open_model.cells)
