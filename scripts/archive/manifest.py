@@ -115,9 +115,10 @@ class Manifest:
                          "window": "the measured window's nominal start (spawned + warmup)"
                                    " for its duration"}
 
-    def machine_at(self, when: str, reference: dict[str, Any]) -> None:
+    def machine_at(self, when: str, reference: dict[str, Any] | None) -> None:
         """The reference workload, timed `when` (start, end): how fast the machine was
-        around the cells, so compare can tell a moved machine from moved code."""
+        around the cells, so compare can tell a moved machine from moved code (None:
+        it could not be timed, and compare does not check)."""
         self.machine = {**(self.machine or {}), when: reference}
 
     def sealed(self, status: str, error: str | None, finished: str, done: int,

@@ -70,20 +70,34 @@ class Reference:
         return self.seconds / other.seconds - 1.0
 
 
-def reference(repeats: int = REFERENCE_REPEATS, loops: int = REFERENCE_LOOPS) -> Reference:
+def reference(repeats: int = REFERENCE_REPEATS,
+              loops: int = REFERENCE_LOOPS) -> Reference | None:
     """Time the fixed work `repeats` times in a child of its own; the median resists
     one interruption, while a machine slower throughout moves it. Not in this process:
     loadlab's own threads (a server being stopped, the observers) share its GIL, and
     timed here a calibrate's second run read 19-29 ms against the first's 15 on an idle
-    machine, and refused it as a machine that moved."""
+    machine, and refused it as a machine that moved. None when the child could not
+    time it: the run goes on untimed, and compare then does not check the machine."""
     meter = StealMeter()
     code = (f"import json, sys; from {__name__} import timings;"
             f" json.dump(timings({int(repeats)}, {int(loops)}), sys.stdout)")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=60, cwd=ROOT, check=True)
-    times = json.loads(done.stdout)
+    try:
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                              text=True, timeout=60, cwd=ROOT, check=True)
+        times = [float(t) for t in json.loads(done.stdout)]
+    except (OSError, subprocess.SubprocessError, ValueError, TypeError):
+        return None
+    if len(times) != repeats or not all(t > 0 for t in times):
+        return None
     stolen = meter.read() / cores()
     return Reference(round(statistics.median(times), 6), round(stolen, 1), repeats, loops)
+
+
+def timed() -> dict | None:
+    """The reference now, as the manifest keeps it; None (kept as null) when it could
+    not be timed: the run goes on, and compare does not check its machine."""
+    ref = reference()
+    return ref.to_json() if ref else None
 
 
 def timings(repeats: int, loops: int) -> list[float]:

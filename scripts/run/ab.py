@@ -37,7 +37,7 @@ from ..config.thresholds import Thresholds, merged
 from ..errors import Interrupted, UsageError
 from ..observe import Observer, Observers
 from ..plan import Choices, Plan, build_plan
-from ..proc.machine import reference
+from ..proc.machine import timed
 from ..proc.signals import interrupts
 from ..services.worktree import WORKING_TREE, Repository, Worktrees
 from .bench import Bench, Options
@@ -131,7 +131,7 @@ def run_ab(matrix: Matrix, request: Request, choices: Choices, options: Options,
         for r in range(1, request.rounds + 1):
             order = sides if r % 2 else sides[::-1]  # ABBA: drift falls on both sides
             machine.append({"round": r, "order": [s.name for s in order],
-                            "reference": _reference()})
+                            "reference": timed()})
             for side in order:
                 say(f"round {r}/{request.rounds}: {side.name} ({side.ref})")
                 bench = Bench(matrix, side.plan, replace(
@@ -146,7 +146,7 @@ def run_ab(matrix: Matrix, request: Request, choices: Choices, options: Options,
             if status != "complete":
                 say(f"round {r} did not complete: stopping the rounds (see {folder})")
                 break
-        machine.append({"round": "end", "reference": _reference()})
+        machine.append({"round": "end", "reference": timed()})
         return _finish(folder, request, sides, status, machine, options.results, outputs,
                        matrix.thresholds)
 
@@ -220,11 +220,6 @@ def _finish(folder: Path, request: Request, sides: list[Side], status: str,
     gates = merged(matrix_thresholds, sides[1].project.thresholds)
     return Outcome(folder, status, comparison, data,
                    {name: t for name, t in gates.items() if name in planned})
-
-
-def _reference() -> dict[str, Any]:
-    """The machine's fixed reference workload, timed: how fast it was at that moment."""
-    return reference().to_json()
 
 
 def _new_folder(results: Path, label: str | None) -> Path:

@@ -85,6 +85,10 @@ def test_a_machine_within_the_reference_noise_is_compared(tmp_path: Path):
     assert trust.machine_moved({"machine": reference(0.0100)},
                                {"machine": reference(0.0105)}) is None
     assert trust.machine_moved({}, {"machine": reference(0.02)}) is None  # an older run
+    untimed = {"machine": {"start": None, "end": None}}  # the child could not time it
+    assert trust.machine_moved(untimed, {"machine": reference(0.02)}) is None
+    half = {"machine": {"start": None, "end": reference(0.0150)["start"]}}
+    assert "50% slower during A" in trust.machine_moved(half, {"machine": reference(0.0100)})
     faster = trust.machine_moved({"machine": reference(0.0150)},
                                  {"machine": reference(0.0100)})
     assert faster is not None and "50% slower during A than during B" in faster

@@ -29,6 +29,7 @@ def test_reference_times_the_fixed_work():
     assert ref.to_json()["seconds"] == ref.seconds
 
 
+@pytest.mark.alone  # a neighbour test on the other core slows the child as much
 def test_loadlabs_own_busy_thread_does_not_slow_the_reference():
     """A thread of this process holding the GIL (as a server being stopped or an
     observer does in loadlab) halves the work timed in-process; the reference is timed
@@ -59,3 +60,23 @@ def test_slower_than_is_a_fraction():
     slow = machine.Reference(0.0123, 18.0, 15, 200_000)
     assert slow.slower_than(fast) == pytest.approx(0.23)
     assert fast.slower_than(slow) < 0
+
+
+@pytest.mark.parametrize("child", ["import sys; sys.exit(3)", "print('not json')",
+                                   "print('[0.01]')"])
+def test_a_child_that_cannot_time_the_work_leaves_the_run_untimed(monkeypatch, child):
+    """A real child that fails, prints garbage or too few timings: None, not a crash
+    (bench then keeps no reference and compare does not check the machine)."""
+    real = machine.subprocess.run
+
+    def run(argv, **kwargs):
+        return real([argv[0], "-c", child], **kwargs)
+
+    monkeypatch.setattr(machine.subprocess, "run", run)
+    assert machine.reference(repeats=3, loops=1000) is None
+
+
+def test_timed_is_the_manifests_form_and_none_when_untimed(monkeypatch):
+    assert machine.timed()["repeats"] == machine.REFERENCE_REPEATS
+    monkeypatch.setattr(machine, "reference", lambda: None)
+    assert machine.timed() is None
