@@ -78,14 +78,22 @@ fidelity: $(STAMP) ## hello's peak throughput, loadlab vs wrk (gunicorn-sync, uv
 lint: $(STAMP) ## ruff over the code
 	$(VENV)/bin/ruff check app scripts locustfiles tests manage.py
 
+# make test runs two tests at a time (JOBS, at most the machine's CPUs): most e2e tests
+# wait on sleeps and sockets and use about one core. Tests marked `alone` assert a
+# relation between measurements that a neighbour would move, so they run after the
+# rest, one at a time, with the machine to themselves.
+JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); echo $$(( n < 2 ? n : 2 )))
+
 check: $(STAMP) ## lint, the harness's shape and the fast tests (no servers): under 2 minutes
 	$(VENV)/bin/ruff check app scripts locustfiles tests manage.py
 	@if [ -x ../shared/tools/check-structure ]; then ../shared/tools/check-structure; fi
-	$(PY) -m pytest -q -m "not e2e" --durations=5
+	$(PY) -m pytest -q -n $(JOBS) -m "not e2e and not alone" --durations=5
+	$(PY) -m pytest -q -m "alone and not e2e" --durations=0
 
-test: $(STAMP) ## the whole test suite (what CI runs)
+test: $(STAMP) ## the whole test suite (what CI runs): JOBS=2 at a time, then the `alone` tests one by one
 	$(VENV)/bin/ruff check app scripts locustfiles tests manage.py
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(JOBS) --dist loadscope -m "not alone"
+	$(PY) -m pytest -m alone
 
 docs: $(STAMP) ## write docs/cli.md, the command-line reference, from the parser (a test checks it)
 	$(PY) -c 'from scripts.args import cli_reference; print(cli_reference(), end="")' > docs/cli.md.tmp

@@ -30,6 +30,9 @@ from scripts.archive.folder import load_run
 
 from ..conftest import commit_shop, copy_shop, loadlab, read_json, shop_toml
 
+# alone: whether an identical branch is called is the noise of an idle machine.
+pytestmark = pytest.mark.alone
+
 ROUNDS = "3"
 CELL = ("--servers", "gunicorn-gthread", "--flavors", "sync", "--users", "1",
         "--warmup", "0.3", "--rounds", ROUNDS)

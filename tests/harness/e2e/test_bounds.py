@@ -16,6 +16,10 @@ from scripts.archive.folder import load_run
 
 from ..conftest import loadlab, only_run
 
+# alone: a bound is the probe's R0; a neighbour during the probe and not the cell
+# (or the other way) moves the cell past it or short of it.
+pytestmark = pytest.mark.alone
+
 STORIES = ("hello", "sleep", "weather", "home", "mixed", "cpu")  # no DB, one answer each
 USERS = 2
 WORKERS = 2  # gunicorn-sync's in matrix.toml: its C

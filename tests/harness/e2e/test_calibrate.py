@@ -3,7 +3,12 @@ floors in calibration.json, and compare using them."""
 
 from __future__ import annotations
 
+import pytest
+
 from ..conftest import loadlab, read_json
+
+# alone: its floors and its 'machine moved' check are the noise of an idle machine.
+pytestmark = pytest.mark.alone
 
 
 def test_calibrate_writes_floors_that_compare_then_uses(tmp_path):

@@ -16,6 +16,8 @@ import signal
 import time
 from pathlib import Path
 
+import pytest
+
 from scripts.analysis.search import PRECISION
 from scripts.paths import ROOT
 
@@ -116,6 +118,8 @@ def test_bad_input_is_one_line_and_exit_2(results):
     assert not any(results.iterdir())
 
 
+# alone: load-bound is rps within 10 % of users / R0, both measured; a neighbour moves one.
+@pytest.mark.alone
 def test_closed_loop_bounds_and_load_bound(tmp_path, results):
     """8 users on 50 ms sleeps. gunicorn-sync: the 2 workers bind (C / S = 40 rps), not
     the users (8 / R0 ~ 150). uvicorn's async view: nothing binds but the users, so it
