@@ -106,9 +106,10 @@ def print_verdict(records: list[CellRecord], console: Console | None = None) -> 
     console = console or Console(highlight=False, width=width_for(
         Group(table, db_table) if db_table else table))
     console.print(table)
-    console.print("[dim]vs sync: throughput ratio of a single run (median over trials);"
-                  " differences under ~25% are noise here. `loadlab compare RUN` tests"
-                  " significance.[/]")
+    console.print("[dim]vs sync: throughput ratio of a single run (median over trials),"
+                  " coloured beyond 1.25x and 0.8x; which differences pass the noise floor"
+                  " is the answer's call above, and `loadlab compare RUN` tests each"
+                  " metric.[/]")
     for note in _notes(found):
         console.print(f"[dim]{escape(note)}[/]")
     if db_table:
