@@ -23,7 +23,7 @@ def workers_of(lab) -> list:
 
 
 def test_two_workers_merge_exactly_and_agree_with_one_process(tmp_path, results):
-    with running(tmp_path, *CELL, "--duration", "3", "--workers", "2",
+    with running(tmp_path, *CELL, "--duration", "2", "--workers", "2",
                  "--results", str(results / "two")) as lab:
         lab.load_started(results / "two")
         workers = wait_for(lambda: len(workers_of(lab)) == 2 and workers_of(lab), 30,
@@ -41,7 +41,7 @@ def test_two_workers_merge_exactly_and_agree_with_one_process(tmp_path, results)
     assert shipped["bytes"] > 0
     assert sorted(p.name for p in (run / cell["path"]).glob("latency*.json")) == [
         "latency.json"]
-    single = loadlab(*CELL, "--duration", "3", "--results", str(results / "one"))
+    single = loadlab(*CELL, "--duration", "2", "--results", str(results / "one"))
     assert single.code == 0, single.err
     (alone,) = read_json(only_run(results / "one") / "summary.json")["cells"]
     ratio = cell["latency_ms"]["p50"] / alone["latency_ms"]["p50"]
@@ -51,12 +51,12 @@ def test_two_workers_merge_exactly_and_agree_with_one_process(tmp_path, results)
 def test_a_worker_killed_mid_cell_fails_the_cell_and_the_run_goes_on(tmp_path, results):
     """A worker killed by its pid sends no final report: the cell fails saying so, never
     with a silent hole, and the run neither hangs nor leaves the other worker behind."""
-    with running(tmp_path, *CELL, "--duration", "4", "--workers", "2",
+    with running(tmp_path, *CELL, "--duration", "3", "--workers", "2",
                  "--results", str(results)) as lab:
         lab.load_started(results)
         workers = wait_for(lambda: len(workers_of(lab)) == 2 and workers_of(lab), 30,
                            "two Locust workers")
-        time.sleep(1.5)  # into the measured window
+        time.sleep(1.5)  # into the measured window (0.5 s warmup, 3 s: at least 1.5 s left)
         os.kill(workers[0].pid, signal.SIGKILL)
         assert lab.wait(90) == 1, lab.err
     (cell,) = read_json(only_run(results) / "summary.json")["cells"]
@@ -65,7 +65,9 @@ def test_a_worker_killed_mid_cell_fails_the_cell_and_the_run_goes_on(tmp_path, r
 
 
 def test_ctrl_c_leaves_no_worker_behind(tmp_path, results):
-    with running(tmp_path, *CELL, "--duration", "10", "--workers", "2",
+    # One user (the last --users wins): no 1-user probe before the load; both workers run
+    # whether or not each has a user, and what is checked is that none is left behind.
+    with running(tmp_path, *CELL, "--users", "1", "--duration", "10", "--workers", "2",
                  "--results", str(results)) as lab:
         lab.load_started(results)
         wait_for(lambda: len(workers_of(lab)) == 2, 30, "two Locust workers")
@@ -78,7 +80,8 @@ def test_ctrl_c_leaves_no_worker_behind(tmp_path, results):
 def test_a_remote_worker_joins_cell_after_cell(tmp_path, results):
     """`loadlab worker --master` (here from another folder of this machine, on loopback):
     it gets each cell's locustfile and settings from that cell's master, so the two
-    cells of the run are measured by it, and it stops after them."""
+    cells of the run are measured by it, and it stops after them. One user: each cell is
+    its own probe (no 1-user probe first); what is checked does not depend on users."""
     port = free_port()
     far = tmp_path / "load-host"
     far.mkdir()
@@ -86,7 +89,7 @@ def test_a_remote_worker_joins_cell_after_cell(tmp_path, results):
         wait_for(lambda: "waiting for a cell's master" in remote.out, 30, "the worker",
                  proc=remote.popen)
         done = loadlab("bench", "--profile", "smoke", "--servers", "uvicorn", "--scenarios",
-                       "hello", "--users", "2", "--warmup", "0.5", "--duration", "2",
+                       "hello", "--users", "1", "--warmup", "0.5", "--duration", "2",
                        "--remote-workers", "1", "--master-port", str(port),
                        "--results", str(results))
         assert done.code == 0, done.err + done.out
