@@ -88,8 +88,8 @@ def test_a_websocket_story_under_wsgi_is_one_line(results):
 def test_slow_uploads_stop_gunicorn_syncs_neighbour_and_not_uvicorns(results):
     done = loadlab("bench", "--profile", "smoke", "--servers", "gunicorn-sync,uvicorn",
                    "--scenarios", "upload", "--flavors", "sync", "--users", "2",
-                   "--neighbour-users", "2", "--size-kb", "16", "--rate-kbps", "8",
-                   "--duration", "3", "--results", str(results), "--quiet")
+                   "--neighbour-users", "2", "--size-kb", "12", "--rate-kbps", "8",
+                   "--duration", "2", "--results", str(results), "--quiet")
     assert done.code == 0, done.err
     near = {(n["server"], n["held"]): n for n in
             read_json(only_run(results) / "summary.json")["neighbour"]}
@@ -97,7 +97,9 @@ def test_slow_uploads_stop_gunicorn_syncs_neighbour_and_not_uvicorns(results):
                          ("uvicorn", 2)}
     sync_slowed = near["gunicorn-sync", 2]["p95_ms"] / near["gunicorn-sync", 0]["p95_ms"]
     uvicorn_slowed = near["uvicorn", 2]["p95_ms"] / near["uvicorn", 0]["p95_ms"]
-    # both workers hold a 2 s upload: hello waits for one to finish
+    # both workers hold a 1.5 s upload from the spawn on: hello waits for one to finish,
+    # at 1.5 s, in the middle of the window (0.5 s of warmup, then 2 s: the window counts
+    # whole seconds, and 1.5 measured [0.5, 1.5) and saw none)
     assert near["gunicorn-sync", 2]["p95_ms"] > 1000, near
     assert sync_slowed > 10 * uvicorn_slowed, near
 
@@ -106,7 +108,7 @@ def test_websocket_sessions_have_their_neighbour_and_their_numbers(results):
     done = loadlab("bench", "--profile", "smoke", "--servers", "uvicorn", "--scenarios",
                    "websocket", "--flavors", "async,async-push", "--users", "2",
                    "--neighbour-users", "1", "--events", "4", "--interval-ms", "100",
-                   "--duration", "1", "--results", str(results), "--quiet")
+                   "--duration", "1", "--warmup", "0", "--results", str(results), "--quiet")
     assert done.code == 0, done.err
     cells = {(c["flavor"], c["users"]): c for c in _cells(results)}
     assert set(cells) == {("async", 0), ("async", 2), ("async-push", 0), ("async-push", 2)}
