@@ -44,7 +44,7 @@ def test_catalog_and_the_trap_on_a_cluster_of_its_own(results):
     done = loadlab("bench", "--db", "postgres", "--profile", "smoke",
                    "--servers", "gunicorn-gthread,uvicorn", "--scenarios", "catalog,queries",
                    "--flavors", "async,async-threads", "--users", "1",
-                   "--duration", "2", "--warmup", "0.5", "--results", str(results),
+                   "--duration", "1", "--warmup", "0.5", "--results", str(results),
                    "--quiet")
     assert done.code == 0, done.err
     run = only_run(results)
@@ -61,7 +61,7 @@ def test_catalog_and_the_trap_on_a_cluster_of_its_own(results):
         assert c["failures"] == 0, (c["path"], c["server_errors"])
         # connections counted, never more than the cluster allows; at least one where a
         # request holds its connection for 150 ms (a catalog read holds it 20-50 % of
-        # its ~7 ms, measured: at 1 user, 8 samples 250 ms apart may all fall between
+        # its ~7 ms, measured: at 1 user, 4 samples 250 ms apart may all fall between
         # two; catalog's connections are checked at 8 users in the failed-cell test)
         assert 0 <= c["db_connections_peak"] <= 100, c
         assert c["scenario"] == "catalog" or c["db_connections_peak"] >= 1, c
@@ -100,7 +100,7 @@ def test_a_connection_held_across_a_slow_call_under_each_connection_setting(
     done = loadlab("bench", "--db", "postgres", "--profile", "smoke", "--servers", "uvicorn",
                    "--scenarios", "held", "--flavors", "async,async-release",
                    "--connections", "per-request,tiny-pool", "--matrix", str(matrix),
-                   "--users", "8", "--duration", "3", "--warmup", "1",
+                   "--users", "8", "--duration", "2", "--warmup", "0.5",
                    "--results", str(results), "--quiet")
     assert done.code == 0, done.err
     run = only_run(results)
@@ -111,7 +111,8 @@ def test_a_connection_held_across_a_slow_call_under_each_connection_setting(
     assert held["db_connections_peak"] >= 6, held  # of 8 users
     assert released["db_connections_peak"] <= held["db_connections_peak"] / 2, released
     held, released = cells["async", "tiny-pool"], cells["async-release", "tiny-pool"]
-    assert held["rps"] <= 12, held  # 2 connections / 0.2 s, and a little timing slack
+    # 2 connections / 0.2 s; a 2 s window sees at most 2 x (2 / 0.2 + 1) = 22: 11 rps
+    assert held["rps"] <= 12, held
     assert released["rps"] >= 2.5 * held["rps"], (released["rps"], held["rps"])
     manifest = read_json(run / "manifest.json")
     assert manifest["plan"]["connections"]["tiny-pool"]["pool_max_size"] == 2
