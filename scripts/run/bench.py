@@ -22,8 +22,8 @@ from ..archive.records import CellRecord
 from ..archive.writer import Archive
 from ..cells import CellKey
 from ..config import Matrix, Pinning
-from ..errors import CellError, CellFailed, Interrupted, NotReady, PortInUse, ServiceError
-from ..load import collect, loadgen, longlived, probe, transport, worker
+from ..errors import CellError, Interrupted, NotReady, PortInUse, ServiceError
+from ..load import collect, loadgen, longlived, probe, worker
 from ..load.generator import Generator
 from ..observe import Observer, Observers
 from ..paths import LOOPBACK
@@ -37,6 +37,7 @@ from ..services import project as project_run
 from ..services import servers as services
 from ..services.database import Database
 from . import recover
+from .firsts import FirstInstance
 from .why import Why
 
 STOP_GRACE_S = 5.0
@@ -88,8 +89,7 @@ class Bench:
         self.upstream_url = ""
         # (R0, S) per configuration at 1 user, measured once per run
         self.unloaded: dict[CellKey, tuple[float | None, float | None]] = {}
-        self.transport: dict[str, transport.Transport] = {}  # per server, once per run
-        self.verified: dict[str, project_run.Verified] = {}  # per server: a team's project
+        self.firsts = FirstInstance(plan, self.progress)  # per server, once per run
         self._stopping = supervise.Stopping()  # servers of cells already measured
 
     # --- the run ---------------------------------------------------------------------------
@@ -263,8 +263,7 @@ class Bench:
             record.ready_s = round(ready_s, 3) if ready_s is not None else None
             self._stopping.wait()  # the last cell's server is gone before any load starts
             self.progress.cell_phase(cell, "server-ready")
-            self._check_transport(cell, port)
-            self._verify(cell, base_url)
+            self.firsts.check(cell, port, base_url)
             if prober is not None:  # (R0, S) on the fresh server, before its load
                 self.unloaded[cell.key_one] = prober.measure(lambda: server.alive)
             before = sampler_snapshot(server.tree, port) if long_lived else None
@@ -302,7 +301,7 @@ class Bench:
                 self.options.workers or self.options.processes, self.pinning.cores("generator")))
             longlived.finish(record, self.matrix.rules.min_requests, before, left)
             self.why.read(record, cell_dir)
-            collect.stack(record, cell.server, self.transport[cell.server.name])
+            collect.stack(record, cell.server, self.firsts.transport[cell.server.name])
             if counting:
                 for key, value in connections.summary(measurement.window).items():
                     setattr(record, key, value)
@@ -325,34 +324,6 @@ class Bench:
                     proc.stop(STOP_GRACE_S)
             (cell_dir / "go").unlink(missing_ok=True)  # a signal, not part of the record
         return record
-
-    def _check_transport(self, cell: Cell, port: int) -> None:
-        """The server's first fresh instance in this run: its keep-alive path and loop."""
-        name = cell.server.name
-        if name in self.transport:
-            return
-        if not self.project.builtin or self.plan.target:  # no hello of ours to time
-            self.transport[name] = transport.Transport(error="not checked: not loadlab's app")
-            return
-        seen = transport.check(LOOPBACK, port, cell.server.interface == "asgi")
-        self.transport[name] = seen
-        if said := seen.note(name, cell.server.loop):
-            self.progress.note(*said)
-
-    def _verify(self, cell: Cell, base_url: str) -> None:
-        """A team's project or a target, on the server's first instance: each planned
-        flavor's path answers its expected status, else that flavor's cells fail here."""
-        if self.project.builtin and not self.plan.target:
-            return
-        name = cell.server.name
-        if name not in self.verified:
-            pairs = list(dict.fromkeys((c.scenario, c.flavor) for c in self.plan.cells
-                                       if c.server.name == name))
-            seen = self.verified[name] = project_run.verify(base_url, pairs)
-            self.progress.note(seen.summary(name, len(pairs)),
-                               style="yellow" if seen.problems else "")
-        if problem := self.verified[name].problem(cell.scenario.name, cell.flavor):
-            raise CellFailed(problem)
 
     def _locust(self, cell: Cell, base_url: str, out: Path, go: Path,
                 hold_s: float) -> Generator:
