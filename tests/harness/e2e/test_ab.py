@@ -2,21 +2,25 @@
 branch whose sync view sleeps 20 ms more, and a branch identical to main. Real
 worktrees, real servers, real Locust; the worktrees gone afterwards.
 
-Rounds and power: each side's cell is one user for two seconds on the sync view, so its
-p50 is the median of ~2000 requests (~0.7 ms here) and its rps 1 / latency. A 20 ms
-sleep moves p50 about x30 in every round, while an unchanged view's per-round log ratio
-spread ~5 % (rps, p50) to ~11 % (p95) in this test's A/A rounds. With 3 rounds the
-paired t has 2 degrees of freedom (|t| > 4.30 for p < 0.05): a shift of log(30) = 3.4
-with a spread of ~0.1 gives t ~ 60, so the slow branch is called with power ~1; an
-identical branch is called slower on a metric only when p < 0.05 in the slower
-direction (2.5 %) *and* the mean beyond the floor (5-10 %; the mean's spread over 3
-rounds is ~3-6 %): about 1 % a metric, 3 % a run, too often for CI. So the identical
-branch is held to the gate a team would set (`--fail-on-regression 25`): beyond 25 %
-is > 4 standard deviations of the mean's spread, never by chance, while the slow
-branch's x30 passes any gate. More rounds would add a minute, not meaning. The slow
-branch's cells measure one second, not two: ~1000 requests on main and ~45 on the
-slow side still put p50 and p95 where they are, and x30 a round leaves t in the tens;
-the identical branch keeps two seconds, its spread being what the gate is set against.
+Rounds and power: each side's cell is one user for one second on the sync view, so its
+p50 is the median of ~1000-1400 requests (~0.7 ms here) and its rps 1 / latency. A 20 ms
+sleep moves p50 about x30 in every round (the slow side's ~45 requests still put its p50
+and p95 at ~21 ms), while an unchanged view's per-round log ratio spread ~5 % (rps, p50)
+and ~9 % (p95) over 12 A/A rounds of 1 s cells (four ab runs; the largest single round
+18 %), no more than the 5 % and 11 % that 2 s cells gave: the spread is the machine's
+from round to round, not the sample size. With 3 rounds the paired t has 2 degrees of
+freedom (|t| > 4.30 for p < 0.05): a shift of log(30) = 3.4 with a spread of ~0.1 gives
+t ~ 60, so the slow branch is called with power ~1; an identical branch is called
+slower on a metric only when p < 0.05 in the slower direction (2.5 %) *and* the mean
+beyond the floor (5-10 %; the mean's spread over 3 rounds is ~3-5 %): about 1 % a
+metric, 3 % a run, too often for CI. So the identical branch is held to the gate a
+team would set (`--fail-on-regression 25`): log(1.25) = 0.22 is > 4 standard deviations
+of the mean's spread (p95: 0.09 / sqrt(3) = 0.05), never by chance, while the slow
+branch's x30 passes any gate. Three rounds, not the CLI's minimum of two: a round where
+either side was `stolen` pairs nothing, and with two rounds one such round would leave
+nothing called (and a paired t with 1 degree of freedom needs |t| > 12.7, so the
+identical run could no longer catch a consistent asymmetry of 30 % between the sides).
+More rounds would add ~7 s each, not meaning.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ pytestmark = pytest.mark.alone
 
 ROUNDS = "3"
 CELL = ("--servers", "gunicorn-gthread", "--flavors", "sync", "--users", "1",
-        "--warmup", "0.3", "--rounds", ROUNDS)
+        "--warmup", "0.3", "--rounds", ROUNDS, "--duration", "1")
 
 
 def git(folder: Path, *args: str) -> str:
@@ -88,7 +92,7 @@ def worktrees(repo: Path) -> list[str]:
 def test_a_branch_with_a_slower_view_is_called_slower_and_exits_3(repo, tmp_path):
     results = tmp_path / "results"
     done = loadlab("ab", "--project", str(repo), "--base", "main", "--head", "slow",
-                   *CELL, "--duration", "1", "--results", str(results), timeout=300)
+                   *CELL, "--results", str(results), timeout=300)
     assert done.code == 3, done.err[-3000:] + done.out
     folder = ab_folder(results)
     data = read_json(folder / "ab.json")
@@ -115,7 +119,7 @@ def test_a_branch_with_a_slower_view_is_called_slower_and_exits_3(repo, tmp_path
 def test_an_identical_branch_is_not_called_and_exits_0(repo, tmp_path):
     results = tmp_path / "results"
     done = loadlab("ab", "--project", str(repo), "--base", "main", "--head", "same",
-                   *CELL, "--duration", "2", "--fail-on-regression", "25",
+                   *CELL, "--fail-on-regression", "25",
                    "--results", str(results), timeout=300)
     data = read_json(ab_folder(results) / "ab.json")
     print((ab_folder(results) / "ab.md").read_text())
