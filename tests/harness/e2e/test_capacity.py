@@ -28,8 +28,9 @@ STEP = ("--duration", "2", "--warmup", "0.5")
 
 TEST_SERVER = gthread_server(4)  # 80 rps of 50 ms sleeps
 
-SMOKE_NO_SYNC_ASYNC = ("[profiles.smoke]\nleave_out = [{ servers = [\"gunicorn-sync\"],"
-                       " flavors = [\"async\"], why = \"not read by this test\" }]")
+SMOKE_ONLY_READ = ("[profiles.smoke]\nleave_out = ["
+                   "{ servers = [\"gunicorn-sync\"], flavors = [\"async\"], why = \"not read\" },"
+                   " { servers = [\"uvicorn\"], flavors = [\"sync\"], why = \"not read\" }]")
 
 
 def capacity(results: Path, server: str, *extra: str) -> dict:
@@ -123,9 +124,10 @@ def test_bad_input_is_one_line_and_exit_2(results):
 def test_closed_loop_bounds_and_load_bound(tmp_path, results):
     """8 users on 50 ms sleeps. gunicorn-sync: the 2 workers bind (C / S = 40 rps), not
     the users (8 / R0 ~ 150). uvicorn's async view: nothing binds but the users, so it
-    sits at 8 / R0 with the CPU idle: load-bound, and its ratio to sync is marked.
-    gunicorn-sync's async view is left out (a cell nothing here reads)."""
-    matrix = matrix_with(tmp_path, replace={r"^\[profiles\.smoke\]$": SMOKE_NO_SYNC_ASYNC})
+    sits at 8 / R0 with the CPU idle: load-bound. The other two cells of the pair
+    (gunicorn-sync's async view, uvicorn's sync view) are left out: nothing here reads
+    them, and each would cost a server, a probe and a window on an `alone` test."""
+    matrix = matrix_with(tmp_path, replace={r"^\[profiles\.smoke\]$": SMOKE_ONLY_READ})
     done = loadlab("bench", "--matrix", str(matrix), "--profile", "smoke",
                    "--servers", "gunicorn-sync,uvicorn", "--scenarios", "sleep",
                    "--users", "8", "--duration", "2", "--warmup", "0.5",
@@ -133,6 +135,7 @@ def test_closed_loop_bounds_and_load_bound(tmp_path, results):
     assert done.code == 0, done.err
     run = only_run(results)
     cells = {(c["server"], c["flavor"]): c for c in read_json(run / "summary.json")["cells"]}
+    assert set(cells) == {("gunicorn-sync", "sync"), ("uvicorn", "async")}, cells
     sync = cells["gunicorn-sync", "sync"]
     assert 36 <= sync["bound_concurrency_rps"] <= 44, sync
     assert sync["bound_users_rps"] > 2 * sync["bound_concurrency_rps"]
