@@ -27,6 +27,7 @@ run-to-run claims (compare A B, ab's sides) only.
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import replace
 from typing import Any
 
@@ -45,14 +46,19 @@ NEEDS_TRIALS = (f"saturated server, one run's seconds a side: needs --trials"
 
 
 def machine_speed(manifest: dict[str, Any]) -> dict[str, float] | None:
-    """The run's reference workload: mean seconds and steal over its start and end
-    timings; None for a run recorded before they were kept."""
-    timed = [t for t in (manifest.get("machine") or {}).values()
-             if isinstance(t, dict) and t.get("seconds")]
-    if not timed:
+    """The run's reference workload: the median seconds over its start and end timings
+    and the samples between its cells (`during`, runs longer than proc/machine.py's
+    SPREAD_EVERY_S), the most steal at start or end; None for a run recorded before
+    they were kept, or one that could not time them."""
+    machine = manifest.get("machine") or {}
+    timed = [t for when, t in machine.items() if when != "during"
+             and isinstance(t, dict) and t.get("seconds")]
+    during = machine.get("during") or {}
+    samples = [t["seconds"] for t in timed] + [s for s in during.get("seconds") or [] if s]
+    if not samples:
         return None
-    return {"seconds": sum(t["seconds"] for t in timed) / len(timed),
-            "steal_pct": max(t.get("steal_pct") or 0.0 for t in timed)}
+    return {"seconds": statistics.median(samples),
+            "steal_pct": max((t.get("steal_pct") or 0.0 for t in timed), default=0.0)}
 
 
 def machine_moved(manifest_a: dict[str, Any], manifest_b: dict[str, Any]) -> str | None:

@@ -116,7 +116,8 @@ class Manifest:
                                    " for its duration"}
 
     def machine_at(self, when: str, reference: dict[str, Any] | None) -> None:
-        """The reference workload, timed `when` (start, end): how fast the machine was
+        """The reference workload, timed `when` (start, end; during: the samples between
+        cells, proc/machine.py's Spread): how fast the machine was
         around the cells, so compare can tell a moved machine from moved code (None:
         it could not be timed, and compare does not check)."""
         self.machine = {**(self.machine or {}), when: reference}

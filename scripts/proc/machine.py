@@ -16,6 +16,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import psutil
@@ -24,6 +25,8 @@ from ..paths import ROOT
 
 REFERENCE_LOOPS = 200_000  # ~20 ms of pure Python on this machine: cheap, GIL-bound
 REFERENCE_REPEATS = 15
+SPREAD_EVERY_S = 20.0  # between cells, a short sample this often at most
+SPREAD_REPEATS = 5  # ~0.13 s with the child's start: 0.7 % of a run
 
 
 class StealMeter:
@@ -91,6 +94,37 @@ def reference(repeats: int = REFERENCE_REPEATS,
         return None
     stolen = meter.read() / cores()
     return Reference(round(statistics.median(times), 6), round(stolen, 1), repeats, loops)
+
+
+class Spread:
+    """Short reference samples between a run's cells, one each `every_s` at most. The
+    start and end timings are 0.2 s each, and this VM's speed halves for seconds at a
+    time (6 of 20 timings on an idle machine read 27-28 ms against 14-16), so either
+    could fall in a slow spell and make a whole run read 1.5x slow; the median over
+    samples spread across its minutes reads the machine its cells had (trust.py)."""
+
+    def __init__(self, every_s: float = SPREAD_EVERY_S, repeats: int = SPREAD_REPEATS,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.every_s, self.repeats, self.clock = every_s, repeats, clock
+        self.seconds: list[float] = []
+        self._last = clock()
+
+    def due(self) -> bool:
+        return self.clock() - self._last >= self.every_s
+
+    def sample(self) -> None:
+        """Time the work now (call at a quiet moment, when `due`)."""
+        ref = reference(self.repeats)
+        self._last = self.clock()
+        if ref is not None:
+            self.seconds.append(ref.seconds)
+
+    def to_json(self) -> dict | None:
+        """The manifest's `machine.during`; None when no sample was due (a short run)."""
+        if not self.seconds:
+            return None
+        return {"seconds": self.seconds, "repeats": self.repeats, "loops": REFERENCE_LOOPS,
+                "every_s": self.every_s}
 
 
 def timed() -> dict | None:

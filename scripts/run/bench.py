@@ -91,6 +91,7 @@ class Bench:
         self.unloaded: dict[CellKey, tuple[float | None, float | None]] = {}
         self.firsts = FirstInstance(plan, self.progress)  # per server, once per run
         self._stopping = supervise.Stopping()  # servers of cells already measured
+        self.speed = machine.Spread()  # the reference between cells (trust.py)
 
     # --- the run ---------------------------------------------------------------------------
 
@@ -126,6 +127,7 @@ class Bench:
                 self._measure_all()
                 self._stopping.wait()  # the end's timing meets no server shutting down
                 self.archive.manifest.machine_at("end", machine.timed())
+                self.archive.manifest.machine_at("during", self.speed.to_json())
             finally:
                 signals.defer()  # from here on nothing is cut short; a signal is noted
             failed = [r for r in self.records if r.status != "ok"]
@@ -234,6 +236,9 @@ class Bench:
                                 self.project, redact=True)
 
     def _run_cell(self, cell: Cell) -> CellRecord:
+        if self.speed.due():  # quiet: the last cell's server gone, this one's not started
+            self._stopping.wait()
+            self.speed.sample()
         cell_dir = self.tmp / cell.path
         cell_dir.mkdir(parents=True)
         record = collect.new_record(cell.key, cell.server, cell.trial, cell.users)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from scripts.analysis import stats, trust
 from scripts.analysis.compare import between, within
 from scripts.archive.folder import load_run
@@ -92,6 +94,19 @@ def test_a_machine_within_the_reference_noise_is_compared(tmp_path: Path):
     faster = trust.machine_moved({"machine": reference(0.0150)},
                                  {"machine": reference(0.0100)})
     assert faster is not None and "50% slower during A than during B" in faster
+
+
+def test_samples_between_cells_outvote_a_start_in_a_slow_spell():
+    """A's start fell in a slow spell (27 ms against 15): its mean read A 40 % slower
+    and held every row; the median with the samples between its cells reads 15."""
+    spell = {"start": {"seconds": 0.027, "steal_pct": 0.0}, "end": {"seconds": 0.015}}
+    a = {"machine": {**spell, "during": {"seconds": [0.015, 0.0152, 0.0148, 0.015]}}}
+    b = {"machine": reference(0.0150)}
+    assert trust.machine_speed(a)["seconds"] == pytest.approx(0.015)
+    assert trust.machine_moved(a, b) is None
+    assert trust.machine_moved({"machine": spell}, b) is not None  # start and end alone
+    slow = {"machine": {**spell, "during": {"seconds": [0.027, 0.028, 0.026]}}}
+    assert "slower during A" in trust.machine_moved(slow, b)  # slow throughout: held
 
 
 def test_within_one_run_the_guards_do_not_apply(tmp_path: Path):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import pytest
 
 from scripts.archive.folder import load_run
+from scripts.proc.machine import SPREAD_EVERY_S
 
 from ..conftest import loadlab, only_run
 
@@ -32,13 +33,18 @@ TIGHT = 0.9
 
 
 @pytest.fixture(scope="module")
-def cells(tmp_path_factory):
+def run(tmp_path_factory):
     results = tmp_path_factory.mktemp("results")
     done = loadlab("bench", "--profile", "smoke", "--servers", "gunicorn-sync,uvicorn",
                    "--scenarios", ",".join(STORIES), "--flavors", "sync",
                    "--users", str(USERS), "--results", str(results), "--quiet")
     assert done.code == 0, done.err + done.out
-    return load_run(only_run(results)).cells
+    return load_run(only_run(results))
+
+
+@pytest.fixture(scope="module")
+def cells(run):
+    return run.cells
 
 
 def test_every_story_has_its_bounds(cells):
@@ -71,3 +77,13 @@ def test_the_bound_is_tight_where_the_story_is_latency(cells):
             bound = min(b for b in (c.bound_users_rps, c.bound_concurrency_rps) if b)
             assert c.rps >= TIGHT * bound, (c.path, c.rps, bound)
             assert 50.0 < c.unloaded_ms < 60.0, c.unloaded_ms  # the sleep, plus the trip
+
+
+def test_a_run_of_a_minute_times_the_machine_between_its_cells_too(run):
+    """Besides its start and end, a sample each SPREAD_EVERY_S between cells, at least
+    two in a minute's run; compare reads their median (analysis/trust.py)."""
+    timed = run.manifest["machine"]
+    assert timed["start"]["seconds"] > 0 and timed["end"]["seconds"] > 0
+    during = timed["during"]
+    assert len(during["seconds"]) >= 2 and all(s > 0 for s in during["seconds"])
+    assert during["every_s"] == SPREAD_EVERY_S

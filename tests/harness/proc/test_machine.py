@@ -80,3 +80,17 @@ def test_timed_is_the_manifests_form_and_none_when_untimed(monkeypatch):
     assert machine.timed()["repeats"] == machine.REFERENCE_REPEATS
     monkeypatch.setattr(machine, "reference", lambda: None)
     assert machine.timed() is None
+
+
+def test_the_spread_samples_only_when_due_and_keeps_what_it_timed():
+    """A sample at most every `every_s` (the clock decides, not the cells); a short run
+    keeps none, and says so with None."""
+    now = [0.0]
+    spread = machine.Spread(every_s=20.0, repeats=2, clock=lambda: now[0])
+    assert not spread.due() and spread.to_json() is None
+    now[0] = 20.0
+    assert spread.due()
+    spread.sample()  # a real child, two repeats of the fixed work
+    assert not spread.due() and len(spread.seconds) == 1 and spread.seconds[0] > 0
+    data = spread.to_json()
+    assert data["repeats"] == 2 and data["every_s"] == 20.0 and data["seconds"] == spread.seconds
