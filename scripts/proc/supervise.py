@@ -12,6 +12,7 @@ import contextlib
 import http.client
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -31,11 +32,31 @@ _live: set[Process] = set()
 _live_lock = threading.Lock()
 
 
+LISTEN_LOW = 10_000  # listening ports are drawn from here up to the ephemeral range
+_EPHEMERAL = Path("/proc/sys/net/ipv4/ip_local_port_range")
+
+
 def free_port() -> int:
-    """A TCP port on loopback that nothing listens on right now."""
+    """A TCP port on loopback that nothing listens on right now, drawn from below the
+    kernel's ephemeral range: a port bind(0) hands out is one any outgoing connection
+    may take before the server binds it, and a cell's Locust opens thousands (a
+    `serve` beside another test's load failed on it). Where no range is known or it
+    leaves no room, the kernel chooses."""
+    low = _ephemeral_low()
+    for _ in range(100 if low - LISTEN_LOW >= 1000 else 0):
+        port = random.randrange(LISTEN_LOW, low)
+        if port_is_free(port):
+            return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((LOOPBACK, 0))
         return sock.getsockname()[1]
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(_EPHEMERAL.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0  # not Linux, or unreadable: let the kernel choose
 
 
 def port_is_free(port: int, host: str = LOOPBACK) -> bool:

@@ -279,3 +279,17 @@ def test_launched_children_run_from_the_repository(started, tmp_path):
                     f"import os; open({str(out)!r}, 'w').write(os.getcwd())"])
     proc.wait(timeout=120)
     assert Path(out.read_text()) == ROOT
+
+
+def test_a_free_port_is_below_the_ephemeral_range_and_free(monkeypatch, tmp_path):
+    """Outgoing connections take ports from the ephemeral range; a listening port from
+    there could be taken between the pick and the server's bind."""
+    low = supervise._ephemeral_low()
+    port = supervise.free_port()
+    assert supervise.port_is_free(port)
+    if low - supervise.LISTEN_LOW >= 1000:  # Linux's usual 32768: always so here
+        assert supervise.LISTEN_LOW <= port < low, (port, low)
+    fake = tmp_path / "ip_local_port_range"
+    fake.write_text("1024\t65000\n")  # no room below it: the kernel chooses
+    monkeypatch.setattr(supervise, "_EPHEMERAL", fake)
+    assert supervise.free_port() >= 1024
