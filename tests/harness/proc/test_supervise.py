@@ -267,7 +267,11 @@ def test_supervised_stops_everything_on_the_way_out(tmp_path, error):
     assert not set(procs) & set(supervise.live())
 
 
-def test_stop_all_stops_what_is_live(started):
+def test_stop_all_stops_what_is_live(started, monkeypatch):
+    # this test's own ledger of live processes: stop_all stops every one in the
+    # process, and the app tests' session-wide upstreams share it (with tests two at a
+    # time, they ran after this one in the same worker and found their upstream gone)
+    monkeypatch.setattr(supervise, "_live", set())
     a, b = started(SLEEPER, name="a"), started(SLEEPER, name="b")
     supervise.stop_all(grace=5)
     assert not a.alive and not b.alive and not supervise.live()
