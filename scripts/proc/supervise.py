@@ -27,6 +27,7 @@ import psutil
 
 from ..errors import NotReady, PortInUse
 from ..paths import LOOPBACK, ROOT
+from .signals import held
 
 _live: set[Process] = set()
 _live_lock = threading.Lock()
@@ -179,7 +180,7 @@ class Process:
 
     def start(self) -> Process:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.log_path, "ab") as log:
+        with open(self.log_path, "ab") as log, held():  # live as soon as it runs
             self.popen = subprocess.Popen(
                 launched(self.argv, self.cpus, self.user),
                 stdin=subprocess.DEVNULL,
@@ -189,9 +190,9 @@ class Process:
                 cwd=self.cwd,
                 start_new_session=True,
             )
-        self.started_at = time.monotonic()
-        with _live_lock:
-            _live.add(self)
+            self.started_at = time.monotonic()
+            with _live_lock:
+                _live.add(self)
         _note_started(self)
         return self
 

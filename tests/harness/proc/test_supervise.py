@@ -297,3 +297,29 @@ def test_a_free_port_is_below_the_ephemeral_range_and_free(monkeypatch, tmp_path
     fake.write_text("1024\t65000\n")  # no room below it: the kernel chooses
     monkeypatch.setattr(supervise, "_EPHEMERAL", fake)
     assert supervise.free_port() >= 1024
+
+
+def test_a_signal_as_a_child_starts_is_raised_once_the_child_is_live(tmp_path, monkeypatch):
+    """Ctrl-C between the fork and the ledger entry left a probe's Locust unstopped (it
+    wrote into the run's old `.partial-` name after the seal): the signal now waits for
+    the entry, so stop_all finds the child."""
+    from scripts.proc.signals import interrupts
+
+    real = supervise.subprocess.Popen
+
+    def popen_then_ctrl_c(*args, **kwargs):
+        child = real(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGINT)  # delivered before Popen returns to start()
+        return child
+
+    monkeypatch.setattr(supervise, "_live", set())
+    monkeypatch.setattr(supervise.subprocess, "Popen", popen_then_ctrl_c)
+    proc = Process("child", SLEEPER, log_path=tmp_path / "child.log")
+    try:
+        with pytest.raises(Interrupted), interrupts():
+            proc.start()
+        assert proc.alive and supervise.live() == [proc]
+    finally:
+        supervise.stop_all(grace=1)
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # interrupts() ignored it
+    assert not proc.alive
