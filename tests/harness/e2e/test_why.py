@@ -132,18 +132,27 @@ def test_an_async_view_under_wsgi_spends_in_thread_hops_and_loop_setup(why_run, 
 @pytest.fixture(scope="module")
 def middleware_run(tmp_path_factory):
     """uvicorn, the async hello, under three middleware stacks in one run: none,
-    startproject's default, and the default with one sync-only middleware at the bottom."""
+    startproject's default, and the default with one sync-only middleware at the bottom.
+    Two trials of each, interleaved, and the one with less CPU a request kept: this VM's
+    speed halves for seconds at a time, and a stack measured in such a spell read twice
+    its CPU (sync-only's hops 753 us against 389-411 in three quiet runs), which a
+    spell can only add."""
     for _ in range(2):  # once more only when py-spy itself failed to attach (below)
         results = tmp_path_factory.mktemp("results")
         done = loadlab("bench", "--profile", "smoke", "--servers", "uvicorn", "--scenarios",
                        "hello", "--flavors", "async", "--middleware",
                        "none,default,default+sync-only", "--users", "8", "--why", str(RATE),
-                       "--label", "why-middleware", "--results", str(results))
+                       "--trials", "2", "--label", "why-middleware",
+                       "--results", str(results))
         assert done.code == 0, done.err + done.out
-        cells = {c.middleware or "none": c for c in load_run(only_run(results)).cells}
-        assert set(cells) == {"none", "default", "default+sync-only"}, cells
-        if not any(_spy_failed(c.why) for c in cells.values()):
+        trials = load_run(only_run(results)).cells
+        assert sorted((c.middleware or "none", c.trial) for c in trials) == sorted(
+            (m, t) for m in ("none", "default", "default+sync-only") for t in (1, 2))
+        if not any(_spy_failed(c.why) for c in trials):
             break
+    cells = {}
+    for c in sorted(trials, key=lambda c: (bool(c.layers), -sum((c.layers or {}).values()))):
+        cells[c.middleware or "none"] = c  # a profiled, quieter trial last, so kept
     return cells
 
 

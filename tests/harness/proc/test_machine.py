@@ -46,13 +46,15 @@ def test_loadlabs_own_busy_thread_does_not_slow_the_reference():
 
     busy = threading.Thread(target=spin, daemon=True)
     busy.start()
-    try:
-        here = statistics.median(machine.timings(7, 200_000))
-        child = machine.reference(repeats=7, loops=200_000).seconds
+    here, child = [], []
+    try:  # interleaved, the least of each: this VM's seconds-long slow spells only add
+        for _ in range(3):
+            here.append(statistics.median(machine.timings(5, 200_000)))
+            child.append(machine.reference(repeats=5, loops=200_000).seconds)
     finally:
         stop.set()
         busy.join()
-    assert child < 0.8 * here, (child, here)
+    assert min(child) < 0.8 * min(here), (child, here)
 
 
 def test_slower_than_is_a_fraction():
