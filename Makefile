@@ -92,7 +92,7 @@ check: $(STAMP) ## lint, the harness's shape and the fast tests (no servers): un
 
 test: $(STAMP) ## the whole test suite (what CI runs): JOBS=2 at a time, then the `alone` tests one by one
 	$(VENV)/bin/ruff check app scripts locustfiles tests manage.py
-	$(PY) -m pytest -n $(JOBS) --dist loadscope -m "not alone"
+	$(PY) -m pytest -n $(JOBS) --dist loadscope --no-loadscope-reorder -m "not alone"
 	$(PY) -m pytest -m alone
 
 docs: $(STAMP) ## write docs/cli.md, the command-line reference, from the parser (a test checks it)

@@ -42,3 +42,7 @@ def pytest_collection_modifyitems(config, items):
         where = Path(str(item.fspath)).resolve().relative_to(_ROOT).as_posix()
         if where.startswith(_E2E):
             item.add_marker(pytest.mark.e2e)
+    # The e2e modules first: two at a time (make test, --no-loadscope-reorder), the
+    # fast modules then fill the gap the last e2e module leaves on the other worker,
+    # where xdist's own order (most tests first) left a minute-long e2e module last.
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
