@@ -34,8 +34,9 @@ from scripts.archive.folder import load_run
 
 from ..conftest import commit_shop, copy_shop, loadlab, read_json, shop_toml
 
-# alone: whether an identical branch is called is the noise of an idle machine.
-pytestmark = pytest.mark.alone
+# alone (the two measured tests): whether an identical branch is called is the noise of
+# an idle machine; the one-line refusals run with the rest.
+ALONE = pytest.mark.alone
 
 ROUNDS = "3"
 CELL = ("--servers", "gunicorn-gthread", "--flavors", "sync", "--users", "1",
@@ -89,6 +90,7 @@ def worktrees(repo: Path) -> list[str]:
     return [line for line in git(repo, "worktree", "list").splitlines() if line]
 
 
+@ALONE
 def test_a_branch_with_a_slower_view_is_called_slower_and_exits_3(repo, tmp_path):
     results = tmp_path / "results"
     done = loadlab("ab", "--project", str(repo), "--base", "main", "--head", "slow",
@@ -116,6 +118,7 @@ def test_a_branch_with_a_slower_view_is_called_slower_and_exits_3(repo, tmp_path
     assert len(worktrees(repo)) == 1  # only the repository's own: the scratch ones removed
 
 
+@ALONE
 def test_an_identical_branch_is_not_called_and_exits_0(repo, tmp_path):
     results = tmp_path / "results"
     done = loadlab("ab", "--project", str(repo), "--base", "main", "--head", "same",

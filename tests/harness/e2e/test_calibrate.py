@@ -7,10 +7,9 @@ import pytest
 
 from ..conftest import loadlab, read_json
 
+
 # alone: its floors and its 'machine moved' check are the noise of an idle machine.
-pytestmark = pytest.mark.alone
-
-
+@pytest.mark.alone
 def test_calibrate_writes_floors_that_compare_then_uses(tmp_path):
     # calibrate refuses a machine that moved between its runs (reference workloads 15 %
     # apart) and says "calibrate again" (unit-tested in analysis/test_calibration and
