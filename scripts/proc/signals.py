@@ -13,6 +13,7 @@ cells run); the run's main loop decides what to stop and how to seal the folder.
 from __future__ import annotations
 
 import signal
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -75,8 +76,13 @@ def held() -> Iterator[None]:
     """A section a signal must not cut in two: a signal that comes meanwhile raises
     Interrupted as it ends. A child between its fork and its entry in supervise's
     ledger of live processes was one: cut there, it was never stopped, and a probe's
-    Locust wrote into the run's old `.partial-` name after the seal."""
+    Locust wrote into the run's old `.partial-` name after the seal. Only the main
+    thread holds: signals interrupt nothing else (py-spy's watcher starts a sampler
+    again from a thread of its own, and must not swallow the main thread's Ctrl-C)."""
     global _holding
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
     _holding += 1
     try:
         yield

@@ -323,3 +323,30 @@ def test_a_signal_as_a_child_starts_is_raised_once_the_child_is_live(tmp_path, m
         supervise.stop_all(grace=1)
         signal.signal(signal.SIGINT, signal.default_int_handler)  # interrupts() ignored it
     assert not proc.alive
+
+
+def test_a_thread_starting_a_child_does_not_hold_the_main_threads_signal(tmp_path):
+    """py-spy's watcher starts a sampler again from its own thread: while it does, a
+    Ctrl-C still interrupts the main thread at once."""
+    import threading
+
+    from scripts.proc.signals import held, interrupts
+
+    inside, release = threading.Event(), threading.Event()
+
+    def hold_in_a_thread():
+        with held():
+            inside.set()
+            release.wait(10)
+
+    other = threading.Thread(target=hold_in_a_thread)
+    other.start()
+    try:
+        assert inside.wait(10)
+        with pytest.raises(Interrupted), interrupts():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)  # the handler raises here, not after the thread's hold
+    finally:
+        release.set()
+        other.join(10)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
